@@ -1,0 +1,1 @@
+"""Typed configuration: YAML under configs/ validated into Pydantic models."""

@@ -1,0 +1,126 @@
+"""Datasets: where raw files land, the typed silver schema, keys and data-quality rules."""
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from mlops_assets.config.base import StrictModel
+from mlops_assets.config.rule_strings import rule_string_to_mapping
+from mlops_assets.config.rules import (
+    AcceptedValuesRule,
+    FreshnessRule,
+    NotNullRule,
+    RangeRule,
+    RegexRule,
+    Rule,
+    SqlRule,
+    UniqueRule,
+)
+
+DType = Literal["string", "int64", "float64", "bool", "date", "datetime"]
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+
+class ColumnSpec(StrictModel):
+    """One typed column of a silver table."""
+
+    name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="Column name in silver.")
+    dtype: DType = Field(description="Target type; raw values are cast, failures quarantined.")
+    nullable: bool = Field(default=True, description="False adds a not-null rule (quarantine).")
+    source: str | None = Field(
+        default=None, description="Raw column name in the landing file when it differs."
+    )
+    description: str | None = Field(default=None, description="Shown in the Dagster UI.")
+
+    @property
+    def source_name(self) -> str:
+        return self.source or self.name
+
+
+class LandingSource(StrictModel):
+    """Files dropped under ``<data_dir>/landing/<use_case>/<subdir>/<YYYY-MM-DD>/``."""
+
+    type: Literal["landing"] = Field(default="landing", description="Source kind.")
+    format: Literal["csv", "parquet"] = Field(default="csv", description="File format.")
+    subdir: str | None = Field(
+        default=None, description="Folder under the use case's landing root (default: dataset name)."
+    )
+    delimiter: str = Field(default=",", min_length=1, max_length=1, description="CSV delimiter.")
+
+
+class DatasetConfig(StrictModel):
+    """A raw dataset ingested to bronze and refined to silver (+ quarantine)."""
+
+    name: str = Field(pattern=NAME_PATTERN, description="Table name in bronze and silver.")
+    description: str = Field(default="", description="What the dataset holds.")
+    source: LandingSource = Field(default_factory=LandingSource, description="Where files land.")
+    columns: list[ColumnSpec] = Field(min_length=1, description="The silver schema.")
+    keys: list[str] = Field(min_length=1, description="Columns identifying a record (dedup).")
+    order_by: list[str] = Field(
+        default_factory=lambda: ["_ingested_at", "_source_file", "_row_number"],
+        description="On duplicate keys the record with the greatest values here is kept.",
+    )
+    event_time: str | None = Field(
+        default=None, description="Timestamp column of the business event (freshness, windows)."
+    )
+    rules: list[Rule] = Field(default_factory=list, description="Data-quality rules.")
+    schema_evolution: Literal["fail", "add_columns"] = Field(
+        default="add_columns",
+        description="What bronze does when a file brings new columns: merge them or refuse.",
+    )
+
+    @field_validator("rules", mode="before")
+    @classmethod
+    def _string_rules(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return [rule_string_to_mapping(v) if isinstance(v, str) else v for v in value]
+        return value
+
+    @model_validator(mode="after")
+    def _references(self) -> "DatasetConfig":
+        names = [c.name for c in self.columns]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"columns declared twice: {duplicates}")
+        known = set(names) | {"_ingested_at", "_source_file", "_row_number", "_batch_id"}
+        referenced = list(self.keys) + list(self.order_by)
+        if self.event_time:
+            referenced.append(self.event_time)
+        for rule in self.rules:
+            referenced.extend(rule_columns(rule))
+        unknown = sorted({c for c in referenced if c not in known})
+        if unknown:
+            raise ValueError(
+                f"unknown column(s) {unknown}; declared columns are {sorted(names)}"
+            )
+        checks = [r.check_name for r in self.all_rules()]
+        clashing = sorted({c for c in checks if checks.count(c) > 1})
+        if clashing:
+            raise ValueError(f"two rules share the check name(s) {clashing}; give one a `name`")
+        return self
+
+    def all_rules(self) -> list[Rule]:
+        """Declared rules plus a not-null rule per non-nullable or key column."""
+        implied: list[Rule] = []
+        explicit = {r.column for r in self.rules if isinstance(r, NotNullRule)}
+        for col in self.columns:
+            if (not col.nullable or col.name in self.keys) and col.name not in explicit:
+                implied.append(NotNullRule(type="not_null", column=col.name))
+        return implied + list(self.rules)
+
+    @property
+    def landing_subdir(self) -> str:
+        return self.source.subdir or self.name
+
+
+def rule_columns(rule: Rule) -> list[str]:
+    """Columns a rule reads."""
+    if isinstance(rule, UniqueRule):
+        return list(rule.columns)
+    if isinstance(rule, NotNullRule | RangeRule | AcceptedValuesRule | RegexRule | FreshnessRule):
+        return [rule.column]
+    if isinstance(rule, SqlRule):
+        from mlops_assets.config.expressions import parse_expression, referenced_columns
+
+        return sorted(referenced_columns(parse_expression(rule.expression)))
+    return []

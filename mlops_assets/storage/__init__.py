@@ -1,0 +1,1 @@
+"""Table storage: Delta tables through delta-rs locally (Unity Catalog on Databricks)."""

@@ -1,0 +1,201 @@
+"""Delta tables through delta-rs: atomic, partition-aware writes and Polars reads.
+
+Why not dagster-deltalake's IO manager: we need write-audit-publish staging, a per-dataset
+schema-evolution policy checked *before* the commit (so a refused write leaves the previous
+version untouched and says which columns differ), narwhals frames in and out, and table names
+that map to Unity Catalog on Databricks. delta-rs does the heavy lifting; this module only decides
+what to write where. Reads go through Polars (``scan_delta``): ``DeltaTable.to_pyarrow_table()``
+on partitioned tables aborts the process at exit with deltalake 1.6.
+"""
+
+import shutil
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+import pyarrow as pa
+from pydantic import BaseModel, Field
+
+from mlops_assets.errors import SchemaMismatchError, StorageError
+
+PARTITION_COLUMN = "_partition_date"
+SchemaEvolution = Literal["fail", "add_columns"]
+
+
+class WriteResult(BaseModel):
+    """What a commit produced."""
+
+    path: str = Field(description="Table location.")
+    version: int = Field(description="Delta version after the commit.")
+    rows_written: int = Field(description="Rows in this write.")
+    partitions: list[str] = Field(default_factory=list, description="Partitions replaced.")
+    added_columns: list[str] = Field(default_factory=list, description="Columns added by evolution.")
+
+
+def table_exists(path: Path) -> bool:
+    """Whether a Delta log exists at ``path``."""
+    return (path / "_delta_log").is_dir()
+
+
+def table_version(path: Path) -> int | None:
+    """Current version, or None when there is no table."""
+    if not table_exists(path):
+        return None
+    from deltalake import DeltaTable
+
+    return int(DeltaTable(str(path)).version())
+
+
+def _existing_schema(path: Path) -> pa.Schema | None:
+    if not table_exists(path):
+        return None
+    from deltalake import DeltaTable
+
+    return pa.schema(DeltaTable(str(path)).schema().to_arrow())
+
+
+def _check_schema(
+    path: Path, existing: pa.Schema, incoming: pa.Schema, policy: SchemaEvolution
+) -> list[str]:
+    added = [n for n in incoming.names if n not in existing.names]
+    missing = [n for n in existing.names if n not in incoming.names]
+    changed = [
+        f"{n}: table has {existing.field(n).type}, data has {incoming.field(n).type}"
+        for n in incoming.names
+        if n in existing.names and not _compatible(existing.field(n).type, incoming.field(n).type)
+    ]
+    if changed:
+        raise SchemaMismatchError(
+            f"column types differ from table {path}: {'; '.join(changed)}",
+            context={"table": str(path), "changed": changed},
+            fix="cast the data to the table's types, or write to a new table version/name",
+        )
+    if added and policy == "fail":
+        raise SchemaMismatchError(
+            f"new columns {added} are not in table {path} and schema_evolution is 'fail'",
+            context={"table": str(path), "added": added, "missing": missing},
+            fix="set `schema_evolution: add_columns` for this dataset, or drop the columns",
+        )
+    return added
+
+
+def _compatible(table_type: pa.DataType, data_type: pa.DataType) -> bool:
+    if table_type == data_type:
+        return True
+    strings = {pa.string(), pa.large_string(), pa.string_view()}
+    if table_type in strings and data_type in strings:
+        return True
+    if pa.types.is_null(data_type):
+        return True
+    if pa.types.is_timestamp(table_type) and pa.types.is_timestamp(data_type):
+        return (table_type.tz is None) == (data_type.tz is None)
+    return False
+
+
+def _to_arrow(frame: pl.DataFrame, existing: pa.Schema | None) -> pa.Table:
+    table = frame.to_arrow()
+    # Columns that are entirely null have no type of their own: give them the table's.
+    if existing is not None:
+        for i, name in enumerate(table.column_names):
+            if pa.types.is_null(table.schema.field(name).type) and name in existing.names:
+                table = table.set_column(
+                    i, name, pa.nulls(len(table), type=existing.field(name).type)
+                )
+    return table
+
+
+def write_table(
+    path: Path,
+    frame: pl.DataFrame,
+    *,
+    partitions: Sequence[str] | None = None,
+    schema_evolution: SchemaEvolution = "add_columns",
+    commit_metadata: Mapping[str, str] | None = None,
+) -> WriteResult:
+    """Write ``frame`` as one atomic Delta commit.
+
+    With ``partitions`` the table is partitioned by ``_partition_date`` and exactly those
+    partitions are replaced (re-running a partition never duplicates it); without, the whole
+    table is overwritten. A refused or failed write leaves the previous version intact.
+    """
+    from deltalake import CommitProperties, write_deltalake
+
+    existing = _existing_schema(path)
+    if partitions is not None and PARTITION_COLUMN not in frame.columns:
+        if len(partitions) != 1:
+            raise StorageError(
+                f"writing {len(partitions)} partitions needs a {PARTITION_COLUMN} column",
+                context={"table": str(path)},
+                fix="add the partition column to the frame",
+            )
+        frame = frame.with_columns(pl.lit(partitions[0]).alias(PARTITION_COLUMN))
+    table = _to_arrow(frame, existing)
+    added: list[str] = []
+    if existing is not None:
+        added = _check_schema(path, existing, table.schema, schema_evolution)
+    predicate = None
+    if partitions is not None and existing is not None:
+        quoted = ", ".join(f"'{p}'" for p in partitions)
+        predicate = f"{PARTITION_COLUMN} IN ({quoted})"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if added and predicate is not None:
+            _add_columns(path, table, added)
+        write_deltalake(
+            str(path),
+            table,
+            mode="overwrite",
+            partition_by=[PARTITION_COLUMN] if partitions is not None else None,
+            predicate=predicate,
+            schema_mode="merge" if added and predicate is None else None,
+            commit_properties=CommitProperties(custom_metadata=dict(commit_metadata or {})),
+        )
+    except Exception as exc:
+        raise StorageError(
+            f"writing Delta table {path} failed: {exc}",
+            context={"table": str(path), "rows": table.num_rows},
+            fix="the previous table version is intact; fix the cause and re-run",
+        ) from exc
+    return WriteResult(
+        path=str(path),
+        version=table_version(path) or 0,
+        rows_written=table.num_rows,
+        partitions=list(partitions or []),
+        added_columns=added,
+    )
+
+
+def _add_columns(path: Path, table: pa.Table, added: list[str]) -> None:
+    """Evolve the schema before a partition overwrite (delta-rs cannot merge with a predicate)."""
+    from deltalake import DeltaTable
+    from deltalake.schema import Field as DeltaField
+
+    fields = [DeltaField.from_arrow(table.schema.field(n)) for n in added]
+    DeltaTable(str(path)).alter.add_columns(fields)
+
+
+def scan_table(path: Path, partitions: Sequence[str] | None = None) -> pl.LazyFrame:
+    """Lazily read a Delta table (optionally only some partitions), without the partition column."""
+    if not table_exists(path):
+        raise StorageError(
+            f"no Delta table at {path}",
+            context={"table": str(path)},
+            fix="materialize the upstream asset (and the partition) first",
+        )
+    lf = pl.scan_delta(str(path))
+    if partitions is not None:
+        lf = lf.filter(pl.col(PARTITION_COLUMN).is_in(list(partitions)))
+    if PARTITION_COLUMN in lf.collect_schema().names():
+        lf = lf.drop(PARTITION_COLUMN)
+    return lf
+
+
+def read_table(path: Path, partitions: Sequence[str] | None = None) -> pl.DataFrame:
+    """Eagerly read a Delta table."""
+    return scan_table(path, partitions).collect()
+
+
+def remove_table(path: Path) -> None:
+    """Delete a (staging) table folder."""
+    shutil.rmtree(path, ignore_errors=True)

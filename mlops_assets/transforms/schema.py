@@ -1,0 +1,91 @@
+"""Typing raw (bronze) columns into the declared silver schema, flagging values that do not parse.
+
+Casting is validated before it happens (a pattern per type), so the cast itself never fails on any
+engine and every rejected value keeps a precise reason instead of silently becoming null.
+"""
+
+from dataclasses import dataclass
+
+import narwhals as nw
+
+from mlops_assets.config.datasets import ColumnSpec, DType
+
+_PATTERNS: dict[str, str] = {
+    "int64": r"^[+-]?\d+$",
+    "float64": r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$",
+    "date": r"^\d{4}-\d{2}-\d{2}$",
+    "datetime": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?$",
+}
+_TRUE = ["true", "t", "yes", "y", "1"]
+_FALSE = ["false", "f", "no", "n", "0"]
+NW_TYPES: dict[str, nw.dtypes.DType] = {
+    "string": nw.String(),
+    "int64": nw.Int64(),
+    "float64": nw.Float64(),
+    "bool": nw.Boolean(),
+    "date": nw.Date(),
+    "datetime": nw.Datetime("us", "UTC"),
+}
+CAST_ERROR_RULE = "schema_conformance"
+
+
+@dataclass(frozen=True)
+class TypedColumns:
+    """Expressions producing typed columns and, per column, a 'value did not parse' flag."""
+
+    values: list[nw.Expr]
+    failures: list[tuple[str, nw.Expr, nw.Expr]]  # (column, failed flag, reason text)
+    missing: list[str]
+
+
+def _string_cast(raw: nw.Expr, dtype: DType) -> tuple[nw.Expr, nw.Expr]:
+    """(typed value, parse-ok flag) for a string column."""
+    text = raw.str.strip_chars()
+    if dtype == "string":
+        return raw, nw.lit(True)
+    if dtype == "bool":
+        lowered = text.str.to_lowercase()
+        ok = lowered.is_in(_TRUE + _FALSE)
+        return nw.when(ok).then(lowered.is_in(_TRUE)), ok
+    if dtype == "datetime":
+        text = text.str.replace_all(r"(Z|[+-]00:?00)$", "").str.replace_all(" ", "T")
+    ok = text.str.contains(_PATTERNS[dtype])
+    kept = nw.when(ok).then(text)
+    if dtype == "date":
+        return kept.str.to_date("%Y-%m-%d"), ok
+    if dtype == "datetime":
+        parsed = kept.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f")
+        return parsed.dt.replace_time_zone("UTC"), ok
+    return kept.cast(NW_TYPES[dtype]), ok
+
+
+def typed_columns(schema: nw.Schema, columns: list[ColumnSpec]) -> TypedColumns:
+    """Build the typed-column expressions for a frame whose raw schema is ``schema``."""
+    values: list[nw.Expr] = []
+    failures: list[tuple[str, nw.Expr, nw.Expr]] = []
+    missing: list[str] = []
+    for spec in columns:
+        target = NW_TYPES[spec.dtype]
+        if spec.source_name not in schema:
+            missing.append(spec.source_name)
+            values.append(nw.lit(None, dtype=target).alias(spec.name))
+            continue
+        raw = nw.col(spec.source_name)
+        raw_type = schema[spec.source_name]
+        if raw_type == nw.String:
+            blank = raw.str.strip_chars() == ""
+            value, ok = _string_cast(raw, spec.dtype)
+            present = ~raw.is_null() & ~blank
+            failed = present & ~ok
+            value = nw.when(present).then(value)
+            shown = raw
+        else:
+            value = raw.cast(target)
+            failed = ~raw.is_null() & value.is_null()
+            shown = raw.cast(nw.String)
+        reason = nw.concat_str(
+            [nw.lit(f"{spec.name}: value '"), shown, nw.lit(f"' is not a valid {spec.dtype}")]
+        )
+        values.append(value.cast(target).alias(spec.name))
+        failures.append((spec.name, failed, reason))
+    return TypedColumns(values=values, failures=failures, missing=missing)
