@@ -8,6 +8,7 @@ Layout::
 """
 
 import difflib
+import re
 import os
 import types
 import typing
@@ -36,6 +37,21 @@ def config_dir() -> Path:
     return Path(os.environ.get("MLOPS_CONFIG_DIR") or project_root() / "configs")
 
 
+class _Yaml12Loader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false, so `on:`, `yes` and `No` stay strings."""
+
+
+_Yaml12Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Yaml12Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+
+
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     """Parse a YAML file, returning the data and its node tree (for line numbers)."""
     try:
@@ -47,7 +63,7 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
             fix="create it, or point MLOPS_CONFIG_DIR at the folder holding configs",
         ) from exc
     try:
-        return yaml.safe_load(text), yaml.compose(text)
+        return yaml.load(text, Loader=_Yaml12Loader), yaml.compose(text, Loader=_Yaml12Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""

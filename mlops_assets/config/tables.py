@@ -1,8 +1,8 @@
 """Gold tables and feature tables, declared in YAML and built by generic transforms."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
 from mlops_assets.config.base import StrictModel
 from mlops_assets.config.datasets import DType, NAME_PATTERN
@@ -97,7 +97,16 @@ class WindowFeature(StrictModel):
         return "int64" if self.agg == "count" else "float64"
 
 
-Feature = Annotated[ExpressionFeature | WindowFeature, Field(discriminator="type")]
+def _feature_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return str(value.get("type", "expression"))
+    return str(getattr(value, "type", "expression"))
+
+
+Feature = Annotated[
+    Annotated[ExpressionFeature, Tag("expression")] | Annotated[WindowFeature, Tag("window")],
+    Discriminator(_feature_kind),
+]
 
 
 class FeatureTableConfig(StrictModel):

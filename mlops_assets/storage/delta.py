@@ -93,8 +93,17 @@ def _compatible(table_type: pa.DataType, data_type: pa.DataType) -> bool:
     return False
 
 
+def _delta_types(frame: pl.DataFrame) -> pl.DataFrame:
+    """Delta has no unsigned integers: widen them to Int64 so every write has the same types."""
+    unsigned = [n for n, t in frame.schema.items() if t in (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)]
+    small = [n for n, t in frame.schema.items() if t in (pl.Int8, pl.Int16, pl.Int32)]
+    if not unsigned and not small:
+        return frame
+    return frame.with_columns(pl.col(*unsigned, *small).cast(pl.Int64))
+
+
 def _to_arrow(frame: pl.DataFrame, existing: pa.Schema | None) -> pa.Table:
-    table = frame.to_arrow()
+    table = _delta_types(frame).to_arrow()
     # Columns that are entirely null have no type of their own: give them the table's.
     if existing is not None:
         for i, name in enumerate(table.column_names):

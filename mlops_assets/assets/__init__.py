@@ -1,0 +1,1 @@
+"""Asset factories: each stage's assets are generated from the use-case configuration."""

@@ -1,0 +1,1 @@
+"""Feature tables and the point-in-time training set."""

@@ -1,0 +1,1 @@
+"""Bronze, silver (+ quarantine) and gold assets generated from each dataset's YAML."""

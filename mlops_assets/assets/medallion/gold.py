@@ -1,0 +1,37 @@
+"""Gold: business tables declared in YAML (aggregates, latest-per-key, joins), per day."""
+
+import dagster as dg
+import narwhals as nw
+import polars as pl
+
+from mlops_assets.assets.keys import daily_partitions, group, key, table_key
+from mlops_assets.config.tables import GoldTable, JoinTable
+from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.transforms.gold import build_gold
+
+
+def _sources(table: GoldTable) -> list[str]:
+    return [table.left, table.right] if isinstance(table, JoinTable) else [table.source]
+
+
+def build_gold_asset(uc: UseCaseConfig, table: GoldTable) -> dg.AssetsDefinition:
+    """One gold asset; its inputs are the silver/gold tables it names, same partition."""
+    sources = _sources(table)
+    ins = {ref.replace(".", "__"): dg.AssetIn(key=table_key(uc.name, ref)) for ref in sources}
+
+    @dg.asset(
+        key=key(uc.name, "gold", table.name),
+        ins=ins,
+        group_name=group(uc.name, "gold"),
+        partitions_def=daily_partitions(uc),
+        io_manager_key="lakehouse_io",
+        kinds={"delta", "polars"},
+        owners=uc.owners or None,
+        description=f"{table.description}\n\n`{table.type}` of {', '.join(sources)}.",
+    )
+    def _gold(**inputs: pl.DataFrame) -> pl.DataFrame:
+        frames = {ref: nw.from_native(inputs[ref.replace(".", "__")]).lazy() for ref in sources}
+        result: pl.DataFrame = build_gold(table, frames).collect().to_native()
+        return result
+
+    return _gold

@@ -1,0 +1,1 @@
+"""Jobs per lifecycle stage, schedules and sensors."""

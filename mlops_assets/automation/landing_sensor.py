@@ -1,0 +1,72 @@
+"""Start ingestion when landing files arrive or change: each file set is picked up exactly once."""
+
+import hashlib
+import json
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.storage.landing import list_files
+
+
+def _fingerprint(entries: list[tuple[str, int, int]]) -> str:
+    return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]
+
+
+def build_landing_sensor(
+    uc: UseCaseConfig, job: UnresolvedAssetJobDefinition, data_dir: str
+) -> dg.SensorDefinition:
+    """Poll ``landing/<use_case>/*/<date>/`` and request the ingestion job per changed day.
+
+    The cursor maps each partition to a fingerprint of its files (name, size, mtime); the run key
+    is that fingerprint, so a tick never starts the same ingestion twice, a restart of the daemon
+    does not double-fire, and a file replaced later is ingested again (the partition is replaced,
+    not duplicated).
+    """
+    from pathlib import Path
+
+    @dg.sensor(
+        name=f"{uc.name}_landing_sensor",
+        job=job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=f"Ingests new landing files of {uc.name} (one run per changed day).",
+    )
+    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
+        landing = Path(data_dir) / "landing" / uc.name
+        days: dict[str, list[tuple[str, int, int]]] = {}
+        for ds in uc.datasets:
+            root = landing / ds.landing_subdir
+            if not root.is_dir():
+                continue
+            for day_dir in sorted(p for p in root.iterdir() if p.is_dir()):
+                for f in list_files(day_dir, ds.source.format):
+                    st = f.stat()
+                    days.setdefault(day_dir.name, []).append(
+                        (f"{ds.name}/{f.name}", st.st_size, int(st.st_mtime))
+                    )
+        valid = set(job.partitions_def.get_partition_keys()) if job.partitions_def else set()
+        requests: list[dg.RunRequest] = []
+        for day, entries in sorted(days.items()):
+            if day not in valid:
+                continue
+            fp = _fingerprint(sorted(entries))
+            if seen.get(day) == fp:
+                continue
+            seen[day] = fp
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{uc.name}:{day}:{fp}",
+                    partition_key=day,
+                    tags={"mlops/trigger": "landing_sensor", "mlops/files": str(len(entries))},
+                )
+            )
+        if not requests:
+            return dg.SkipReason(
+                f"no new or changed landing files under {landing} ({len(days)} day(s) seen)"
+            )
+        return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
+
+    return _sensor

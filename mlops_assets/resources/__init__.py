@@ -1,0 +1,1 @@
+"""Typed Dagster resources and IO managers."""
