@@ -9,9 +9,10 @@ from mlops_assets.config.use_case import UseCaseConfig
 
 def ingestion_job(uc: UseCaseConfig) -> UnresolvedAssetJobDefinition:
     """Landing files to features for one day: bronze, silver (+checks), gold, feature tables."""
-    selection = dg.AssetSelection.groups(
-        *(group(uc.name, s) for s in ("bronze", "silver", "gold"))
-    ) | dg.AssetSelection.groups(group(uc.name, "features")).required_multi_asset_neighbors()
+    selection = (
+        dg.AssetSelection.groups(*(group(uc.name, s) for s in ("bronze", "silver", "gold")))
+        | dg.AssetSelection.groups(group(uc.name, "features")).required_multi_asset_neighbors()
+    )
     partitioned = selection - dg.AssetSelection.keys([uc.name, "features", _training_set(uc)])
     return dg.define_asset_job(
         name=f"{uc.name}_ingestion",
@@ -29,7 +30,7 @@ def _training_set(uc: UseCaseConfig) -> str:
 def daily_partition_schedule(
     job: UnresolvedAssetJobDefinition, name: str, cron: str, timezone: str, description: str
 ) -> dg.ScheduleDefinition:
-    """Run ``job`` on ``cron`` for the previous day's partition (run key = partition: never twice)."""
+    """Run ``job`` on ``cron`` for the previous day (the run key is the partition: never twice)."""
 
     @dg.schedule(
         name=name,
@@ -54,6 +55,15 @@ def build_jobs_and_schedules(
     """Jobs and schedules of a use case (schedules start stopped; turn them on in the UI)."""
     ingest = ingestion_job(uc)
     jobs = [ingest]
+    if uc.training_set is not None:
+        jobs.append(
+            dg.define_asset_job(
+                name=f"{uc.name}_training_set",
+                selection=dg.AssetSelection.keys([uc.name, "features", uc.training_set.name]),
+                description="Rebuild the point-in-time training set from all feature partitions.",
+                tags={"mlops/stage": "training", "mlops/use_case": uc.name},
+            )
+        )
     schedules: list[dg.ScheduleDefinition] = []
     if uc.schedules.ingestion:
         schedules.append(

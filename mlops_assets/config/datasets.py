@@ -43,7 +43,8 @@ class LandingSource(StrictModel):
     type: Literal["landing"] = Field(default="landing", description="Source kind.")
     format: Literal["csv", "parquet"] = Field(default="csv", description="File format.")
     subdir: str | None = Field(
-        default=None, description="Folder under the use case's landing root (default: dataset name)."
+        default=None,
+        description="Folder under the use case's landing root (default: dataset name).",
     )
     delimiter: str = Field(default=",", min_length=1, max_length=1, description="CSV delimiter.")
 
@@ -90,9 +91,7 @@ class DatasetConfig(StrictModel):
             referenced.extend(rule_columns(rule))
         unknown = sorted({c for c in referenced if c not in known})
         if unknown:
-            raise ValueError(
-                f"unknown column(s) {unknown}; declared columns are {sorted(names)}"
-            )
+            raise ValueError(f"unknown column(s) {unknown}; declared columns are {sorted(names)}")
         checks = [r.check_name for r in self.all_rules()]
         clashing = sorted({c for c in checks if checks.count(c) > 1})
         if clashing:

@@ -15,7 +15,6 @@ Supported: numbers, 'strings', TRUE/FALSE/NULL, columns (``name`` or ``"quoted n
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Union
 
 import narwhals as nw
 
@@ -33,8 +32,8 @@ _FUNCTIONS = {"abs", "coalesce", "lower", "upper", "length", "log", "exp", "sqrt
 
 
 @dataclass(frozen=True)
-class Literal_:
-    value: Union[int, float, str, bool, None]
+class Const:
+    value: int | float | str | bool | None
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,7 @@ class Call:
     args: tuple["Node", ...]
 
 
-Node = Union[Literal_, Column, Unary, Binary, IsNull, InList, Between, Call]
+Node = Const | Column | Unary | Binary | IsNull | InList | Between | Call
 
 
 def _tokenize(text: str) -> list[tuple[str, str]]:
@@ -94,7 +93,7 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
         if match is None or match.end() == pos:
             raise ConfigError(
                 f"cannot parse expression {text!r} at position {pos}: unexpected "
-                f"{stripped[pos:pos + 10]!r}",
+                f"{stripped[pos : pos + 10]!r}",
                 context={"expression": text},
                 fix="use column names, numbers, 'strings', + - * /, comparisons, AND/OR/NOT, "
                 "IS NULL, IN (...), BETWEEN",
@@ -210,12 +209,12 @@ class _Parser:
     def primary(self) -> Node:
         if self.peek("num"):
             text = self.take("num")
-            return Literal_(float(text) if any(c in text for c in ".eE") else int(text))
+            return Const(float(text) if any(c in text for c in ".eE") else int(text))
         if self.peek("str"):
-            return Literal_(self.take("str")[1:-1].replace("''", "'"))
+            return Const(self.take("str")[1:-1].replace("''", "'"))
         for word, value in (("true", True), ("false", False), ("null", None)):
             if self.accept("kw", word):
-                return Literal_(value)
+                return Const(value)
         if self.accept("op", "("):
             node = self.or_expr()
             self.take("op", ")")
@@ -250,7 +249,7 @@ def referenced_columns(node: Node) -> set[str]:
     """Every column an expression reads."""
     if isinstance(node, Column):
         return {node.name}
-    if isinstance(node, Literal_):
+    if isinstance(node, Const):
         return set()
     if isinstance(node, Unary):
         return referenced_columns(node.operand)
@@ -270,20 +269,22 @@ def referenced_columns(node: Node) -> set[str]:
 
 
 def _literal_value(node: Node) -> object:
-    if isinstance(node, Literal_):
+    if isinstance(node, Const):
         return node.value
-    if isinstance(node, Unary) and node.op == "-" and isinstance(node.operand, Literal_):
+    if isinstance(node, Unary) and node.op == "-" and isinstance(node.operand, Const):
         value = node.operand.value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return -value
-    raise ConfigError("IN (...) takes literal values only", fix="list constants, e.g. IN ('a', 'b')")
+    raise ConfigError(
+        "IN (...) takes literal values only", fix="list constants, e.g. IN ('a', 'b')"
+    )
 
 
 def compile_node(node: Node) -> nw.Expr:
     """Compile an expression tree to a narwhals expression."""
     if isinstance(node, Column):
         return nw.col(node.name)
-    if isinstance(node, Literal_):
+    if isinstance(node, Const):
         return nw.lit(node.value)
     if isinstance(node, Unary):
         inner = compile_node(node.operand)

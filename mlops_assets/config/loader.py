@@ -8,8 +8,8 @@ Layout::
 """
 
 import difflib
-import re
 import os
+import re
 import types
 import typing
 from collections.abc import Mapping
@@ -185,7 +185,9 @@ def validate(data: Any, model: type[T] | Any, *, file: Path, node: yaml.Node | N
         ) from None
 
 
-def load_file(path: Path, model: type[T] | Any, environ: Mapping[str, str], overlay: Path | None = None) -> T:
+def load_file(
+    path: Path, model: type[T] | Any, environ: Mapping[str, str], overlay: Path | None = None
+) -> T:
     """Read, substitute, overlay and validate one file."""
     data, node = read_yaml(path)
     if data is None:

@@ -61,7 +61,7 @@ def load_project(
             f"no use case found in {directory / 'use_cases'}",
             fix="add a use case YAML such as configs/use_cases/churn.yaml",
         )
-    use_cases = [
+    use_cases: list[UseCaseConfig] = [
         load_file(p, UseCaseConfig, environ, overlay=p.with_name(f"{p.stem}.{env_name}.yaml"))
         for p in use_case_files
     ]

@@ -16,8 +16,8 @@ _NUM = r"[-+]?\d+(?:\.\d+)?"
 _PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"^{_IDENT}\s+is\s+not\s+null$", re.I), "not_null"),
     (re.compile(rf"^{_IDENT}\s+is\s+unique$", re.I), "unique"),
-    (re.compile(rf"^row_count\s*(?P<op>>=|>)\s*(?P<n>\d+)$", re.I), "row_count_min"),
-    (re.compile(rf"^column_count\s*(?P<op>>=|>|<=|<|=|==)\s*(?P<n>\d+)$", re.I), "column_count"),
+    (re.compile(r"^row_count\s*(?P<op>>=|>)\s*(?P<n>\d+)$", re.I), "row_count_min"),
+    (re.compile(r"^column_count\s*(?P<op>>=|>|<=|<|=|==)\s*(?P<n>\d+)$", re.I), "column_count"),
     (
         re.compile(rf"^{_IDENT}\s+between\s+(?P<lo>{_NUM})\s+and\s+(?P<hi>{_NUM})$", re.I),
         "between",
@@ -67,11 +67,16 @@ def rule_string_to_mapping(text: str) -> dict[str, Any]:
             bounds = {">=": {"min": n}, ">": {"min": n + 1}, "<=": {"max": n}, "<": {"max": n - 1}}
             return {"type": "column_count", **bounds.get(op, {"min": n, "max": n})}
         if kind == "between":
-            return {"type": "range", "column": col, "min": _number(g["lo"]), "max": _number(g["hi"])}
+            return {
+                "type": "range",
+                "column": col,
+                "min": _number(g["lo"]),
+                "max": _number(g["hi"]),
+            }
         if kind == "compare":
-            op, n = g["op"], _number(g["n"])
+            op, bound = g["op"], _number(g["n"])
             side = "min" if op.startswith(">") else "max"
-            return {"type": "range", "column": col, side: n, f"{side}_inclusive": "=" in op}
+            return {"type": "range", "column": col, side: bound, f"{side}_inclusive": "=" in op}
         if kind == "in":
             return {"type": "accepted_values", "column": col, "values": _values(g["vals"])}
         if kind == "regex":

@@ -9,7 +9,9 @@ from mlops_assets.errors import ConfigError
 _VAR = re.compile(r"\$\$\{|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
-def substitute(value: Any, environ: Mapping[str, str], *, file: str, path: tuple[Any, ...] = ()) -> Any:
+def substitute(
+    value: Any, environ: Mapping[str, str], *, file: str, path: tuple[Any, ...] = ()
+) -> Any:
     """Return ``value`` with every ``${VAR}`` in its strings replaced from ``environ``."""
     if isinstance(value, dict):
         return {k: substitute(v, environ, file=file, path=(*path, k)) for k, v in value.items()}

@@ -5,7 +5,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Discriminator, Field, Tag, model_validator
 
 from mlops_assets.config.base import StrictModel
-from mlops_assets.config.datasets import DType, NAME_PATTERN
+from mlops_assets.config.datasets import NAME_PATTERN, DType
 
 
 class DerivedColumn(StrictModel):

@@ -16,8 +16,9 @@ def frame_metadata(frame: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> dg.MetadataValue:  # type: ignore[type-arg]
+def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> dg.MetadataValue:
     """A Markdown table as metadata."""
+
     def cell(value: object) -> str:
         text = f"{value:.4g}" if isinstance(value, float) else str(value)
         return text.replace("|", "\\|").replace("\n", " ")
@@ -27,7 +28,7 @@ def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> 
     return dg.MetadataValue.md("\n".join(lines))
 
 
-def counts_table(counts: Mapping[str, int], key: str, value: str) -> dg.MetadataValue:  # type: ignore[type-arg]
+def counts_table(counts: Mapping[str, int], key: str, value: str) -> dg.MetadataValue:
     """Two-column Markdown table of counts, largest first."""
     rows = sorted(counts.items(), key=lambda kv: -kv[1])
     return markdown_table([key, value], rows)

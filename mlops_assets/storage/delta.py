@@ -30,7 +30,9 @@ class WriteResult(BaseModel):
     version: int = Field(description="Delta version after the commit.")
     rows_written: int = Field(description="Rows in this write.")
     partitions: list[str] = Field(default_factory=list, description="Partitions replaced.")
-    added_columns: list[str] = Field(default_factory=list, description="Columns added by evolution.")
+    added_columns: list[str] = Field(
+        default_factory=list, description="Columns added by evolution."
+    )
 
 
 def table_exists(path: Path) -> bool:
@@ -95,7 +97,9 @@ def _compatible(table_type: pa.DataType, data_type: pa.DataType) -> bool:
 
 def _delta_types(frame: pl.DataFrame) -> pl.DataFrame:
     """Delta has no unsigned integers: widen them to Int64 so every write has the same types."""
-    unsigned = [n for n, t in frame.schema.items() if t in (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)]
+    unsigned = [
+        n for n, t in frame.schema.items() if t in (pl.UInt8, pl.UInt16, pl.UInt32, pl.UInt64)
+    ]
     small = [n for n, t in frame.schema.items() if t in (pl.Int8, pl.Int16, pl.Int32)]
     if not unsigned and not small:
         return frame

@@ -34,7 +34,9 @@ def list_files(folder: Path, file_format: str) -> list[Path]:
     return sorted(
         p
         for p in folder.iterdir()
-        if p.is_file() and not p.name.startswith((".", "_")) and p.name.endswith(SUFFIXES[file_format])
+        if p.is_file()
+        and not p.name.startswith((".", "_"))
+        and p.name.endswith(SUFFIXES[file_format])
     )
 
 
@@ -62,7 +64,12 @@ def _read_one(path: Path, file_format: str, delimiter: str) -> pl.DataFrame:
 
 
 def read_landing(
-    folder: Path, landing_root: Path, file_format: str, *, batch_id: str, ingested_at: datetime,
+    folder: Path,
+    landing_root: Path,
+    file_format: str,
+    *,
+    batch_id: str,
+    ingested_at: datetime,
     delimiter: str = ",",
 ) -> LandingBatch:
     """Read every file of ``folder`` into one raw frame with lineage columns."""

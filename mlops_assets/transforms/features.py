@@ -1,6 +1,8 @@
 """Feature tables keyed by entity and timestamp, and point-in-time-correct training sets."""
 
+import warnings
 from datetime import datetime
+from typing import Any
 
 import narwhals as nw
 
@@ -9,15 +11,17 @@ from mlops_assets.config.tables import ExpressionFeature, FeatureTableConfig, Tr
 from mlops_assets.transforms.schema import NW_TYPES
 
 _MS_PER_DAY = 86_400_000
+# Polars cannot verify sortedness within `by` groups of an as-of join; both sides are sorted.
+warnings.filterwarnings("ignore", message="Sortedness of columns cannot be checked")
 
 
 def compute_features(
-    source: nw.LazyFrame,
+    source: nw.LazyFrame[Any],
     table: FeatureTableConfig,
     *,
     start: datetime | None = None,
     end: datetime | None = None,
-) -> nw.LazyFrame:
+) -> nw.LazyFrame[Any]:
     """Features for rows with ``start <= timestamp < end``; windows look back into ``source``.
 
     ``source`` must hold the lookback history (``table.lookback_days`` before ``start``). A window
@@ -62,8 +66,13 @@ def compute_features(
             if w.name not in names:
                 continue
             col = nw.col(f"_h_{w.column}")
-            expr = {"mean": col.mean, "sum": col.sum, "min": col.min, "max": col.max,
-                    "count": col.count}[w.agg]()
+            expr = {
+                "mean": col.mean,
+                "sum": col.sum,
+                "min": col.min,
+                "max": col.max,
+                "count": col.count,
+            }[w.agg]()
             aggs.append(expr.cast(NW_TYPES[w.dtype]).alias(w.name))
         agg = joined.group_by(ent, ts).agg(*aggs)
         out = out.join(agg, on=[ent, ts], how="left")
@@ -72,11 +81,11 @@ def compute_features(
 
 
 def point_in_time_join(
-    labels: nw.LazyFrame,
-    features: nw.LazyFrame,
+    labels: nw.LazyFrame[Any],
+    features: nw.LazyFrame[Any],
     config: TrainingSetConfig,
     feature_table: FeatureTableConfig,
-) -> nw.LazyFrame:
+) -> nw.LazyFrame[Any]:
     """Join each label at time t to the latest feature row of its entity known at or before t.
 
     A feature row stamped after the label's time is never used (no leakage), even when it is the

@@ -1,16 +1,25 @@
 """Gold tables from config: derived columns, filters, aggregates, latest-per-key and joins."""
 
 from collections.abc import Mapping
+from typing import Any
 
 import narwhals as nw
 
 from mlops_assets.config.expressions import compile_expression
-from mlops_assets.config.tables import AggregateTable, Aggregation, GoldTable, JoinTable, LatestTable
+from mlops_assets.config.tables import (
+    AggregateTable,
+    Aggregation,
+    GoldTable,
+    JoinTable,
+    LatestTable,
+)
 
 
-def _prepare(frame: nw.LazyFrame, table: GoldTable) -> nw.LazyFrame:
+def _prepare(frame: nw.LazyFrame[Any], table: GoldTable) -> nw.LazyFrame[Any]:
     if table.derive:
-        frame = frame.with_columns(*[compile_expression(d.expr).alias(d.name) for d in table.derive])
+        frame = frame.with_columns(
+            *[compile_expression(d.expr).alias(d.name) for d in table.derive]
+        )
     if table.filter:
         frame = frame.filter(compile_expression(table.filter).fill_null(False))
     return frame
@@ -32,7 +41,7 @@ def _aggregate(agg: Aggregation) -> nw.Expr:
     return exprs[agg.agg]().alias(agg.name)
 
 
-def build_gold(table: GoldTable, inputs: Mapping[str, nw.LazyFrame]) -> nw.LazyFrame:
+def build_gold(table: GoldTable, inputs: Mapping[str, nw.LazyFrame[Any]]) -> nw.LazyFrame[Any]:
     """Compute one gold table from its (already loaded) source tables."""
     if isinstance(table, JoinTable):
         left = inputs[table.left]

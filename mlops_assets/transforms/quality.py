@@ -6,6 +6,7 @@ rule it broke and every reason), so ``bronze = silver + quarantine`` always hold
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import narwhals as nw
 
@@ -18,8 +19,8 @@ from mlops_assets.config.rules import (
     NotNullRule,
     RangeRule,
     RegexRule,
-    Rule,
     RowCountMinRule,
+    Rule,
     SqlRule,
     UniqueRule,
 )
@@ -55,8 +56,9 @@ def row_failure(rule: Rule) -> tuple[nw.Expr, nw.Expr] | None:
             ok = ok & ((col <= rule.max) if rule.max_inclusive else (col < rule.max))
         lo = "[" if rule.min_inclusive else "("
         hi = "]" if rule.max_inclusive else ")"
-        bounds = f"{lo}{rule.min if rule.min is not None else '-inf'}, "
-        bounds += f"{rule.max if rule.max is not None else 'inf'}{hi}"
+        low = f"{rule.min:g}" if rule.min is not None else "-inf"
+        high = f"{rule.max:g}" if rule.max is not None else "inf"
+        bounds = f"{lo}{low}, {high}{hi}"
         reason = nw.concat_str(
             [nw.lit(f"{name}: {rule.column}="), _as_text(col), nw.lit(f" outside {bounds}")]
         )
@@ -70,8 +72,11 @@ def row_failure(rule: Rule) -> tuple[nw.Expr, nw.Expr] | None:
     if isinstance(rule, RegexRule):
         col = nw.col(rule.column)
         reason = nw.concat_str(
-            [nw.lit(f"{name}: {rule.column}='"), _as_text(col),
-             nw.lit(f"' does not match {rule.pattern}")]
+            [
+                nw.lit(f"{name}: {rule.column}='"),
+                _as_text(col),
+                nw.lit(f"' does not match {rule.pattern}"),
+            ]
         )
         return ~col.is_null() & ~col.cast(nw.String).str.contains(rule.pattern), reason
     if isinstance(rule, SqlRule):
@@ -101,14 +106,14 @@ class RuleCounts:
 class SilverSplit:
     """The outcome of refining one bronze batch."""
 
-    silver: nw.LazyFrame
-    quarantine: nw.LazyFrame
-    flagged: nw.LazyFrame  # typed rows with one boolean column per row rule (for counting)
+    silver: nw.LazyFrame[Any]
+    quarantine: nw.LazyFrame[Any]
+    flagged: nw.LazyFrame[Any]  # typed rows with one boolean column per row rule (for counting)
     flag_columns: dict[str, str]  # check name -> flag column
     missing_columns: list[str]
 
 
-def refine(bronze: nw.LazyFrame, dataset: DatasetConfig) -> SilverSplit:
+def refine(bronze: nw.LazyFrame[Any], dataset: DatasetConfig) -> SilverSplit:
     """Type, validate and deduplicate a bronze batch into silver and quarantine frames."""
     schema = bronze.collect_schema()
     typed = typed_columns(schema, dataset.columns)
@@ -125,18 +130,22 @@ def refine(bronze: nw.LazyFrame, dataset: DatasetConfig) -> SilverSplit:
         *[r.alias(f"_cast_reason_{i}") for i, (_, _, r) in enumerate(typed.failures)],
     )
     if typed.failures:
-        flags.append((
-            CAST_ERROR_RULE,
-            nw.any_horizontal(
-                *[nw.col(f"_cast_{i}") for i in range(len(typed.failures))], ignore_nulls=True
-            ),
-            nw.concat_str(
-                [nw.when(nw.col(f"_cast_{i}")).then(nw.col(f"_cast_reason_{i}"))
-                 for i in range(len(typed.failures))],
-                separator="; ",
-                ignore_nulls=True,
-            ),
-        ))
+        flags.append(
+            (
+                CAST_ERROR_RULE,
+                nw.any_horizontal(
+                    *[nw.col(f"_cast_{i}") for i in range(len(typed.failures))], ignore_nulls=True
+                ),
+                nw.concat_str(
+                    [
+                        nw.when(nw.col(f"_cast_{i}")).then(nw.col(f"_cast_reason_{i}"))
+                        for i in range(len(typed.failures))
+                    ],
+                    separator="; ",
+                    ignore_nulls=True,
+                ),
+            )
+        )
     for rule in dataset.all_rules():
         failure = row_failure(rule)
         if failure is not None:
@@ -151,11 +160,15 @@ def refine(bronze: nw.LazyFrame, dataset: DatasetConfig) -> SilverSplit:
     first_rule: nw.Expr = nw.lit(None, dtype=nw.String())
     for name, _, _ in reversed(flags):
         first_rule = nw.when(nw.col(flag_columns[name])).then(nw.lit(name)).otherwise(first_rule)
-    reasons = nw.concat_str(
-        [nw.when(nw.col(flag_columns[name])).then(reason) for name, _, reason in flags],
-        separator="; ",
-        ignore_nulls=True,
-    ) if flags else nw.lit("")
+    reasons = (
+        nw.concat_str(
+            [nw.when(nw.col(flag_columns[name])).then(reason) for name, _, reason in flags],
+            separator="; ",
+            ignore_nulls=True,
+        )
+        if flags
+        else nw.lit("")
+    )
     marked = flagged.with_columns(
         any_failed.alias(FAILED), first_rule.alias(RULE), reasons.alias(REASON)
     )
@@ -197,8 +210,7 @@ def count_failures(split: SilverSplit, dataset: DatasetConfig) -> dict[str, Rule
     counts = split.flagged.select(nw.len().alias("_total"), *aggs).collect()
     total = int(counts["_total"][0])
     return {
-        n: RuleCounts(rule=rules[n], failing=int(counts[n][0] or 0), total=total)
-        for n in row_rules
+        n: RuleCounts(rule=rules[n], failing=int(counts[n][0] or 0), total=total) for n in row_rules
     }
 
 
@@ -212,7 +224,7 @@ class TableRuleResult:
 
 
 def table_rule_results(
-    silver: nw.DataFrame[object], dataset: DatasetConfig, as_of: datetime
+    silver: nw.DataFrame[Any], dataset: DatasetConfig, as_of: datetime
 ) -> list[TableRuleResult]:
     """Evaluate row_count_min, column_count and freshness rules on the publishable table."""
     results: list[TableRuleResult] = []

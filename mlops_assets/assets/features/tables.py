@@ -38,13 +38,15 @@ def build_feature_asset(uc: UseCaseConfig, table: FeatureTableConfig) -> dg.Asse
     def _features(context: dg.AssetExecutionContext, source: pl.DataFrame) -> pl.DataFrame:
         window = context.partition_time_window
         out: pl.DataFrame = (
-            compute_features(nw.from_native(source).lazy(), table, start=window.start, end=window.end)
+            compute_features(
+                nw.from_native(source).lazy(), table, start=window.start, end=window.end
+            )
             .collect()
             .to_native()
         )
-        stats = out.select(
-            [pl.col(f.name).null_count().alias(f.name) for f in table.features]
-        ).row(0)
+        stats = out.select([pl.col(f.name).null_count().alias(f.name) for f in table.features]).row(
+            0
+        )
         context.add_output_metadata(
             {
                 "features": markdown_table(

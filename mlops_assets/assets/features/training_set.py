@@ -7,6 +7,7 @@ import polars as pl
 from mlops_assets.assets.keys import group, key, table_key
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.errors import DataValidationError
+from mlops_assets.resources.metadata import counts_table
 
 
 def build_training_set_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
@@ -54,7 +55,11 @@ def build_training_set_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             {
                 "labels": labels.height,
                 "labels_without_features": unmatched.height,
-                "label_rate": float(result[ts.label_column].cast(pl.String).is_in(["Yes", "1", "true"]).mean() or 0.0),
+                "label_counts": counts_table(
+                    {str(k): int(v) for k, v in result[ts.label_column].value_counts().rows()},
+                    ts.label_column,
+                    "rows",
+                ),
                 "first_label_ts": str(result[ts.label_timestamp].min()),
                 "last_label_ts": str(result[ts.label_timestamp].max()),
             }

@@ -46,8 +46,8 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
             name=r.check_name,
             asset=silver_key,
             blocking=r.blocking,
-            description=r.description or f"{r.type} rule ({r.severity}"
-            + (", blocking" if r.blocking else "") + ")",
+            description=r.description
+            or f"{r.type} rule ({r.severity}" + (", blocking" if r.blocking else "") + ")",
         )
         for r in rules
     ]
@@ -175,9 +175,7 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
         # Publish: the IO manager commits both tables.
         del by_name
         by_rule = quarantine.group_by(RULE).len().rows()
-        reasons = (
-            quarantine.select(RULE, REASON).unique(RULE, keep="first").sort(RULE).rows()
-        )
+        reasons = quarantine.select(RULE, REASON).unique(RULE, keep="first").sort(RULE).rows()
         yield dg.Output(
             staged,
             output_name="silver",

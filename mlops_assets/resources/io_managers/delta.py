@@ -68,7 +68,9 @@ def _to_polars(obj: Any) -> pl.DataFrame:
     if isinstance(obj, pl.LazyFrame):
         return obj.collect()
     if isinstance(obj, nw.DataFrame | nw.LazyFrame):
-        native = obj.lazy().collect().to_native() if isinstance(obj, nw.LazyFrame) else obj.to_native()
+        native = (
+            obj.lazy().collect().to_native() if isinstance(obj, nw.LazyFrame) else obj.to_native()
+        )
         if isinstance(native, pl.DataFrame):
             return native
         return pl.from_arrow(nw.from_native(native).to_arrow())  # type: ignore[return-value]

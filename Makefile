@@ -1,0 +1,54 @@
+# mlops_assets — the same commands for people and CI.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+export MLOPS_DATA_DIR ?= $(CURDIR)/.mlops_data
+export DAGSTER_HOME ?= $(MLOPS_DATA_DIR)/dagster_home
+export MLFLOW_DISABLE_TELEMETRY := true
+export DO_NOT_TRACK := 1
+RUN := $(UV) run --frozen
+
+.PHONY: help uv install demo dev lint typecheck test test-fast bench schema mlflow-ui clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+uv: ## install uv (with pip) when it is missing
+	@command -v $(UV) >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
+
+install: uv ## create .venv from uv.lock (all extras)
+	$(UV) sync --frozen --all-extras --python $(PYTHON)
+
+demo: install ## simulate 7 days and run the whole lifecycle headless, then print a summary
+	$(RUN) mlops-assets demo --days 7
+
+dev: install ## start the Dagster UI on http://127.0.0.1:3000
+	@$(RUN) python -c "from mlops_assets.cli.instance import ensure_dagster_home; import os, pathlib; ensure_dagster_home(pathlib.Path(os.environ['DAGSTER_HOME']))"
+	$(RUN) dagster dev -m mlops_assets.definitions -h 127.0.0.1 -p 3000
+
+lint: install ## ruff
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+
+typecheck: install ## mypy --strict
+	$(RUN) mypy
+
+test: install lint typecheck ## lint, type-check and run every test
+	$(RUN) pytest
+
+test-fast: install ## tests only
+	$(RUN) pytest
+
+bench: install ## benchmarks (ratios against the peers they replace)
+	$(RUN) python benchmarks/drift_benchmark.py
+
+schema: install ## regenerate configs/schema/*.schema.json
+	$(RUN) mlops-assets schema
+
+mlflow-ui: install ## MLflow UI over the local store on http://127.0.0.1:5000
+	$(RUN) mlflow ui --backend-store-uri sqlite:///$(MLOPS_DATA_DIR)/mlflow/mlflow.db --host 127.0.0.1 --port 5000
+
+clean: ## remove local data (landing files, tables, MLflow store, Dagster history)
+	rm -rf $(MLOPS_DATA_DIR)

@@ -1,0 +1,3 @@
+from mlops_assets.cli import main
+
+raise SystemExit(main())
