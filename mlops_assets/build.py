@@ -8,12 +8,12 @@ from mlops_assets.assets.factory import build_use_case_assets
 from mlops_assets.automation.jobs import build_jobs_and_schedules
 from mlops_assets.automation.landing_sensor import build_landing_sensor
 from mlops_assets.config.project import ProjectConfig
-from mlops_assets.resources.factory import build_resources
+from mlops_assets.resources.factory import BuildOptions, build_resources
 
 
-def build_definitions(project: ProjectConfig) -> dg.Definitions:
+def build_definitions(project: ProjectConfig, options: BuildOptions | None = None) -> dg.Definitions:
     """Definitions for every use case of ``project`` in its active environment."""
-    resources = build_resources(project)
+    resources = build_resources(project, options)
     data_dir = str(project.environment.data_dir)
     assets: list[dg.AssetsDefinition] = []
     jobs: list[Any] = []

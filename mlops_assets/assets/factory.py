@@ -26,4 +26,14 @@ def build_use_case_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
     assets = build_data_assets(uc)
     if uc.training_set is not None:
         assets.append(build_training_set_asset(uc))
+    if uc.model is not None:
+        from mlops_assets.assets.ml.deployment import build_deployment_asset
+        from mlops_assets.assets.ml.evaluation import build_evaluation_assets
+        from mlops_assets.assets.ml.inference import build_inference_asset
+        from mlops_assets.assets.ml.training import build_training_asset
+
+        assets.append(build_training_asset(uc))
+        assets.extend(build_evaluation_assets(uc))
+        assets.append(build_deployment_asset(uc))
+        assets.append(build_inference_asset(uc))
     return assets

@@ -27,6 +27,41 @@ def _training_set(uc: UseCaseConfig) -> str:
     return uc.training_set.name if uc.training_set else "__none__"
 
 
+def lifecycle_jobs(uc: UseCaseConfig, training_set: str) -> dict[str, UnresolvedAssetJobDefinition]:
+    """Training (training set through promotion), deployment and batch inference jobs."""
+    name = uc.name
+
+    def keys(*parts: tuple[str, str]) -> dg.AssetSelection:
+        return dg.AssetSelection.keys(*[[name, layer, n] for layer, n in parts])
+
+    model = uc.model.name if uc.model else ""
+    return {
+        "training": dg.define_asset_job(
+            name=f"{name}_training",
+            selection=keys(
+                ("features", training_set),
+                ("models", model),
+                ("models", "evaluation"),
+                ("models", "champion"),
+            ),
+            description="Build the training set, train, evaluate against @champion, promote.",
+            tags={"mlops/stage": "training", "mlops/use_case": name},
+        ),
+        "deployment": dg.define_asset_job(
+            name=f"{name}_deployment",
+            selection=keys(("serving", "endpoint")),
+            description="Serve the champion and smoke-test the endpoint.",
+            tags={"mlops/stage": "deployment", "mlops/use_case": name},
+        ),
+        "batch_inference": dg.define_asset_job(
+            name=f"{name}_batch_inference",
+            selection=keys(("inference", "predictions")),
+            description="Score one day of features with the champion.",
+            tags={"mlops/stage": "inference", "mlops/use_case": name},
+        ),
+    }
+
+
 def daily_partition_schedule(
     job: UnresolvedAssetJobDefinition, name: str, cron: str, timezone: str, description: str
 ) -> dg.ScheduleDefinition:
@@ -55,7 +90,8 @@ def build_jobs_and_schedules(
     """Jobs and schedules of a use case (schedules start stopped; turn them on in the UI)."""
     ingest = ingestion_job(uc)
     jobs = [ingest]
-    if uc.training_set is not None:
+    schedules: list[dg.ScheduleDefinition] = []
+    if uc.training_set is not None and uc.model is None:
         jobs.append(
             dg.define_asset_job(
                 name=f"{uc.name}_training_set",
@@ -64,7 +100,30 @@ def build_jobs_and_schedules(
                 tags={"mlops/stage": "training", "mlops/use_case": uc.name},
             )
         )
-    schedules: list[dg.ScheduleDefinition] = []
+    if uc.training_set is not None and uc.model is not None:
+        lifecycle = lifecycle_jobs(uc, uc.training_set.name)
+        jobs.extend(lifecycle.values())
+        if uc.schedules.retraining:
+            schedules.append(
+                dg.ScheduleDefinition(
+                    name=f"{uc.name}_retraining_schedule",
+                    job=lifecycle["training"],
+                    cron_schedule=uc.schedules.retraining,
+                    execution_timezone=uc.schedules.timezone,
+                    description="Periodic retraining; the new model still has to pass the gates.",
+                    default_status=dg.DefaultScheduleStatus.STOPPED,
+                )
+            )
+        if uc.schedules.inference:
+            schedules.append(
+                daily_partition_schedule(
+                    lifecycle["batch_inference"],
+                    f"{uc.name}_inference_schedule",
+                    uc.schedules.inference,
+                    uc.schedules.timezone,
+                    "Daily batch inference of yesterday's feature rows with the champion.",
+                )
+            )
     if uc.schedules.ingestion:
         schedules.append(
             daily_partition_schedule(

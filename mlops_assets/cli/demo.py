@@ -98,9 +98,11 @@ def run_demo(
     fresh: bool,
     instance: dg.DagsterInstance,
     echo: bool = True,
+    keep_serving: bool = False,
 ) -> DemoReport:
     """Simulate ``days`` of landing files, then run every lifecycle stage for every day."""
     from mlops_assets.build import build_definitions
+    from mlops_assets.resources.factory import BuildOptions
     from mlops_assets.simulate.cli import parse_drift
     from mlops_assets.simulate.config import SimulationConfig
     from mlops_assets.simulate.runner import simulate
@@ -119,7 +121,7 @@ def run_demo(
     )
     simulate(sim, env.data_dir)
     day_keys = [(uc.start_date + timedelta(days=i)).isoformat() for i in range(days)]
-    defs = build_definitions(project)
+    defs = build_definitions(project, BuildOptions(keep_serving=keep_serving))
     steps: list[StepOutcome] = []
     for day in day_keys:
         outcome = run_job(defs, f"{uc.name}_ingestion", instance, partition=day)
@@ -131,11 +133,19 @@ def run_demo(
         steps.append(outcome)
         if echo:
             _echo_step(outcome)
+    if uc.model is not None:
+        for day in day_keys:
+            outcome = run_job(defs, f"{uc.name}_batch_inference", instance, partition=day)
+            steps.append(outcome)
+            if echo:
+                _echo_step(outcome)
     return DemoReport(data_dir=str(env.data_dir), days=day_keys, steps=steps)
 
 
 def _lifecycle_jobs(uc: UseCaseConfig) -> list[str]:
-    return [f"{uc.name}_training_set"] if uc.training_set else []
+    if uc.model is None:
+        return [f"{uc.name}_training_set"] if uc.training_set else []
+    return [f"{uc.name}_training", f"{uc.name}_deployment"]
 
 
 def _echo_step(s: StepOutcome) -> None:
@@ -172,6 +182,7 @@ def summarise(project: ProjectConfig, report: DemoReport) -> str:
         for rule, n in sorted(Counter(q["_rule"].to_list()).items(), key=lambda kv: -kv[1]):
             example = q.filter(pl.col("_rule") == rule)["_reason"][0]
             lines.append(f"  {ds.name:<10} {rule:<28} {n:>6}  e.g. {example[:70]}")
+    lines.extend(_model_summary(env.data_dir, uc))
     failed = Counter(c for s in report.steps for c in s.checks_failed)
     passed = sum(s.checks_passed for s in report.steps)
     lines.append(f"\nAsset checks: {passed} passed, {sum(failed.values())} failed")
@@ -180,6 +191,35 @@ def summarise(project: ProjectConfig, report: DemoReport) -> str:
     ok = sum(s.success for s in report.steps)
     lines.append(f"\nRuns: {ok}/{len(report.steps)} succeeded")
     return "\n".join(lines)
+
+
+def _model_summary(data_dir: Path, uc: UseCaseConfig) -> list[str]:
+    """Champion, gate decision and endpoint, from the state the lifecycle assets stored."""
+    import json
+
+    state = data_dir / "state" / uc.name
+    evaluation = state / "models" / "evaluation.json"
+    champion = state / "models" / "champion.json"
+    endpoint = state / "serving" / "endpoint.json"
+    lines: list[str] = []
+    if evaluation.exists():
+        report = json.loads(evaluation.read_text())
+        metrics = ", ".join(
+            f"{k}={v:.3f}" for k, v in sorted(report["challenger_metrics"].items())
+        )
+        lines.append(f"\nModel {report['model_name']} v{report['challenger_version']}: {metrics}")
+        lines.append(f"  gate: {report['decision']['reasons'][0]}")
+    if champion.exists():
+        champ = json.loads(champion.read_text())
+        lines.append(f"  champion: v{champ['champion_version']} ({champ['champion_uri']})")
+    if endpoint.exists():
+        ep = json.loads(endpoint.read_text())
+        lines.append(
+            f"  served v{ep['model_version']}: smoke test answered in "
+            f"{ep['smoke_test_latency_ms']:.0f} ms, P(churn) = "
+            + ", ".join(f"{p:.2f}" for p in ep["smoke_test_predictions"])
+        )
+    return lines
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

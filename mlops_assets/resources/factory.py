@@ -2,21 +2,49 @@
 
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from mlops_assets.config.environment import LocalEnvironment
 from mlops_assets.config.project import ProjectConfig
 from mlops_assets.errors import ConfigError
 from mlops_assets.resources.io_managers.delta import LocalDeltaIOManager
+from mlops_assets.resources.io_managers.json_state import PydanticJsonIOManager
+from mlops_assets.resources.io_managers.mlflow_model import MlflowModelIOManager
 from mlops_assets.resources.lakehouse import LakehouseResource
+from mlops_assets.resources.mlflow import MlflowResource
+from mlops_assets.resources.serving import ServingResource
 
 
-def build_resources(project: ProjectConfig) -> dict[str, Any]:
+class BuildOptions(BaseModel):
+    """Knobs of a Definitions build that are not configuration (e.g. for headless demos)."""
+
+    keep_serving: bool = Field(
+        default=True, description="Leave deployed endpoints running after the deployment run."
+    )
+
+
+def build_resources(project: ProjectConfig, options: BuildOptions | None = None) -> dict[str, Any]:
     """Resources by key for the active environment."""
+    options = options or BuildOptions()
     env = project.environment
     if isinstance(env, LocalEnvironment):
         data_dir = str(env.data_dir)
+        env.artifact_root.mkdir(parents=True, exist_ok=True)
+        mlflow = MlflowResource(
+            tracking_uri=env.tracking_uri,
+            artifact_location=env.artifact_root.as_uri(),
+            ui_url=env.mlflow_ui_url,
+            lock_dir=str(env.data_dir / "locks"),
+        )
         return {
             "lakehouse": LakehouseResource(data_dir=data_dir),
             "lakehouse_io": LocalDeltaIOManager(data_dir=data_dir),
+            "state_io": PydanticJsonIOManager(data_dir=data_dir),
+            "mlflow": mlflow,
+            "mlflow_model_io": MlflowModelIOManager(mlflow=mlflow),
+            "serving": ServingResource(
+                state_dir=str(env.data_dir / "serving"), keep_running=options.keep_serving
+            ),
         }
     raise ConfigError(
         f"the {env.type!r} environment is not wired up yet in this version",

@@ -1,0 +1,1 @@
+"""Model lifecycle assets: training, evaluation and promotion, deployment, batch inference."""

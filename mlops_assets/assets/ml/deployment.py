@@ -1,0 +1,102 @@
+"""Deployment: serve the champion with a real ``mlflow models serve`` process, smoke-tested."""
+
+import os
+import signal
+
+import dagster as dg
+
+from mlops_assets.assets.keys import group, key
+from mlops_assets.assets.ml.common import model_config, registered_name
+from mlops_assets.assets.ml.evaluation import ChampionState
+from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.errors import ServingError
+from mlops_assets.resources.mlflow import MlflowResource
+from mlops_assets.resources.serving import EndpointState, ServingResource
+
+
+def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
+    """``[uc, serving, endpoint]``, downstream of the champion: never deployed before one exists."""
+    config = model_config(uc)
+    name = registered_name(uc)
+
+    @dg.asset(
+        key=key(uc.name, "serving", "endpoint"),
+        ins={"champion": dg.AssetIn(key=key(uc.name, "models", "champion"))},
+        group_name=group(uc.name, "serving"),
+        io_manager_key="state_io",
+        kinds={"mlflow"},
+        owners=uc.owners or None,
+        description=f"Serves `{name}@champion` on a free loopback port (`mlflow models serve`), "
+        "sends a request built from the model signature and checks the answer; the previous "
+        "endpoint is stopped only after the new one answered.",
+    )
+    def _endpoint(
+        context: dg.AssetExecutionContext,
+        mlflow: MlflowResource,
+        serving: ServingResource,
+        champion: ChampionState,
+    ) -> EndpointState:
+        from mlops_assets.ml.serving import smoke_test, start_server, stop_server
+
+        if champion.champion_version is None:
+            raise ServingError(
+                f"{name} has no @champion yet: nothing to deploy",
+                context={"model": name},
+                fix="run the training job until a model passes the gates",
+            )
+        uri = f"models:/{name}/{champion.champion_version}"
+        handle = start_server(
+            uri,
+            config.serving,
+            settings=mlflow.settings(uc.name),
+            log_path=serving.log_path(name, champion.champion_version),
+        )
+        try:
+            result = smoke_test(handle)
+        except Exception:
+            stop_server(handle)
+            raise
+        previous = serving.read_state(name)
+        if serving.keep_running:
+            if previous is not None and previous.running and previous.pid is not None:
+                _stop_pid(previous.pid)
+        else:
+            stop_server(handle)
+        state = EndpointState(
+            model_name=name,
+            model_version=champion.champion_version,
+            model_uri=uri,
+            url=handle.url if serving.keep_running else None,
+            pid=handle.pid if serving.keep_running else None,
+            running=serving.keep_running,
+            smoke_test_latency_ms=result.latency_ms,
+            smoke_test_predictions=[float(_first(p)) for p in result.predictions],
+        )
+        serving.write_state(state)
+        context.add_output_metadata(
+            {
+                "model_version": int(champion.champion_version),
+                "endpoint": dg.MetadataValue.url(handle.url + "/invocations")
+                if serving.keep_running
+                else "stopped after the smoke test",
+                "smoke_test_latency_ms": result.latency_ms,
+                "smoke_test_rows": result.n_rows,
+            }
+        )
+        return state
+
+    return _endpoint
+
+
+def _first(prediction: object) -> float:
+    if isinstance(prediction, list | tuple):
+        return float(prediction[-1])
+    return float(prediction)  # type: ignore[arg-type]
+
+
+def _stop_pid(pid: int) -> None:
+    """Stop a previously deployed server's process group (it may already be gone)."""
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except (ProcessLookupError, PermissionError):
+        pass

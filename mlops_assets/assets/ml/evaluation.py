@@ -1,0 +1,190 @@
+"""Evaluation and promotion: challenger vs ``@champion`` on the same held-out rows, typed gates."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+import polars as pl
+from pydantic import BaseModel, Field
+
+from mlops_assets.assets.keys import group, key
+from mlops_assets.assets.ml.common import model_config, registered_name, run_tags
+from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.ml.gates import GateDecision
+from mlops_assets.ml.model_store import ModelVersionInfo
+from mlops_assets.resources.metadata import markdown_table
+from mlops_assets.resources.mlflow import MlflowResource
+
+GATE_CHECK = "promotion_gate"
+
+
+class EvaluationReport(BaseModel):
+    """The evaluation of one challenger, with the gate decision."""
+
+    model_name: str = Field(description="Registered model.")
+    challenger_version: str = Field(description="Version evaluated.")
+    champion_version: str | None = Field(description="Champion it was compared with, if any.")
+    challenger_metrics: dict[str, float] = Field(description="Held-out metrics.")
+    champion_metrics: dict[str, float] | None = Field(description="Champion, same rows.")
+    n_test: int = Field(description="Held-out rows.")
+    decision: GateDecision = Field(description="What the gates decided and why.")
+    mlflow_run_id: str = Field(description="The evaluation run.")
+
+
+class ChampionState(BaseModel):
+    """Which version serves as ``@champion`` after a promotion step."""
+
+    model_name: str = Field(description="Registered model.")
+    champion_version: str | None = Field(description="Current champion, if any.")
+    champion_uri: str | None = Field(description="`models:/<name>@champion` when there is one.")
+    promoted: bool = Field(description="Whether this step moved @champion.")
+    previous_champion: str | None = Field(description="Champion before this step.")
+    reason: str = Field(description="Why the champion changed or was kept.")
+
+
+def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
+    """``[uc, models, evaluation]`` and ``[uc, models, champion]``."""
+    config = model_config(uc)
+    assert uc.training_set is not None
+    name = registered_name(uc)
+    model_key = key(uc.name, "models", config.name)
+    eval_key = key(uc.name, "models", "evaluation")
+
+    @dg.asset(
+        key=eval_key,
+        ins={
+            "challenger": dg.AssetIn(key=model_key),
+            "training_set": dg.AssetIn(key=key(uc.name, "features", uc.training_set.name)),
+        },
+        check_specs=[
+            dg.AssetCheckSpec(
+                GATE_CHECK,
+                asset=eval_key,
+                description="The challenger passed the promotion gates (WARN when it did not: "
+                "the champion is kept).",
+            )
+        ],
+        group_name=group(uc.name, "training"),
+        io_manager_key="state_io",
+        kinds={"mlflow"},
+        owners=uc.owners or None,
+        description=f"Evaluates the newest `{name}` version and the current @champion on the "
+        f"same held-out entities, logs ROC/PR/confusion plots, applies the gates "
+        f"(mode `{config.gates.mode}`, primary metric `{config.gates.primary_metric}`) and "
+        "records the decision on the model version.",
+    )
+    def _evaluate(
+        context: dg.AssetExecutionContext,
+        mlflow: MlflowResource,
+        challenger: ModelVersionInfo,
+        training_set: pl.DataFrame,
+    ) -> Iterator[Any]:
+        from mlops_assets.ml.evaluation import compare
+        from mlops_assets.ml.gates import decide
+        from mlops_assets.ml.registry import Registry
+        from mlops_assets.ml.split import split_frame
+        from mlops_assets.ml.tracking import start_run
+
+        settings = mlflow.settings(uc.name)
+        registry = Registry(settings, lock_dir=mlflow.locks)
+        test = split_frame(training_set, config.entity_key, config.split)["test"]
+        champion = registry.alias_version(name, "champion")
+        if champion is not None and champion.version == challenger.version:
+            champion = None  # re-evaluating the champion itself: compare with nothing
+        with start_run(settings, f"evaluate {name} v{challenger.version}", run_tags(context)) as run:
+            comparison = compare(
+                challenger.model_uri, champion.model_uri if champion else None, test, config
+            )
+            run_id = run.info.run_id
+        champion_metrics = comparison.champion.metrics if comparison.champion else None
+        decision = decide(comparison.challenger.metrics, champion_metrics, config.gates)
+        registry.record_decision(name, challenger.version, decision, comparison.challenger.metrics)
+        report = EvaluationReport(
+            model_name=name,
+            challenger_version=challenger.version,
+            champion_version=champion.version if champion else None,
+            challenger_metrics=comparison.challenger.metrics,
+            champion_metrics=champion_metrics,
+            n_test=comparison.challenger.n_rows,
+            decision=decision,
+            mlflow_run_id=run_id,
+        )
+        metrics = sorted(comparison.challenger.metrics)
+        rows = [
+            (m, comparison.challenger.metrics[m], (champion_metrics or {}).get(m, "-"))
+            for m in metrics
+        ]
+        yield dg.AssetCheckResult(
+            check_name=GATE_CHECK,
+            passed=decision.passed,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"action": decision.action, "reasons": "\n".join(decision.reasons)},
+        )
+        yield dg.Output(
+            report,
+            metadata={
+                "challenger_version": int(challenger.version),
+                "champion_version": champion.version if champion else "none",
+                "decision": decision.action,
+                "gate_mode": decision.mode,
+                "gate_passed": decision.passed,
+                "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
+                "metrics": markdown_table(["metric", "challenger", "champion"], rows),
+                **{f"test_{m}": float(comparison.challenger.metrics[m]) for m in metrics},
+                "n_test": report.n_test,
+            },
+        )
+
+    @dg.asset(
+        key=key(uc.name, "models", "champion"),
+        ins={"evaluation": dg.AssetIn(key=eval_key)},
+        group_name=group(uc.name, "registry"),
+        io_manager_key="state_io",
+        kinds={"mlflow"},
+        owners=uc.owners or None,
+        description=f"Moves `{name}@challenger` then `@champion` to the evaluated version when "
+        "the gates say promote (serialised: two promotions cannot race); otherwise keeps the "
+        "champion and says why.",
+    )
+    def _champion(
+        context: dg.AssetExecutionContext, mlflow: MlflowResource, evaluation: EvaluationReport
+    ) -> ChampionState:
+        from mlops_assets.ml.registry import Registry
+
+        registry = Registry(mlflow.settings(uc.name), lock_dir=mlflow.locks)
+        decision = evaluation.decision
+        if decision.action == "promote":
+            result = registry.promote(
+                name, evaluation.challenger_version, expected_champion=evaluation.champion_version
+            )
+            state = ChampionState(
+                model_name=name,
+                champion_version=result.version,
+                champion_uri=f"models:/{name}@champion",
+                promoted=result.changed,
+                previous_champion=result.previous_champion,
+                reason=" ".join(decision.reasons),
+            )
+        else:
+            current = registry.alias_version(name, "champion")
+            verb = "dry run: would promote" if decision.would_promote else "kept the champion"
+            state = ChampionState(
+                model_name=name,
+                champion_version=current.version if current else None,
+                champion_uri=f"models:/{name}@champion" if current else None,
+                promoted=False,
+                previous_champion=current.version if current else None,
+                reason=f"{verb} ({decision.action}, mode {decision.mode}): "
+                + " ".join(decision.reasons),
+            )
+        context.add_output_metadata(
+            {
+                "champion_version": state.champion_version or "none",
+                "promoted": state.promoted,
+                "previous_champion": state.previous_champion or "none",
+                "reason": state.reason,
+            }
+        )
+        return state
+
+    return [_evaluate, _champion]

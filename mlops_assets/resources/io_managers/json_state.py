@@ -1,0 +1,50 @@
+"""Small Pydantic outputs (evaluation reports, champion and endpoint state) stored as JSON files."""
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from pydantic import BaseModel
+
+from mlops_assets.errors import StorageError
+
+
+class PydanticJsonIOManager(dg.ConfigurableIOManager):
+    """``<data_dir>/state/<use_case>/<layer>/<name>.json``, written atomically."""
+
+    data_dir: str
+
+    def _path(self, key: dg.AssetKey) -> Path:
+        return Path(self.data_dir, "state", *key.path).with_suffix(".json")
+
+    def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        if not isinstance(obj, BaseModel):
+            raise StorageError(
+                f"{context.asset_key.to_user_string()} returned {type(obj).__name__}, "
+                "not a Pydantic model",
+                fix="return a Pydantic model from assets stored with the JSON IO manager",
+            )
+        path = self._path(context.asset_key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(obj.model_dump_json(indent=2))
+        Path(tmp).replace(path)
+        context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
+
+    def load_input(self, context: dg.InputContext) -> Any:
+        path = self._path(context.asset_key)
+        if not path.exists():
+            raise StorageError(
+                f"no stored state for {context.asset_key.to_user_string()} at {path}",
+                fix="materialize the upstream asset first",
+            )
+        model = context.dagster_type.typing_type
+        if isinstance(model, type) and issubclass(model, BaseModel):
+            return model.model_validate_json(path.read_text(encoding="utf-8"))
+        raise StorageError(
+            f"input of type {model!r} cannot be loaded from JSON state",
+            fix="annotate the input with the Pydantic model the upstream asset returns",
+        )
