@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 RUN := $(UV) run --frozen
 
-.PHONY: help uv install demo dev lint typecheck test test-fast bench schema mlflow-ui clean
+.PHONY: help uv install demo demo-drift dev lint typecheck test test-fast bench schema mlflow-ui clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,6 +23,9 @@ install: uv ## create .venv from uv.lock (all extras)
 
 demo: install ## simulate 7 days and run the whole lifecycle headless, then print a summary
 	$(RUN) mlops-assets demo --days 7
+
+demo-drift: install ## two simulated weeks, drift from day 8: detect, explain, retrain
+	$(RUN) mlops-assets demo-drift --days 14 --drift-from 8
 
 dev: install ## start the Dagster UI on http://127.0.0.1:3000
 	@$(RUN) python -c "from mlops_assets.cli.instance import ensure_dagster_home; import os, pathlib; ensure_dagster_home(pathlib.Path(os.environ['DAGSTER_HOME']))"

@@ -6,7 +6,9 @@ import dagster as dg
 
 from mlops_assets.assets.factory import build_use_case_assets
 from mlops_assets.automation.jobs import build_jobs_and_schedules
+from mlops_assets.automation.alerts import build_run_failure_sensor
 from mlops_assets.automation.landing_sensor import build_landing_sensor
+from mlops_assets.automation.retraining_sensor import build_retraining_sensor
 from mlops_assets.config.project import ProjectConfig
 from mlops_assets.resources.factory import BuildOptions, build_resources
 
@@ -25,6 +27,10 @@ def build_definitions(project: ProjectConfig, options: BuildOptions | None = Non
         jobs.extend(uc_jobs)
         schedules.extend(uc_schedules)
         sensors.append(build_landing_sensor(uc, uc_jobs[0], data_dir))
+        sensors.append(build_run_failure_sensor(uc.name, uc.monitoring.alerts))
+        training = next((j for j in uc_jobs if j.name == f"{uc.name}_training"), None)
+        if training is not None:
+            sensors.append(build_retraining_sensor(uc, training, data_dir))
     executor = (
         dg.in_process_executor
         if project.environment.executor == "in_process"

@@ -36,4 +36,10 @@ def build_use_case_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
         assets.extend(build_evaluation_assets(uc))
         assets.append(build_deployment_asset(uc))
         assets.append(build_inference_asset(uc))
+
+        from mlops_assets.assets.monitoring.drift import build_drift_asset
+        from mlops_assets.assets.monitoring.performance import build_performance_asset
+
+        assets.append(build_drift_asset(uc))
+        assets.append(build_performance_asset(uc))
     return assets

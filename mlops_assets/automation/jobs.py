@@ -53,6 +53,12 @@ def lifecycle_jobs(uc: UseCaseConfig, training_set: str) -> dict[str, Unresolved
             description="Serve the champion and smoke-test the endpoint.",
             tags={"mlops/stage": "deployment", "mlops/use_case": name},
         ),
+        "monitoring": dg.define_asset_job(
+            name=f"{name}_monitoring",
+            selection=keys(("monitoring", "drift"), ("monitoring", "performance")),
+            description="Drift and performance of one day against the champion's references.",
+            tags={"mlops/stage": "monitoring", "mlops/use_case": name},
+        ),
         "batch_inference": dg.define_asset_job(
             name=f"{name}_batch_inference",
             selection=keys(("inference", "predictions")),
@@ -112,6 +118,16 @@ def build_jobs_and_schedules(
                     execution_timezone=uc.schedules.timezone,
                     description="Periodic retraining; the new model still has to pass the gates.",
                     default_status=dg.DefaultScheduleStatus.STOPPED,
+                )
+            )
+        if uc.schedules.monitoring:
+            schedules.append(
+                daily_partition_schedule(
+                    lifecycle["monitoring"],
+                    f"{uc.name}_monitoring_schedule",
+                    uc.schedules.monitoring,
+                    uc.schedules.timezone,
+                    "Daily drift and performance monitoring of yesterday.",
                 )
             )
         if uc.schedules.inference:

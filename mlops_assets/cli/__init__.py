@@ -8,7 +8,7 @@ from mlops_assets.errors import MLOpsError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mlops_assets.cli import demo, schema, validate
+    from mlops_assets.cli import demo, demo_drift, schema, validate
     from mlops_assets.simulate import cli as simulate_cli
 
     parser = argparse.ArgumentParser(
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", required=True)
     simulate_cli.register(subparsers)
     demo.register(subparsers)
+    demo_drift.register(subparsers)
     validate.register(subparsers)
     schema.register(subparsers)
     return parser

@@ -49,6 +49,20 @@ class LandingSource(StrictModel):
     delimiter: str = Field(default=",", min_length=1, max_length=1, description="CSV delimiter.")
 
 
+def _string_rules_allowed(schema: dict[str, Any]) -> None:
+    """Rules may also be short strings (``tenure >= 0``): tell editors, not only the loader."""
+    schema["items"] = {
+        "anyOf": [
+            {
+                "type": "string",
+                "description": "A rule as text, e.g. `x is not null`, `x >= 0`, "
+                "`x in ('a', 'b')`, `x matches '^a$'`, `row_count >= 10`, or any SQL condition.",
+            },
+            schema["items"],
+        ]
+    }
+
+
 class DatasetConfig(StrictModel):
     """A raw dataset ingested to bronze and refined to silver (+ quarantine)."""
 
@@ -64,7 +78,11 @@ class DatasetConfig(StrictModel):
     event_time: str | None = Field(
         default=None, description="Timestamp column of the business event (freshness, windows)."
     )
-    rules: list[Rule] = Field(default_factory=list, description="Data-quality rules.")
+    rules: list[Rule] = Field(
+        default_factory=list,
+        description="Data-quality rules.",
+        json_schema_extra=_string_rules_allowed,
+    )
     schema_evolution: Literal["fail", "add_columns"] = Field(
         default="add_columns",
         description="What bronze does when a file brings new columns: merge them or refuse.",

@@ -29,6 +29,7 @@ _TOKEN = re.compile(
 )
 _KEYWORDS = {"and", "or", "not", "is", "null", "in", "between", "true", "false"}
 _FUNCTIONS = {"abs", "coalesce", "lower", "upper", "length", "log", "exp", "sqrt", "round"}
+_ARITY: dict[str, tuple[int, int | None]] = {"coalesce": (2, None), "round": (1, 2)}  # else 1
 
 
 @dataclass(frozen=True)
@@ -84,25 +85,27 @@ class Call:
 Node = Const | Column | Unary | Binary | IsNull | InList | Between | Call
 
 
-def _tokenize(text: str) -> list[tuple[str, str]]:
-    tokens: list[tuple[str, str]] = []
+def _tokenize(text: str) -> list[tuple[str, str, int]]:
+    """(kind, value, start position) of every token."""
+    tokens: list[tuple[str, str, int]] = []
     pos = 0
     stripped = text.rstrip()
     while pos < len(stripped):
         match = _TOKEN.match(stripped, pos)
         if match is None or match.end() == pos:
+            bad = len(stripped) - len(stripped[pos:].lstrip())
             raise ConfigError(
-                f"cannot parse expression {text!r} at position {pos}: unexpected "
-                f"{stripped[pos : pos + 10]!r}",
-                context={"expression": text},
+                f"cannot parse expression {text!r} at position {bad}: unexpected "
+                f"{stripped[bad : bad + 10]!r}",
+                context={"expression": text, "position": bad},
                 fix="use column names, numbers, 'strings', + - * /, comparisons, AND/OR/NOT, "
                 "IS NULL, IN (...), BETWEEN",
             )
         kind = match.lastgroup or ""
-        value = match.group(kind)
+        value, start = match.group(kind), match.start(kind)
         if kind == "id" and value.lower() in _KEYWORDS:
             kind, value = "kw", value.lower()
-        tokens.append((kind, value))
+        tokens.append((kind, value, start))
         pos = match.end()
     return tokens
 
@@ -110,14 +113,18 @@ def _tokenize(text: str) -> list[tuple[str, str]]:
 class _Parser:
     def __init__(self, text: str) -> None:
         self.text = text
-        self.tokens = _tokenize(text)
+        located = _tokenize(text)
+        self.tokens = [(kind, value) for kind, value, _ in located]
+        self.starts = [start for _, _, start in located]
         self.pos = 0
 
-    def error(self, what: str) -> ConfigError:
-        near = " ".join(v for _, v in self.tokens[self.pos : self.pos + 3]) or "end of expression"
+    def error(self, what: str, at: int | None = None) -> ConfigError:
+        index = self.pos if at is None else at
+        near = " ".join(v for _, v in self.tokens[index : index + 3]) or "end of expression"
+        position = self.starts[index] if index < len(self.starts) else len(self.text.rstrip())
         return ConfigError(
-            f"cannot parse expression {self.text!r}: {what} near {near!r}",
-            context={"expression": self.text},
+            f"cannot parse expression {self.text!r} at position {position}: {what} near {near!r}",
+            context={"expression": self.text, "position": position},
             fix="check parentheses and operators; strings use single quotes",
         )
 
@@ -222,16 +229,26 @@ class _Parser:
         if self.peek("qid"):
             return Column(self.take("qid")[1:-1])
         if self.peek("id"):
+            start = self.pos
             name = self.take("id")
             if self.accept("op", "("):
                 if name.lower() not in _FUNCTIONS:
-                    raise self.error(f"unknown function {name!r} (known: {sorted(_FUNCTIONS)})")
+                    raise self.error(
+                        f"unknown function {name!r} (known: {sorted(_FUNCTIONS)})", at=start
+                    )
                 args: list[Node] = []
                 if not self.peek("op", ")"):
                     args.append(self.or_expr())
                     while self.accept("op", ","):
                         args.append(self.or_expr())
                 self.take("op", ")")
+                low, high = _ARITY.get(name.lower(), (1, 1))
+                if len(args) < low or (high is not None and len(args) > high):
+                    wanted = f"at least {low}" if high is None else f"{low} to {high}"
+                    wanted = str(low) if high == low else wanted
+                    raise self.error(
+                        f"{name.lower()}() takes {wanted} argument(s), got {len(args)}", at=start
+                    )
                 return Call(name.lower(), tuple(args))
             return Column(name)
         raise self.error("expected a value, a column or '('")

@@ -37,8 +37,12 @@ def config_dir() -> Path:
     return Path(os.environ.get("MLOPS_CONFIG_DIR") or project_root() / "configs")
 
 
-class _Yaml12Loader(yaml.SafeLoader):
-    """YAML 1.2 booleans: only true/false, so `on:`, `yes` and `No` stay strings."""
+class _Yaml12Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """YAML 1.2 booleans: only true/false, so `on:`, `yes` and `No` stay strings.
+
+    LibYAML's parser when PyYAML has it (the code location loads configs at every start, sensor
+    tick and step); the resolvers below are Python either way.
+    """
 
 
 _Yaml12Loader.yaml_implicit_resolvers = {
@@ -63,7 +67,12 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
             fix="create it, or point MLOPS_CONFIG_DIR at the folder holding configs",
         ) from exc
     try:
-        return yaml.load(text, Loader=_Yaml12Loader), yaml.compose(text, Loader=_Yaml12Loader)
+        loader = _Yaml12Loader(text)
+        try:  # parse once: the node tree gives line numbers, the data is built from it
+            node: yaml.Node | None = loader.get_single_node()
+            return (loader.construct_document(node) if node is not None else None), node
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -118,6 +127,26 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
     return []
 
 
+def _in_file(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
+    """``loc`` as written in the file: without the union tags Pydantic inserts
+    (``rules.0.not_null.column`` becomes ``rules.0.column``), ending at a string rule."""
+    kept: list[Any] = []
+    for i, part in enumerate(loc):
+        if not isinstance(data, dict | list) and kept:
+            break  # inside a value written as a string (a string rule): the path ends there
+        is_last = i == len(loc) - 1
+        if isinstance(data, dict) and isinstance(part, str) and part not in data and not is_last:
+            continue  # a union tag, not a key of the file
+        kept.append(part)
+        if isinstance(data, dict):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            data = None
+    return tuple(kept)
+
+
 def _fields_at(root: Any, loc: tuple[Any, ...]) -> list[str]:
     """Field names the model expects at ``loc`` (for did-you-mean)."""
     models = _models_in(root)
@@ -167,20 +196,25 @@ def validate(data: Any, model: type[T] | Any, *, file: Path, node: yaml.Node | N
         first: dict[str, object] = {}
         for err in exc.errors():
             loc = tuple(err["loc"])
-            key_path = ".".join(str(p) for p in loc) or "<root>"
-            line = _line_of(node, loc)
-            value = err.get("input")
-            shown = "" if err["type"] == "missing" else f" (got {value!r:.80})"
+            written = _in_file(data, loc)
+            key_path = ".".join(str(p) for p in written) or "<root>"
+            line = _line_of(node, written)
+            missing = err["type"] == "missing"
+            value = None if missing else err.get("input")
+            shown = "" if missing else f" (got {value!r:.80})"
             fix = _fix_for(err, model, loc)
             where = f"{file}:{line}" if line else str(file)
             problems.append(f"{where}: {key_path}: {err['msg']}{shown}\n    fix: {fix}")
-            if not first:
-                first = {"file": str(file), "key_path": key_path, "line": line, "value": value}
-                first["fix"] = fix
+            # Summarise the first problem; a misspelt key beats the "missing" error it causes.
+            if not first or (fix.startswith("did you mean") and first["missing"]):
+                first = {"file": str(file), "key_path": key_path, "line": line}
+                if not missing:
+                    first["value"] = value
+                first["fix"], first["missing"] = fix, missing
         raise ConfigError(
             f"invalid configuration in {file} ({len(problems)} problem(s)):\n  "
             + "\n  ".join(problems),
-            context={k: v for k, v in first.items() if k != "fix"},
+            context={k: v for k, v in first.items() if k not in ("fix", "missing")},
             fix=str(first.get("fix")),
         ) from None
 

@@ -105,6 +105,19 @@ class RegexRule(RuleBase):
             re.compile(value)
         except re.error as exc:
             raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+        # The data engines use RE2-style syntax (no look-around, no backreferences): a pattern
+        # Python accepts may still fail there at run time, so check it where it will run.
+        import polars as pl
+
+        try:
+            pl.Series([""], dtype=pl.String).str.contains(value)
+        except pl.exceptions.PolarsError as exc:
+            lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+            first = next((ln for ln in lines if ln.startswith("error:")), lines[0] if lines else "")
+            raise ValueError(
+                f"regular expression {value!r} is not supported by the data engine "
+                f"(no look-around or backreferences): {first}"
+            ) from exc
         return value
 
     def default_name(self) -> str:
@@ -119,8 +132,12 @@ class SqlRule(RuleBase):
     @classmethod
     def _parses(cls, value: str) -> str:
         from mlops_assets.config.expressions import parse_expression
+        from mlops_assets.errors import ConfigError
 
-        parse_expression(value)
+        try:
+            parse_expression(value)
+        except ConfigError as exc:  # a ValueError lets the loader add the file, line and key
+            raise ValueError(exc.message) from exc
         return value
 
     def default_name(self) -> str:

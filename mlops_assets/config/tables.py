@@ -2,10 +2,23 @@
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Discriminator, Field, Tag, model_validator
+from pydantic import Discriminator, Field, Tag, field_validator, model_validator
 
 from mlops_assets.config.base import StrictModel
 from mlops_assets.config.datasets import NAME_PATTERN, DType
+
+
+def _parses(value: str | None) -> str | None:
+    """Reject an expression that does not parse when the config loads, not when data flows."""
+    if value is not None:
+        from mlops_assets.config.expressions import parse_expression
+        from mlops_assets.errors import ConfigError
+
+        try:
+            parse_expression(value)
+        except ConfigError as exc:  # a ValueError lets the loader add the file, line and key
+            raise ValueError(exc.message) from exc
+    return value
 
 
 class DerivedColumn(StrictModel):
@@ -13,6 +26,8 @@ class DerivedColumn(StrictModel):
 
     name: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", description="New column name.")
     expr: str = Field(description="SQL expression, e.g. `monthly_charges * 12`.")
+
+    _expr_parses = field_validator("expr")(_parses)
 
 
 class Aggregation(StrictModel):
@@ -38,6 +53,8 @@ class GoldBase(StrictModel):
         default_factory=list, description="Columns computed before the table logic."
     )
     filter: str | None = Field(default=None, description="SQL filter applied first.")
+
+    _filter_parses = field_validator("filter")(_parses)
 
 
 class AggregateTable(GoldBase):
@@ -80,6 +97,8 @@ class ExpressionFeature(StrictModel):
     expr: str = Field(description="SQL expression over source columns.")
     dtype: DType = Field(description="Feature type.")
     description: str = Field(description="What the feature means.")
+
+    _expr_parses = field_validator("expr")(_parses)
 
 
 class WindowFeature(StrictModel):

@@ -106,7 +106,7 @@ def _delta_types(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(*unsigned, *small).cast(pl.Int64))
 
 
-def _to_arrow(frame: pl.DataFrame, existing: pa.Schema | None) -> pa.Table:
+def _to_arrow(frame: pl.DataFrame, existing: pa.Schema | None, *, fill_missing: bool) -> pa.Table:
     table = _delta_types(frame).to_arrow()
     # Columns that are entirely null have no type of their own: give them the table's.
     if existing is not None:
@@ -115,6 +115,17 @@ def _to_arrow(frame: pl.DataFrame, existing: pa.Schema | None) -> pa.Table:
                 table = table.set_column(
                     i, name, pa.nulls(len(table), type=existing.field(name).type)
                 )
+        if not fill_missing:
+            return table
+        # Partition writes: columns of the table this batch lacks (e.g. a landing column that
+        # came one day only) are written as nulls, in the table's column order.
+        for name in existing.names:
+            if name not in table.column_names:
+                table = table.append_column(
+                    existing.field(name), pa.nulls(len(table), type=existing.field(name).type)
+                )
+        order = [*existing.names, *[n for n in table.column_names if n not in existing.names]]
+        table = table.select(order)
     return table
 
 
@@ -143,7 +154,7 @@ def write_table(
                 fix="add the partition column to the frame",
             )
         frame = frame.with_columns(pl.lit(partitions[0]).alias(PARTITION_COLUMN))
-    table = _to_arrow(frame, existing)
+    table = _to_arrow(frame, existing, fill_missing=partitions is not None)
     added: list[str] = []
     if existing is not None:
         added = _check_schema(path, existing, table.schema, schema_evolution)

@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field
 from mlops_assets.errors import DataValidationError
 
 SUFFIXES = {"csv": (".csv", ".csv.gz"), "parquet": (".parquet",)}
+MISSING_FIELDS = "_missing_fields"
+"""Lineage column: fields a CSV line lacked (a line cut short); silver quarantines such rows."""
 
 
 class LandingBatch(BaseModel):
@@ -45,12 +47,20 @@ def _read_one(path: Path, file_format: str, delimiter: str) -> pl.DataFrame:
         return pl.DataFrame()
     try:
         if file_format == "parquet":
-            return pl.read_parquet(path)
-        return pl.read_csv(
+            return pl.read_parquet(path).with_columns(pl.lit(0, pl.Int64).alias(MISSING_FIELDS))
+        frame = pl.read_csv(
             path,
             infer_schema=False,
             separator=delimiter,
             truncate_ragged_lines=True,
+            empty_string_is_null=False,
+        )
+        # Empty fields read as "", so a null can only be a field missing from a short line;
+        # count those, then make empty fields null as usual.
+        missing = pl.sum_horizontal(pl.col(c).is_null() for c in frame.columns)
+        return frame.with_columns(
+            missing.cast(pl.Int64).alias(MISSING_FIELDS),
+            *[pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in frame.columns],
         )
     except pl.exceptions.NoDataError:
         return pl.DataFrame()
@@ -94,13 +104,15 @@ def read_landing(
     if frames:
         data = pl.concat(frames, how="diagonal_relaxed")
     else:
-        data = pl.DataFrame(schema={"_row_number": pl.Int64, "_source_file": pl.String})
+        data = pl.DataFrame(
+            schema={"_row_number": pl.Int64, "_source_file": pl.String, MISSING_FIELDS: pl.Int64}
+        )
     data = data.with_columns(
         pl.lit(ingested_at).cast(pl.Datetime("us", "UTC")).alias("_ingested_at"),
         pl.lit(batch_id).alias("_batch_id"),
     )
     raw = [c for c in data.columns if not c.startswith("_")]
-    meta = ["_ingested_at", "_source_file", "_row_number", "_batch_id"]
+    meta = ["_ingested_at", "_source_file", "_row_number", "_batch_id", MISSING_FIELDS]
     return LandingBatch(
         frame=data.select(*raw, *meta), files=files, empty_files=empty, rows_per_file=rows
     )

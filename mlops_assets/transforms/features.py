@@ -103,7 +103,7 @@ def point_in_time_join(
         too_old = (
             nw.col("_label_ts").dt.timestamp("ms") - nw.col("_feature_ts").dt.timestamp("ms")
         ) > config.max_feature_age_days * _MS_PER_DAY
-        joined = joined.with_columns(
-            nw.when(~too_old).then(nw.col("_feature_ts")).alias("_feature_ts")
-        )
+        # A stale match counts as no match: its feature values go too, not only its timestamp.
+        matched = [c for c in right.collect_schema().names() if c != ent]
+        joined = joined.with_columns(*[nw.when(~too_old).then(nw.col(c)).alias(c) for c in matched])
     return joined.rename({"_label_ts": lts, "_feature_ts": "feature_ts"})

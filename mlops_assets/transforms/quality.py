@@ -26,6 +26,8 @@ from mlops_assets.config.rules import (
 )
 from mlops_assets.transforms.schema import CAST_ERROR_RULE, typed_columns
 
+MISSING_FIELDS = "_missing_fields"  # bronze lineage: fields a CSV line lacked (a cut line)
+
 FAILED = "_failed"
 RULE = "_rule"
 REASON = "_reason"
@@ -118,28 +120,44 @@ def refine(bronze: nw.LazyFrame[Any], dataset: DatasetConfig) -> SilverSplit:
     schema = bronze.collect_schema()
     typed = typed_columns(schema, dataset.columns)
     meta = [c for c in ("_ingested_at", "_source_file", "_row_number", "_batch_id") if c in schema]
-    raw_cols = [c for c in schema.names() if c not in meta]
+    raw_cols = [c for c in schema.names() if c not in meta and c != MISSING_FIELDS]
     raw_alias = {c: f"_raw_{i}" for i, c in enumerate(raw_cols)}
+    failures = list(typed.failures)
+    if MISSING_FIELDS in schema:  # a line cut short: kept in bronze, quarantined here
+        short = nw.col(MISSING_FIELDS)
+        failures.append(
+            (
+                MISSING_FIELDS,
+                short > 0,
+                nw.concat_str(
+                    [
+                        nw.lit("row: "),
+                        short.cast(nw.String),
+                        nw.lit(" field(s) missing (line cut short)"),
+                    ]
+                ),
+            )
+        )
 
     flags: list[tuple[str, nw.Expr, nw.Expr]] = []
     stage = bronze.select(
         *[nw.col(c).alias(raw_alias[c]) for c in raw_cols],
         *[nw.col(c) for c in meta],
         *typed.values,
-        *[f.alias(f"_cast_{i}") for i, (_, f, _) in enumerate(typed.failures)],
-        *[r.alias(f"_cast_reason_{i}") for i, (_, _, r) in enumerate(typed.failures)],
+        *[f.alias(f"_cast_{i}") for i, (_, f, _) in enumerate(failures)],
+        *[r.alias(f"_cast_reason_{i}") for i, (_, _, r) in enumerate(failures)],
     )
-    if typed.failures:
+    if failures:
         flags.append(
             (
                 CAST_ERROR_RULE,
                 nw.any_horizontal(
-                    *[nw.col(f"_cast_{i}") for i in range(len(typed.failures))], ignore_nulls=True
+                    *[nw.col(f"_cast_{i}") for i in range(len(failures))], ignore_nulls=True
                 ),
                 nw.concat_str(
                     [
                         nw.when(nw.col(f"_cast_{i}")).then(nw.col(f"_cast_reason_{i}"))
-                        for i in range(len(typed.failures))
+                        for i in range(len(failures))
                     ],
                     separator="; ",
                     ignore_nulls=True,
@@ -202,9 +220,13 @@ def refine(bronze: nw.LazyFrame[Any], dataset: DatasetConfig) -> SilverSplit:
     )
 
 
+# Stands for "values parse as the declared types" in the counts (a warning, never blocking).
+_CAST_RULE = SqlRule(type="sql", expression="true", name=CAST_ERROR_RULE, severity="warn")
+
+
 def count_failures(split: SilverSplit, dataset: DatasetConfig) -> dict[str, RuleCounts]:
-    """Failing-row counts per row rule, computed in one aggregation."""
-    rules = {r.check_name: r for r in dataset.all_rules()}
+    """Failing-row counts per row rule (and of ``schema_conformance``), in one aggregation."""
+    rules = {CAST_ERROR_RULE: _CAST_RULE, **{r.check_name: r for r in dataset.all_rules()}}
     row_rules = [n for n in split.flag_columns if n in rules]
     aggs = [nw.col(split.flag_columns[n]).cast(nw.Int64).sum().alias(n) for n in row_rules]
     counts = split.flagged.select(nw.len().alias("_total"), *aggs).collect()

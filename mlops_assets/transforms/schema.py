@@ -10,11 +10,18 @@ import narwhals as nw
 
 from mlops_assets.config.datasets import ColumnSpec, DType
 
+# Real calendar dates only (a cast that fails raises for the whole batch on every engine):
+# 30/31-day months, February to the 28th, and the 29th in leap years.
+_DATE = (
+    r"\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
+    r"|02-(?:0[1-9]|1\d|2[0-8]))"
+    r"|(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29"
+)
 _PATTERNS: dict[str, str] = {
     "int64": r"^[+-]?\d+$",
     "float64": r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$",
-    "date": r"^\d{4}-\d{2}-\d{2}$",
-    "datetime": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?$",
+    "date": rf"^(?:{_DATE})$",
+    "datetime": rf"^(?:{_DATE})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{{1,9}})?$",
 }
 _TRUE = ["true", "t", "yes", "y", "1"]
 _FALSE = ["false", "f", "no", "n", "0"]
@@ -27,6 +34,7 @@ NW_TYPES: dict[str, nw.dtypes.DType] = {
     "datetime": nw.Datetime("us", "UTC"),
 }
 CAST_ERROR_RULE = "schema_conformance"
+_INT64_MAX = "9223372036854775807"
 
 
 @dataclass(frozen=True)
@@ -36,6 +44,13 @@ class TypedColumns:
     values: list[nw.Expr]
     failures: list[tuple[str, nw.Expr, nw.Expr]]  # (column, failed flag, reason text)
     missing: list[str]
+
+
+def _fits_int64(text: nw.Expr) -> nw.Expr:
+    """Whether an integer literal (when it is one) fits in Int64 (string operations only)."""
+    digits = text.str.replace(r"^[+-]?0*", "")
+    n = digits.str.len_chars()
+    return (n < 19) | ((n == 19) & (digits <= _INT64_MAX))
 
 
 def _string_cast(raw: nw.Expr, dtype: DType) -> tuple[nw.Expr, nw.Expr]:
@@ -50,6 +65,8 @@ def _string_cast(raw: nw.Expr, dtype: DType) -> tuple[nw.Expr, nw.Expr]:
     if dtype == "datetime":
         text = text.str.replace_all(r"(Z|[+-]00:?00)$", "").str.replace_all(" ", "T")
     ok = text.str.contains(_PATTERNS[dtype])
+    if dtype == "int64":  # a cast that overflows would fail the whole batch
+        ok = ok & _fits_int64(text)
     kept = nw.when(ok).then(text)
     if dtype == "date":
         return kept.str.to_date("%Y-%m-%d"), ok

@@ -55,7 +55,8 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
         dg.AssetCheckSpec(
             name=CAST_ERROR_RULE,
             asset=silver_key,
-            description="Raw values that do not parse as the declared column type.",
+            description="Raw values that do not parse as the declared column type, and CSV "
+            "lines cut short (missing fields).",
         )
     )
     specs.append(

@@ -12,6 +12,7 @@ from pydantic import Field
 from mlops_assets.assets.keys import group, key
 from mlops_assets.assets.ml.common import model_config, registered_name, run_tags
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.ml.training import TrainingResult
 from mlops_assets.resources.io_managers.mlflow_model import REGISTERED_NAME, USE_CASE, TrainedModel
 from mlops_assets.resources.metadata import markdown_table
 from mlops_assets.resources.mlflow import MlflowResource
@@ -68,7 +69,7 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
                 {"n_train": splits["train"].height, "n_validation": splits["validation"].height}
             )
             result = train_model(splits["train"], splits["validation"], model_cfg, config.params)
-            artifacts = _reference_profile(uc, splits["train"])
+            artifacts = _reference_profiles(uc, splits["train"], splits["validation"], result)
             experiment_id = run.info.experiment_id
             run_id = run.info.run_id
         url = run_url(settings, experiment_id, run_id)
@@ -97,19 +98,39 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     return _train
 
 
-def _reference_profile(uc: UseCaseConfig, train: pl.DataFrame) -> dict[str, Path]:
-    """The drift reference profile, computed once from the training rows, stored with the model."""
+def _reference_profiles(
+    uc: UseCaseConfig, train: pl.DataFrame, validation: pl.DataFrame, result: TrainingResult
+) -> dict[str, Path]:
+    """Drift references computed once at training time and stored with the model version.
+
+    ``reference_profile``: the model inputs of the training rows; ``prediction_profile``: the
+    model's outputs on the validation rows (the prediction distribution to expect in production).
+    """
+    from mlops_assets.ml.frames import feature_frame
     from mlops_assets.monitoring.profile import build_profile, save_profile
 
     config = model_config(uc)
-    profile = build_profile(
+    drift = uc.monitoring.drift
+    folder = Path(tempfile.mkdtemp(prefix="mlops-profile-"))
+    inputs = build_profile(
         train,
         numeric=list(config.numeric_features),
         categorical=list(config.categorical_features),
-        config=uc.monitoring.drift,
+        config=drift,
         seed=config.split.seed,
     )
-    folder = Path(tempfile.mkdtemp(prefix="mlops-profile-"))
-    path = folder / "reference_profile.json"
-    save_profile(profile, path)
-    return {"reference_profile": path}
+    pipeline = result.pipeline
+    features = feature_frame(validation, config)
+    if config.task == "classification":
+        outputs = pipeline.predict_proba(features)[:, 1]
+    else:
+        outputs = pipeline.predict(features)
+    column = "probability" if config.task == "classification" else "prediction"
+    predictions = pl.DataFrame({column: pl.Series(column, outputs, dtype=pl.Float64)})
+    prediction_profile = build_profile(
+        predictions, numeric=[column], categorical=[], config=drift, seed=config.split.seed
+    )
+    return {
+        "reference_profile": save_profile(inputs, folder / "reference_profile.json"),
+        "prediction_profile": save_profile(prediction_profile, folder / "prediction_profile.json"),
+    }

@@ -1,0 +1,1 @@
+"""Monitoring assets: data and prediction drift, model performance once labels arrive."""

@@ -1,0 +1,146 @@
+"""Drift- and performance-triggered retraining, decided by the typed policy on every tick.
+
+The sensor reads the monitoring tables (one row per daily window), turns the last windows into
+verdicts, and asks :func:`decide_retraining`. Windows are business time (partition dates), so the
+policy's cooldown and period limits mean the same thing in a backfill, a simulation and live.
+
+Idempotence: the run key is ``retrain:<latest window>``, so the same evidence can never start two
+retrainings, and the cursor (last retrain window and history) survives daemon restarts.
+"""
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import dagster as dg
+import polars as pl
+from dagster._core.definitions.unresolved_asset_job_definition import (
+    UnresolvedAssetJobDefinition,
+)
+from pydantic import BaseModel, Field
+
+from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.storage.delta import read_table, table_exists
+
+
+class RetrainCursor(BaseModel):
+    """What the sensor remembers between ticks."""
+
+    last_window: str | None = Field(default=None, description="Latest window evaluated.")
+    retrain_windows: list[str] = Field(
+        default_factory=list, description="Windows at which retraining was started."
+    )
+    rows_at_last_retrain: int = Field(default=0, description="Monitored rows counted then.")
+
+
+def window_time(window: str) -> datetime:
+    """End of a daily window (the moment its verdict is known), in UTC."""
+    return datetime.fromisoformat(window).replace(tzinfo=UTC) + timedelta(days=1)
+
+
+def load_verdicts(data_dir: Path, use_case: str) -> list[dict[str, object]]:
+    """One record per window: drift and performance joined on the window, oldest first."""
+    root = Path(data_dir) / "lakehouse" / use_case / "monitoring"
+    if not table_exists(root / "drift"):
+        return []
+    drift = read_table(root / "drift").select(
+        "window", "status", "dataset_drift", "drift_share", "n_current"
+    )
+    if table_exists(root / "performance"):
+        perf = read_table(root / "performance").select(
+            "window", pl.col("status").alias("perf_status"), "degraded"
+        )
+        drift = drift.join(perf, on="window", how="left")
+    else:
+        drift = drift.with_columns(
+            pl.lit(None, pl.String).alias("perf_status"), pl.lit(None, pl.Boolean).alias("degraded")
+        )
+    return drift.sort("window").to_dicts()
+
+
+def build_retraining_sensor(
+    uc: UseCaseConfig, training_job: UnresolvedAssetJobDefinition, data_dir: str
+) -> dg.SensorDefinition:
+    """The retraining sensor of one use case."""
+    policy = uc.monitoring.retraining
+
+    @dg.sensor(
+        name=f"{uc.name}_retraining_sensor",
+        job=training_job,
+        minimum_interval_seconds=300,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description=f"Retrains {uc.name} when {'/'.join(policy.triggers)} is violated in at least "
+        f"{policy.violations_required} of the last {policy.window_count} windows"
+        + (" including the latest" if policy.require_latest else "")
+        + f"; cooldown {policy.cooldown_hours:g} h, at most {policy.max_retrains} per "
+        f"{policy.max_retrains_period_days} days, at least {policy.min_new_rows} new rows.",
+    )
+    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        from mlops_assets.monitoring.policy import WindowVerdict, decide_retraining
+
+        cursor = RetrainCursor.model_validate_json(context.cursor or "{}")
+        records = load_verdicts(Path(data_dir), uc.name)
+        if not records:
+            return dg.SkipReason("no monitoring windows yet: materialize the drift asset first")
+        latest = str(records[-1]["window"])
+        if latest == cursor.last_window:
+            return dg.SkipReason(f"no new monitoring window since {latest}")
+        verdicts = [
+            WindowVerdict(
+                window=str(r["window"]),
+                drift_detected=r["status"] == "drift",
+                performance_degraded=None
+                if r["perf_status"] in (None, "insufficient_data")
+                else bool(r["degraded"]),
+                drift_share=float(r["drift_share"] or 0.0),  # type: ignore[arg-type]
+                n_rows=int(r["n_current"] or 0),  # type: ignore[call-overload]
+            )
+            for r in records
+        ]
+        now = window_time(latest)
+        period_start = now - timedelta(days=policy.max_retrains_period_days)
+        retrains = [window_time(w) for w in cursor.retrain_windows]
+        total_rows = sum(v.n_rows for v in verdicts)
+        decision = decide_retraining(
+            verdicts,
+            policy,
+            now=now,
+            last_retrain_at=max(retrains) if retrains else None,
+            retrains_in_period=sum(t > period_start for t in retrains),
+            new_rows=total_rows - cursor.rows_at_last_retrain,
+        )
+        cursor.last_window = latest
+        context.log.info(f"retraining decision at {latest}: {decision.reason}")
+        if not decision.retrain:
+            return dg.SensorResult(
+                skip_reason=dg.SkipReason(decision.reason),
+                cursor=cursor.model_dump_json(),
+            )
+        cursor.retrain_windows.append(latest)
+        cursor.rows_at_last_retrain = total_rows
+        request = dg.RunRequest(
+            run_key=f"retrain:{uc.name}:{latest}",
+            tags={
+                "mlops/trigger": "retraining_sensor",
+                "mlops/use_case": uc.name,
+                "mlops/window": latest,
+                "mlops/reason": decision.reason[:1000],
+                "mlops/violated_windows": ",".join(decision.violated_windows),
+            },
+            run_config={
+                "ops": {
+                    f"{uc.name}__models__{uc.model.name if uc.model else ''}": {
+                        "config": {"reason": decision.reason[:500]}
+                    }
+                }
+            },
+        )
+        return dg.SensorResult(run_requests=[request], cursor=cursor.model_dump_json())
+
+    return _sensor
+
+
+def describe_cursor(cursor: str | None) -> str:
+    """Human summary of a cursor (for the demo and logs)."""
+    parsed = RetrainCursor.model_validate(json.loads(cursor or "{}"))
+    return f"last window {parsed.last_window}, retrains at {parsed.retrain_windows or 'none'}"

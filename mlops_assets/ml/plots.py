@@ -1,0 +1,84 @@
+"""Evaluation plots, logged as PNG artifacts of the active MLflow run.
+
+Figures are built on :class:`matplotlib.figure.Figure` directly (no pyplot state), so nothing
+leaks between calls and no display is needed.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from mlops_assets.ml.metrics import Predictions
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+
+def _figure() -> tuple[Figure, Any]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(5.5, 4.5), layout="constrained")
+    return fig, fig.subplots()
+
+
+def classification_figures(
+    y_true: npt.NDArray[Any], predictions: Predictions, title: str
+) -> dict[str, Figure]:
+    """ROC curve, precision-recall curve and confusion matrix."""
+    from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
+
+    assert predictions.probability is not None
+    figures: dict[str, Figure] = {}
+    fig, ax = _figure()
+    RocCurveDisplay.from_predictions(y_true, predictions.probability, ax=ax, name=title)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
+    ax.set_title(f"ROC curve: {title}")
+    figures["roc_curve.png"] = fig
+    fig, ax = _figure()
+    PrecisionRecallDisplay.from_predictions(y_true, predictions.probability, ax=ax, name=title)
+    ax.set_title(f"Precision-recall: {title}")
+    figures["precision_recall_curve.png"] = fig
+    fig, ax = _figure()
+    ConfusionMatrixDisplay.from_predictions(
+        y_true, predictions.prediction, labels=[0, 1], ax=ax, colorbar=False
+    )
+    ax.set_title(f"Confusion matrix: {title}")
+    figures["confusion_matrix.png"] = fig
+    return figures
+
+
+def regression_figures(
+    y_true: npt.NDArray[Any], predictions: Predictions, title: str
+) -> dict[str, Figure]:
+    """Predicted versus actual, and the residual distribution."""
+    y_hat = predictions.prediction
+    figures: dict[str, Figure] = {}
+    fig, ax = _figure()
+    ax.scatter(y_true, y_hat, s=6, alpha=0.5)
+    lo, hi = float(np.min([y_true.min(), y_hat.min()])), float(np.max([y_true.max(), y_hat.max()]))
+    ax.plot([lo, hi], [lo, hi], linestyle="--", color="grey", linewidth=1)
+    ax.set_xlabel("actual")
+    ax.set_ylabel("predicted")
+    ax.set_title(f"Predicted vs actual: {title}")
+    figures["predicted_vs_actual.png"] = fig
+    fig, ax = _figure()
+    ax.hist(y_hat - y_true, bins=40)
+    ax.set_xlabel("residual (predicted - actual)")
+    ax.set_title(f"Residuals: {title}")
+    figures["residuals.png"] = fig
+    return figures
+
+
+def log_figures(figures: dict[str, Figure], artifact_dir: str) -> list[str]:
+    """Log figures to the active MLflow run; returns their artifact paths."""
+    import mlflow
+
+    paths = []
+    for file_name, fig in figures.items():
+        path = f"{artifact_dir}/{file_name}"
+        mlflow.log_figure(fig, path)
+        paths.append(path)
+    return paths
