@@ -10,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 RUN := $(UV) run --frozen
 
-.PHONY: help uv install demo demo-drift dev lint typecheck test test-fast bench schema mlflow-ui clean
+.PHONY: help uv install browser demo demo-drift dev lint typecheck test test-fast bench schema mlflow-ui clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,7 +38,12 @@ lint: install ## ruff
 typecheck: install ## mypy --strict
 	$(RUN) mypy
 
-test: install lint typecheck ## lint, type-check and run every test
+browser: ## install Debian's chromium for the UI test when possible (root + apt); else it is skipped
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
+	  echo "chromium not installed: the browser test will be skipped"; }
+
+test: install browser lint typecheck ## lint, type-check and run every test
 	$(RUN) pytest
 
 test-fast: install ## tests only
