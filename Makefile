@@ -8,6 +8,7 @@ export MLOPS_DATA_DIR ?= $(CURDIR)/.mlops_data
 export DAGSTER_HOME ?= $(MLOPS_DATA_DIR)/dagster_home
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
+export MLFLOW_SERVER_ENABLE_JOB_EXECUTION := false
 RUN := $(UV) run --frozen
 
 .PHONY: help uv install browser demo demo-drift dev lint typecheck test test-fast bench schema mlflow-ui clean
@@ -19,7 +20,7 @@ uv: ## install uv (with pip) when it is missing
 	@command -v $(UV) >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
 
 install: uv ## create .venv from uv.lock (all extras)
-	$(UV) sync --frozen --all-extras --python $(PYTHON)
+	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
 
 demo: install ## simulate 7 days and run the whole lifecycle headless, then print a summary
 	$(RUN) mlops-assets demo --days 7

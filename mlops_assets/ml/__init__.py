@@ -8,7 +8,7 @@ Modules, in lifecycle order (each imports its heavy dependencies lazily):
 - :mod:`~mlops_assets.ml.model_store`: log with signature/example/pins, register, load.
 - :mod:`~mlops_assets.ml.evaluation`: held-out metrics and plots; challenger vs champion.
 - :mod:`~mlops_assets.ml.gates`: the pure promotion decision.
-- :mod:`~mlops_assets.ml.registry`: aliases, decision records, serialised compare-and-swap promotion.
+- :mod:`~mlops_assets.ml.registry`: aliases, decision records, compare-and-swap promotion.
 - :mod:`~mlops_assets.ml.lifecycle`: the stages above chained for one candidate model.
 - :mod:`~mlops_assets.ml.serving`: a real ``mlflow models serve`` endpoint and its smoke test.
 - :mod:`~mlops_assets.ml.inference`: signature enforcement and vectorised batch scoring.

@@ -6,6 +6,7 @@ leaks between calls and no display is needed.
 
 from __future__ import annotations
 
+import textwrap
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -20,8 +21,12 @@ if TYPE_CHECKING:
 def _figure() -> tuple[Figure, Any]:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(5.5, 4.5), layout="constrained")
+    fig = Figure(figsize=(6, 5), layout="constrained")
     return fig, fig.subplots()
+
+
+def _title(ax: Any, kind: str, model: str) -> None:
+    ax.set_title(textwrap.fill(f"{kind}: {model}", width=60), fontsize=9)
 
 
 def classification_figures(
@@ -35,17 +40,17 @@ def classification_figures(
     fig, ax = _figure()
     RocCurveDisplay.from_predictions(y_true, predictions.probability, ax=ax, name=title)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
-    ax.set_title(f"ROC curve: {title}")
+    _title(ax, "ROC curve", title)
     figures["roc_curve.png"] = fig
     fig, ax = _figure()
     PrecisionRecallDisplay.from_predictions(y_true, predictions.probability, ax=ax, name=title)
-    ax.set_title(f"Precision-recall: {title}")
+    _title(ax, "Precision-recall", title)
     figures["precision_recall_curve.png"] = fig
     fig, ax = _figure()
     ConfusionMatrixDisplay.from_predictions(
         y_true, predictions.prediction, labels=[0, 1], ax=ax, colorbar=False
     )
-    ax.set_title(f"Confusion matrix: {title}")
+    _title(ax, "Confusion matrix", title)
     figures["confusion_matrix.png"] = fig
     return figures
 
@@ -62,12 +67,12 @@ def regression_figures(
     ax.plot([lo, hi], [lo, hi], linestyle="--", color="grey", linewidth=1)
     ax.set_xlabel("actual")
     ax.set_ylabel("predicted")
-    ax.set_title(f"Predicted vs actual: {title}")
+    _title(ax, "Predicted vs actual", title)
     figures["predicted_vs_actual.png"] = fig
     fig, ax = _figure()
     ax.hist(y_hat - y_true, bins=40)
     ax.set_xlabel("residual (predicted - actual)")
-    ax.set_title(f"Residuals: {title}")
+    _title(ax, "Residuals", title)
     figures["residuals.png"] = fig
     return figures
 

@@ -13,7 +13,6 @@ import json
 import math
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,10 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.config.ml import ServingConfig
 from mlops_assets.errors import MLOpsError, ServingError
+from mlops_assets.ml._process import free_port, http_status, log_tail, terminate_group
 from mlops_assets.ml.model_store import METADATA_KEY
 from mlops_assets.ml.tracking import MlflowSettings
-
-_LOG_TAIL_LINES = 40
 
 
 @dataclass(frozen=True)
@@ -60,23 +58,25 @@ class SmokeTestResult(BaseModel):
     predictions: list[Any] = Field(description="The predictions returned.")
 
 
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
 def serve_command(model_uri: str, host: str, port: int) -> list[str]:
     """The ``mlflow models serve`` command line, run by this Python interpreter."""
     return [
-        sys.executable, "-m", "mlflow", "models", "serve",
-        "-m", model_uri,
-        "--env-manager", "local",
-        "--host", host,
-        "--port", str(port),
-        "--workers", "1",
-    ]  # fmt: skip
+        sys.executable,
+        "-m",
+        "mlflow",
+        "models",
+        "serve",
+        "-m",
+        model_uri,
+        "--env-manager",
+        "local",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--workers",
+        "1",
+    ]
 
 
 def serve_env(settings: MlflowSettings | None) -> dict[str, str]:
@@ -92,25 +92,6 @@ def serve_env(settings: MlflowSettings | None) -> dict[str, str]:
         env["MLFLOW_TRACKING_URI"] = settings.tracking_uri
         env["MLFLOW_REGISTRY_URI"] = settings.effective_registry_uri
     return env
-
-
-def log_tail(path: Path, lines: int = _LOG_TAIL_LINES) -> str:
-    """The last lines of a server log (empty if it cannot be read)."""
-    try:
-        text = path.read_text(errors="replace")
-    except OSError:
-        return ""
-    return "\n".join(text.splitlines()[-lines:])
-
-
-def _get(url: str, timeout_s: float) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as response:
-            return int(response.status)
-    except urllib.error.HTTPError as exc:
-        return int(exc.code)
-    except (urllib.error.URLError, OSError):
-        return 0
 
 
 def start_server(
@@ -147,28 +128,23 @@ def start_server(
         if process.poll() is not None:
             raise ServingError(
                 f"the model server exited with code {process.returncode} before answering",
-                context={"model_uri": model_uri, "url": url, "log": str(log_path)},
+                context={
+                    "model_uri": model_uri,
+                    "url": url,
+                    "pid": process.pid,
+                    "log": str(log_path),
+                },
                 fix=f"read the server log:\n{log_tail(log_path)}",
             )
-        if _get(f"{url}/ping", timeout_s=2.0) == 200:
+        if http_status(f"{url}/ping", timeout_s=2.0) == 200:
             return handle
         time.sleep(0.25)
     stop_server(handle)
     raise ServingError(
         f"the model server did not answer {url}/ping within {config.startup_timeout_s:g} s",
-        context={"model_uri": model_uri, "url": url, "log": str(log_path)},
+        context={"model_uri": model_uri, "url": url, "pid": process.pid, "log": str(log_path)},
         fix=f"raise serving.startup_timeout_s or read the server log:\n{log_tail(log_path)}",
     )
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def stop_server(handle: ServingHandle, timeout_s: float = 20.0) -> None:
@@ -177,29 +153,7 @@ def stop_server(handle: ServingHandle, timeout_s: float = 20.0) -> None:
     Works from the handle alone (e.g. a server started by another process): the server is the
     leader of its own process group, whose id is its pid.
     """
-    process = handle.process
-    if sys.platform == "win32":  # no process groups: terminate the direct child
-        if process is not None and process.poll() is None:
-            process.terminate()
-            process.wait(timeout=timeout_s)
-        return
-    try:
-        os.killpg(handle.pid, signal.SIGTERM)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process is not None:
-            process.poll()  # reap the leader so the group can empty
-        if not _group_alive(handle.pid):
-            return
-        time.sleep(0.1)
-    try:
-        os.killpg(handle.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    if process is not None:
-        process.wait(timeout=5)
+    terminate_group(handle.pid, handle.process, timeout_s)
 
 
 def _example_payload(handle: ServingHandle, example: pl.DataFrame | None) -> tuple[str, int]:

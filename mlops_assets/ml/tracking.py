@@ -86,7 +86,8 @@ def configure(settings: MlflowSettings) -> str:
                 if exc.error_code != "RESOURCE_ALREADY_EXISTS":
                     raise
                 experiment = client.get_experiment_by_name(name)
-                assert experiment is not None
+                if experiment is None:
+                    raise
                 experiment_id = experiment.experiment_id
         elif experiment.lifecycle_stage == "deleted":
             raise RegistryError(
@@ -111,6 +112,9 @@ def start_run(
     settings: MlflowSettings, run_name: str, tags: RunTags, *, nested: bool = False
 ) -> Iterator[Run]:
     """Start an MLflow run tagged with its Dagster provenance; it ends (FAILED on error) on exit.
+
+    A top-level run first points MLflow at ``settings`` (see :func:`configure`); a nested run
+    joins the active run's experiment.
 
     Yields:
         The active :class:`mlflow.entities.Run`.

@@ -1,0 +1,195 @@
+"""Aliases, decision records and serialised compare-and-swap promotion on a real MLflow server."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from mlops_assets.errors import PromotionError, RegistryError
+from mlops_assets.ml.gates import decide
+from mlops_assets.ml.locking import file_lock, lock_path
+from mlops_assets.ml.model_store import log_and_register
+from mlops_assets.ml.registry import CHAMPION, Registry
+from mlops_assets.ml.tracking import MlflowSettings, RunTags, start_run
+from mlops_assets.ml.training import TrainingResult
+from mlops_assets_tests.ml.conftest import model_config
+
+TAGS = RunTags(dagster_run_id="run-registry", asset_key="churn/model/registry")
+
+
+@pytest.fixture
+def versions(
+    server_settings: MlflowSettings,
+    good_result: TrainingResult,
+    churn_splits: dict[str, pl.DataFrame],
+    model_name: str,
+) -> list[str]:
+    """Three registered versions of one model on the server (one logged model, registered 3x)."""
+    import mlflow
+
+    with start_run(server_settings, "register", TAGS):
+        first = log_and_register(
+            good_result,
+            model_config(),
+            server_settings,
+            churn_splits["train"],
+            registered_name=model_name,
+        )
+    assert first.logged_model_uri is not None
+    more = [mlflow.register_model(first.logged_model_uri, model_name).version for _ in range(2)]
+    return [first.version, *[str(v) for v in more]]
+
+
+def test_ml_registry_promotions_move_aliases_only(
+    server_settings: MlflowSettings, versions: list[str], model_name: str, tmp_path: Path
+) -> None:
+    import mlflow
+
+    registry = Registry(server_settings, lock_dir=tmp_path)
+    assert registry.alias_version(model_name, CHAMPION) is None
+    assert registry.alias_version("model_that_does_not_exist", CHAMPION) is None
+
+    first = registry.promote(model_name, versions[0], expected_champion=None)
+    assert (first.changed, first.previous_champion) == (True, None)
+    second = registry.promote(model_name, versions[1], expected_champion=versions[0])
+    assert second.previous_champion == versions[0]
+
+    champion = registry.alias_version(model_name, CHAMPION)
+    assert champion is not None and champion.version == versions[1]
+    assert champion.aliases == ["challenger", "champion"]
+    assert champion.model_uri == f"models:/{model_name}/{versions[1]}"
+    previous = registry.alias_version(model_name, "previous_champion")
+    assert previous is not None and previous.version == versions[0]
+    client = mlflow.MlflowClient(server_settings.tracking_uri)
+    stages = {v.current_stage for v in client.search_model_versions(f"name = '{model_name}'")}
+    assert stages <= {"None", None}  # never registry stages
+    again = registry.promote(model_name, versions[1], expected_champion=versions[1])
+    assert not again.changed
+
+
+def test_ml_registry_stale_expectation_is_refused(
+    server_settings: MlflowSettings, versions: list[str], model_name: str, tmp_path: Path
+) -> None:
+    registry = Registry(server_settings, lock_dir=tmp_path)
+    registry.promote(model_name, versions[0], expected_champion=None)
+    with pytest.raises(PromotionError, match="changed since evaluation") as info:
+        registry.promote(model_name, versions[1], expected_champion=None)
+    assert f"found version {versions[0]}" in str(info.value)
+    champion = registry.alias_version(model_name, CHAMPION)
+    assert champion is not None and champion.version == versions[0]
+    with pytest.raises(RegistryError, match="reading version 99"):
+        registry.promote(model_name, "99", expected_champion=versions[0])
+
+
+_RACER = textwrap.dedent(
+    """
+    import json, sys, time
+    from pathlib import Path
+    from mlops_assets.errors import PromotionError
+    from mlops_assets.ml.registry import Registry
+    from mlops_assets.ml.tracking import MlflowSettings
+
+    settings = MlflowSettings.model_validate_json(sys.argv[1])
+    name, version, expected, lock_dir, go = sys.argv[2:7]
+    registry = Registry(settings, lock_dir=Path(lock_dir))
+    registry.alias_version(name, "champion")  # connect and warm up before the start signal
+    Path(go).with_name(f"ready-{version}").touch()
+    while not Path(go).exists():
+        time.sleep(0.01)
+    try:
+        registry.promote(name, version, expected_champion=expected)
+        print(json.dumps({"version": version, "promoted": True}))
+    except PromotionError as exc:
+        print(json.dumps({"version": version, "promoted": False, "error": exc.message}))
+    """
+)
+
+
+def test_ml_registry_promotion_race_has_one_winner(
+    server_settings: MlflowSettings, versions: list[str], model_name: str, tmp_path: Path
+) -> None:
+    """This process and another one promote different versions against the same champion."""
+    locks = tmp_path / "locks"
+    registry = Registry(server_settings, lock_dir=locks)
+    registry.promote(model_name, versions[0], expected_champion=None)
+    script, go = tmp_path / "racer.py", tmp_path / "go"
+    script.write_text(_RACER)
+    other = versions[2]
+    racer = subprocess.Popen(
+        [
+            sys.executable,
+            str(script),
+            server_settings.model_dump_json(),
+            model_name,
+            other,
+            versions[0],
+            str(locks),
+            str(go),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=dict(os.environ),
+    )
+    deadline = time.monotonic() + 120
+    while not (tmp_path / f"ready-{other}").exists():
+        assert time.monotonic() < deadline, "the racer did not start"
+        assert racer.poll() is None, "the racer died before the start"
+        time.sleep(0.05)
+    go.touch()  # both were evaluated against versions[0]; now both promote at once
+    try:
+        registry.promote(model_name, versions[1], expected_champion=versions[0])
+        outcomes = [{"version": versions[1], "promoted": True}]
+    except PromotionError as exc:
+        outcomes = [{"version": versions[1], "promoted": False, "error": exc.message}]
+    out, err = racer.communicate(timeout=120)
+    assert racer.returncode == 0, err
+    outcomes.append(json.loads(out.strip().splitlines()[-1]))
+    winners = [o["version"] for o in outcomes if o["promoted"]]
+    losers = [o for o in outcomes if not o["promoted"]]
+    assert len(winners) == 1 and len(losers) == 1
+    assert f"found version {winners[0]}" in str(losers[0]["error"])
+    champion = registry.alias_version(model_name, CHAMPION)
+    assert champion is not None and champion.version == winners[0]
+
+
+def test_ml_registry_lock_timeout_moves_nothing(
+    server_settings: MlflowSettings, versions: list[str], model_name: str, tmp_path: Path
+) -> None:
+    registry = Registry(server_settings, lock_dir=tmp_path, lock_timeout_s=0.3)
+    path = lock_path(tmp_path, server_settings.effective_registry_uri, model_name)
+    with (
+        file_lock(path, timeout_s=1),
+        pytest.raises(PromotionError, match="held the registry lock"),
+    ):
+        registry.promote(model_name, versions[0], expected_champion=None)
+    assert registry.alias_version(model_name, CHAMPION) is None
+
+
+def test_ml_registry_records_the_gate_decision(
+    server_settings: MlflowSettings, versions: list[str], model_name: str, tmp_path: Path
+) -> None:
+    import mlflow
+
+    registry = Registry(server_settings, lock_dir=tmp_path)
+    config = model_config()
+    metrics = {"roc_auc": 0.55, "accuracy": 0.61}
+    decision = decide(metrics, None, config.gates)
+    registry.record_decision(model_name, versions[0], decision, metrics)
+    registry.record_decision(model_name, versions[0], decision, metrics)  # idempotent text
+    info = registry.get_version(model_name, versions[0])
+    assert info.tags["gate.action"] == "reject"
+    assert info.tags["gate.passed"] == "false"
+    assert float(info.tags["gate.metric.roc_auc"]) == 0.55
+    assert "roc_auc = 0.5500 is below the minimum 0.6000." in info.tags["gate.reasons"]
+    client = mlflow.MlflowClient(server_settings.tracking_uri)
+    description = client.get_model_version(model_name, versions[0]).description
+    assert description is not None
+    assert description.count("Gate decision") == 1
+    assert description.startswith("sklearn.ensemble.HistGradientBoostingClassifier; validation:")

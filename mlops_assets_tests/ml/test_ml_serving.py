@@ -1,0 +1,112 @@
+"""A real `mlflow models serve` process: start, health, smoke test, raw REST call, clean stop."""
+
+import json
+import os
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+
+from mlops_assets.config.ml import ServingConfig
+from mlops_assets.errors import ServingError
+from mlops_assets.ml import serving as serving_module
+from mlops_assets.ml.frames import feature_frame
+from mlops_assets.ml.model_store import log_and_register
+from mlops_assets.ml.serving import serving, smoke_test, start_server
+from mlops_assets.ml.tracking import MlflowSettings, RunTags, start_run
+from mlops_assets.ml.training import TrainingResult
+from mlops_assets_tests.ml.conftest import model_config
+
+TAGS = RunTags(dagster_run_id="run-serving", asset_key="churn/serving")
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.slow
+def test_ml_serving_real_endpoint_answers_like_the_model(
+    settings: MlflowSettings,
+    good_result: TrainingResult,
+    churn_splits: dict[str, pl.DataFrame],
+    model_name: str,
+    tmp_path: Path,
+) -> None:
+    config = model_config()
+    with start_run(settings, "register", TAGS):
+        info = log_and_register(
+            good_result, config, settings, churn_splits["train"], registered_name=model_name
+        )
+    rows = churn_splits["test"].head(7)
+    with serving(
+        info.model_uri, ServingConfig(), settings=settings, log_path=tmp_path / "serve.log"
+    ) as handle:
+        assert _group_exists(handle.pid)
+        default = smoke_test(handle)  # the input example stored with the model
+        assert (default.n_rows, default.task) == (5, "classification")
+        result = smoke_test(handle, rows)
+        expected = good_result.pipeline.predict_proba(feature_frame(rows, config))
+        np.testing.assert_allclose(np.asarray(result.predictions), expected, rtol=1e-9)
+
+        # a client sending plain JSON, integers for a double column included
+        body = {
+            "dataframe_records": [
+                {
+                    "tenure_months": 3,
+                    "monthly_charges": 99.5,
+                    "support_calls": 4,
+                    "contract": "month",
+                    "region": "north",
+                },
+            ]
+        }
+        request = urllib.request.Request(
+            f"{handle.url}/invocations",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            answer = json.loads(response.read())["predictions"]
+        assert len(answer) == 1 and sum(answer[0]) == pytest.approx(1.0)
+    assert not _group_exists(handle.pid)  # the whole process group is gone
+    assert "Uvicorn running" in (tmp_path / "serve.log").read_text()
+
+
+def test_ml_serving_exit_before_health_reports_the_log_tail(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # a real process that fails the way `mlflow models serve` does on a bad URI (fast to start)
+    script = "import sys; print('RESOURCE_DOES_NOT_EXIST: no model m/1', flush=True); sys.exit(3)"
+    monkeypatch.setattr(serving_module, "serve_command", lambda *a: [sys.executable, "-c", script])
+    with pytest.raises(ServingError, match="exited with code 3 before answering") as info:
+        start_server("models:/m/1", ServingConfig(), log_path=tmp_path / "serve.log")
+    assert "RESOURCE_DOES_NOT_EXIST: no model m/1" in (info.value.fix or "")
+
+
+def test_ml_serving_startup_timeout_kills_the_process_group(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # a process (with a child) that never answers /ping
+    script = (
+        "import subprocess, sys, time; print('starting', flush=True); "
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(600)']); time.sleep(600)"
+    )
+    monkeypatch.setattr(serving_module, "serve_command", lambda *a: [sys.executable, "-c", script])
+    started = time.monotonic()
+    with pytest.raises(ServingError, match=r"did not answer .*/ping within 1\.5 s") as info:
+        start_server(
+            "models:/m/1", ServingConfig(startup_timeout_s=1.5), log_path=tmp_path / "s.log"
+        )
+    assert time.monotonic() - started < 30
+    assert "starting" in (info.value.fix or "")
+    pgid = info.value.context["pid"]
+    assert isinstance(pgid, int)
+    assert not _group_exists(pgid)  # the child of the server died with it
