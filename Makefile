@@ -9,6 +9,9 @@ export DAGSTER_HOME ?= $(MLOPS_DATA_DIR)/dagster_home
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 export MLFLOW_SERVER_ENABLE_JOB_EXECUTION := false
+# Small models on a 2-core box: OpenMP busy-waiting next to other processes (MLflow servers,
+# Dagster) made a 150-tree fit 10x slower; one thread per process is faster here. Override freely.
+export OMP_NUM_THREADS ?= 1
 RUN := $(UV) run --frozen
 
 .PHONY: help uv install browser demo demo-drift dev lint typecheck test test-fast bench schema mlflow-ui clean
