@@ -8,7 +8,7 @@ from mlops_assets.errors import MLOpsError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mlops_assets.cli import demo, demo_drift, schema, validate
+    from mlops_assets.cli import demo, demo_drift, schema, serve, validate
     from mlops_assets.simulate import cli as simulate_cli
 
     parser = argparse.ArgumentParser(
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo_drift.register(subparsers)
     validate.register(subparsers)
     schema.register(subparsers)
+    serve.register(subparsers)
     return parser
 
 
