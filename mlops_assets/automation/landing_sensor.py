@@ -6,6 +6,7 @@ import json
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from mlops_assets.assets.keys import daily_partitions
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.storage.landing import list_files
 
@@ -47,7 +48,7 @@ def build_landing_sensor(
                     days.setdefault(day_dir.name, []).append(
                         (f"{ds.name}/{f.name}", st.st_size, int(st.st_mtime))
                     )
-        valid = set(job.partitions_def.get_partition_keys()) if job.partitions_def else set()
+        valid = set(daily_partitions(uc).get_partition_keys())
         requests: list[dg.RunRequest] = []
         for day, entries in sorted(days.items()):
             if day not in valid:

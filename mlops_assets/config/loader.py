@@ -76,6 +76,9 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        start, context = getattr(exc, "context_mark", None), getattr(exc, "context", None)
+        if start is not None and context and (mark is None or start.line != mark.line):
+            where += f" ({context} started at line {start.line + 1})"  # e.g. an unclosed [
         raise ConfigError(
             f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}",
             context={"file": str(path), "line": mark.line + 1 if mark else None},

@@ -5,6 +5,8 @@ own types. Empty files give zero rows and are reported; unreadable files stop th
 file's name, so nothing is dropped silently.
 """
 
+import csv
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -15,7 +17,8 @@ from mlops_assets.errors import DataValidationError
 
 SUFFIXES = {"csv": (".csv", ".csv.gz"), "parquet": (".parquet",)}
 MISSING_FIELDS = "_missing_fields"
-"""Lineage column: fields a CSV line lacked (a line cut short); silver quarantines such rows."""
+"""Lineage column: fields the last CSV line lacked (a file cut mid-row); silver quarantines it."""
+_TAIL_BYTES = 1 << 16
 
 
 class LandingBatch(BaseModel):
@@ -42,6 +45,26 @@ def list_files(folder: Path, file_format: str) -> list[Path]:
     )
 
 
+def _fields_missing_at_end(path: Path, delimiter: str, expected: int) -> int:
+    """Fields the file's last line lacks: a writer that died mid-row leaves a short last line.
+
+    Polars fills a short line with nulls (indistinguishable from empty fields), so the last line
+    is read back on its own (only the file's tail is read).
+    """
+    if path.name.endswith(".gz"):
+        return 0  # a cut gzip stream does not decompress at all
+    with path.open("rb") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - _TAIL_BYTES))
+        tail = handle.read()
+    lines = tail.rstrip(b"\r\n").splitlines()
+    if not lines:
+        return 0
+    last = lines[-1].decode("utf-8", errors="replace")
+    fields = next(csv.reader([last], delimiter=delimiter), [])
+    return max(0, expected - len(fields))
+
+
 def _read_one(path: Path, file_format: str, delimiter: str) -> pl.DataFrame:
     if path.stat().st_size == 0:
         return pl.DataFrame()
@@ -53,14 +76,6 @@ def _read_one(path: Path, file_format: str, delimiter: str) -> pl.DataFrame:
             infer_schema=False,
             separator=delimiter,
             truncate_ragged_lines=True,
-            empty_string_is_null=False,
-        )
-        # Empty fields read as "", so a null can only be a field missing from a short line;
-        # count those, then make empty fields null as usual.
-        missing = pl.sum_horizontal(pl.col(c).is_null() for c in frame.columns)
-        return frame.with_columns(
-            missing.cast(pl.Int64).alias(MISSING_FIELDS),
-            *[pl.when(pl.col(c) != "").then(pl.col(c)).alias(c) for c in frame.columns],
         )
     except pl.exceptions.NoDataError:
         return pl.DataFrame()
@@ -71,6 +86,19 @@ def _read_one(path: Path, file_format: str, delimiter: str) -> pl.DataFrame:
             fix="fix or replace the file (it stays in landing untouched), then re-materialize "
             "the partition",
         ) from exc
+    if any(not n.isprintable() or "\ufffd" in n for n in frame.columns):  # binary, not UTF-8
+        raise DataValidationError(
+            f"cannot read landing file {path}: its header is not text "
+            f"(columns {[name[:20] for name in frame.columns[:3]]})",
+            context={"file": str(path), "format": file_format},
+            fix="replace the file with a UTF-8 CSV that starts with a header line, then "
+            "re-materialize the partition",
+        )
+    missing = _fields_missing_at_end(path, delimiter, frame.width) if frame.height else 0
+    is_last = pl.int_range(pl.len()) == pl.len() - 1
+    return frame.with_columns(
+        pl.when(is_last).then(missing).otherwise(0).cast(pl.Int64).alias(MISSING_FIELDS)
+    )
 
 
 def read_landing(

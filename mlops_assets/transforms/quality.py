@@ -246,16 +246,26 @@ class TableRuleResult:
 
 
 def table_rule_results(
-    silver: nw.DataFrame[Any], dataset: DatasetConfig, as_of: datetime
+    silver: nw.DataFrame[Any],
+    dataset: DatasetConfig,
+    as_of: datetime,
+    raw_columns: int | None = None,
 ) -> list[TableRuleResult]:
-    """Evaluate row_count_min, column_count and freshness rules on the publishable table."""
+    """Evaluate row_count_min, column_count and freshness rules on the publishable table.
+
+    ``raw_columns`` is the number of source columns the batch arrived with (column_count rules
+    judge the source, since silver always has its declared columns).
+    """
     results: list[TableRuleResult] = []
     for rule in dataset.all_rules():
         if isinstance(rule, RowCountMinRule):
             n = silver.shape[0]
             results.append(TableRuleResult(rule, n >= rule.min, f"{n} rows (min {rule.min})"))
         elif isinstance(rule, ColumnCountRule):
-            n = len([c for c in silver.columns if not c.startswith("_")])
+            # Counted on the raw batch: silver always has its declared columns, the source may not.
+            n = raw_columns if raw_columns is not None else len(
+                [c for c in silver.columns if not c.startswith("_")]
+            )
             ok = (rule.min is None or n >= rule.min) and (rule.max is None or n <= rule.max)
             results.append(TableRuleResult(rule, ok, f"{n} columns"))
         elif isinstance(rule, FreshnessRule):

@@ -25,7 +25,8 @@ def build_bronze_asset(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinit
         kinds={"delta", "polars"},
         owners=uc.owners or None,
         description=f"Raw `{ds.name}` landing files ({ds.source.format}), one partition per "
-        f"day, with `_ingested_at`, `_source_file`, `_row_number`, `_batch_id`. {ds.description}",
+        f"day, with `_ingested_at`, `_source_file`, `_row_number`, `_batch_id` and "
+        f"`_missing_fields` (a CSV cut mid-row). {ds.description}",
         metadata={SCHEMA_EVOLUTION_TAG: ds.schema_evolution, "landing_subdir": ds.landing_subdir},
     )
     def _bronze(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> pl.DataFrame:

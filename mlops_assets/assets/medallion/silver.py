@@ -131,7 +131,10 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
             if not rc.passed and rc.rule.blocking:
                 failed_blocking.append(f"{name} ({rc.failing}/{rc.total} rows)")
         window_end = context.partition_time_window.end
-        for result in table_rule_results(nw.from_native(staged), ds, as_of=window_end):
+        raw_columns = len([c for c in bronze.columns if not c.startswith("_")])
+        for result in table_rule_results(
+            nw.from_native(staged), ds, as_of=window_end, raw_columns=raw_columns
+        ):
             yield dg.AssetCheckResult(
                 asset_key=silver_key,
                 check_name=result.rule.check_name,

@@ -1,0 +1,124 @@
+"""End to end: `mlops-assets demo` simulates 7 days and materializes every asset of every day."""
+
+import os
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from mlops_assets.config.project import load_project
+from mlops_assets.storage.delta import read_table, table_exists
+from mlops_assets_tests.conftest import CONFIGS_DIR, REPO_ROOT
+
+DAYS = 7
+
+
+def _section(text: str, title: str) -> list[str]:
+    """The indented lines under ``title`` up to the next blank line."""
+    lines = text.splitlines()
+    start = lines.index(title) + 1
+    block: list[str] = []
+    for line in lines[start:]:
+        if not line.strip():
+            break
+        block.append(line)
+    return block
+
+
+@pytest.mark.slow
+def test_demo_runs_the_whole_flow_and_accounts_for_every_row(tmp_path: Path) -> None:
+    data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
+    env = {
+        **os.environ,
+        "MLOPS_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(home),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "1",
+    }
+    env.pop("MLOPS_ENV", None)
+    env.pop("MLOPS_CONFIG_DIR", None)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from mlops_assets.cli import main; raise SystemExit(main())",
+            "demo",
+            "--days",
+            str(DAYS),
+            "--rows-per-day",
+            "300",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=560,
+        check=False,
+    )
+    out = done.stdout
+    assert done.returncode == 0, f"{out[-3000:]}\n{done.stderr[-3000:]}"
+    assert (home / "dagster.yaml").is_file()  # runs are recorded for `dagster dev`
+
+    project = load_project(CONFIGS_DIR, environ={"MLOPS_DATA_DIR": str(data_dir)})
+    uc = project.use_case("churn")
+    lake = data_dir / "lakehouse" / uc.name
+
+    # every table is listed with its real row count
+    listed = {}
+    for line in _section(out, "Rows per table:"):
+        name, count = line.split()
+        listed[name] = int(count.replace(",", ""))
+    on_disk = {
+        f"{uc.name}/{layer.name}/{t.name}": read_table(t).height
+        for layer in lake.iterdir()
+        if layer.is_dir()
+        for t in layer.iterdir()
+        if table_exists(t)
+    }
+    assert listed == on_disk
+    foundation = [
+        *(f"{uc.name}/{layer}/{ds.name}" for ds in uc.datasets for layer in ("bronze", "silver")),
+        *(f"{uc.name}/silver/{ds.name}_quarantine" for ds in uc.datasets),
+        *(f"{uc.name}/gold/{g.name}" for g in uc.gold),
+        *(f"{uc.name}/features/{f.name}" for f in uc.feature_tables),
+    ]
+    for name in foundation:
+        assert name in listed, name
+        if not name.endswith("_quarantine"):
+            assert listed[name] > 0, name
+
+    # bronze == silver + quarantine, per dataset and per day, from the Delta tables themselves
+    for ds in uc.datasets:
+        bronze = read_table(lake / "bronze" / ds.name)
+        silver = read_table(lake / "silver" / ds.name)
+        quarantine = read_table(lake / "silver" / f"{ds.name}_quarantine")
+        assert silver.height + quarantine.height == bronze.height, ds.name
+        ids = ["_source_file", "_row_number"]
+        assert silver.select(ids).join(quarantine.select(ids), on=ids).height == 0
+        landing = data_dir / "landing" / uc.name / ds.landing_subdir
+        files = sorted(landing.glob("*/*.csv"))
+        assert bronze.height == sum(pl.read_csv(f, infer_schema=False).height for f in files)
+
+    # quarantine reasons are reported as stored
+    reasons = _section(out, "Quarantined rows and why:")
+    customers_q = read_table(lake / "silver" / "customers_quarantine")
+    stored = Counter(customers_q["_rule"].to_list())
+    reported = {
+        (m.group(1), m.group(2)): int(m.group(3))
+        for m in (re.match(r"\s+(\w+)\s+(\w+)\s+(\d+)\s+e\.g\. ", line) for line in reasons)
+        if m
+    }
+    assert {r: n for (ds, r), n in reported.items() if ds == "customers"} == dict(stored)
+    assert stored, "the simulator injects faults: some rows must be quarantined"
+
+    # check and run counts
+    checks = re.search(r"^Asset checks: (\d+) passed, (\d+) failed$", out, flags=re.M)
+    assert checks is not None and int(checks.group(1)) > 0
+    runs = re.search(r"^Runs: (\d+)/(\d+) succeeded$", out, flags=re.M)
+    assert runs is not None and runs.group(1) == runs.group(2)
+    ingested = re.findall(rf"ok\s+{uc.name}_ingestion\[(\d{{4}}-\d{{2}}-\d{{2}})\]", out)
+    assert len(set(ingested)) == DAYS

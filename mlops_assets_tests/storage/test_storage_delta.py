@@ -1,0 +1,181 @@
+"""Delta tables through delta-rs: round trips, partition overwrites and schema evolution."""
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from mlops_assets.errors import SchemaMismatchError, StorageError
+from mlops_assets.storage.delta import (
+    PARTITION_COLUMN,
+    read_table,
+    remove_table,
+    scan_table,
+    table_exists,
+    table_version,
+    write_table,
+)
+
+DAY1, DAY2, DAY3 = "2026-01-01", "2026-01-02", "2026-01-03"
+
+
+def _frame(ids: list[int], note: str = "x") -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "id": ids,
+            "amount": [i * 1.5 for i in ids],
+            "note": [f"{note}{i}" for i in ids],
+            "ts": [datetime(2026, 1, 1, i % 24, tzinfo=UTC) for i in ids],
+            "day": [date(2026, 1, 1)] * len(ids),
+            "flag": [i % 2 == 0 for i in ids],
+        }
+    )
+
+
+def test_round_trip_keeps_values_and_types(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    frame = _frame([1, 2, 3])
+    result = write_table(path, frame, commit_metadata={"dagster_run_id": "r1"})
+    assert table_exists(path) and result.version == 0 == table_version(path)
+    assert result.rows_written == 3
+    assert_frame_equal(read_table(path).sort("id"), frame)
+
+
+def test_missing_table_is_a_storage_error_with_a_fix(tmp_path: Path) -> None:
+    assert table_version(tmp_path / "none") is None
+    with pytest.raises(StorageError) as info:
+        read_table(tmp_path / "none")
+    assert info.value.fix is not None and "materialize" in info.value.fix
+
+
+def test_unpartitioned_write_overwrites(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    write_table(path, _frame([1, 2, 3]))
+    result = write_table(path, _frame([7]))
+    assert result.version == 1
+    assert read_table(path)["id"].to_list() == [7]
+
+
+def test_partition_overwrite_replaces_never_duplicates(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    write_table(path, _frame([1, 2]), partitions=[DAY1])
+    write_table(path, _frame([3, 4, 5]), partitions=[DAY2])
+    for _ in range(3):  # re-running a day any number of times
+        write_table(path, _frame([10, 11, 12], note="again"), partitions=[DAY1])
+    everything = read_table(path)
+    assert sorted(everything["id"].to_list()) == [3, 4, 5, 10, 11, 12]
+    assert PARTITION_COLUMN not in everything.columns
+    assert sorted(read_table(path, [DAY1])["id"].to_list()) == [10, 11, 12]
+    assert sorted(read_table(path, [DAY2])["id"].to_list()) == [3, 4, 5]
+    assert read_table(path, [DAY3]).height == 0
+    lazy = scan_table(path, [DAY1, DAY2])
+    assert lazy.collect().height == 6
+
+
+def test_several_partitions_in_one_write(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    frame = _frame([1, 2, 3]).with_columns(pl.Series(PARTITION_COLUMN, [DAY1, DAY2, DAY2]))
+    result = write_table(path, frame, partitions=[DAY1, DAY2])
+    assert result.partitions == [DAY1, DAY2]
+    assert read_table(path, [DAY2])["id"].to_list() == [2, 3]
+    with pytest.raises(StorageError, match="needs a _partition_date column"):
+        write_table(tmp_path / "u", _frame([1]), partitions=[DAY1, DAY2])
+
+
+def test_new_columns_are_added_under_add_columns(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    write_table(path, _frame([1, 2]), partitions=[DAY1])
+    wider = _frame([3]).with_columns(pl.lit("gold").alias("tier"))
+    result = write_table(path, wider, partitions=[DAY2], schema_evolution="add_columns")
+    assert result.added_columns == ["tier"]
+    table = read_table(path).sort("id")
+    assert table["tier"].to_list() == [None, None, "gold"]
+    # a later batch without the column still writes (nulls), and never drops the column
+    write_table(path, _frame([4]), partitions=[DAY3])
+    assert read_table(path, [DAY3])["tier"].to_list() == [None]
+    assert read_table(path, [DAY2])["tier"].to_list() == ["gold"]
+
+
+def test_unpartitioned_overwrite_can_add_columns(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    write_table(path, _frame([1]))
+    result = write_table(path, _frame([2]).with_columns(pl.lit(1).alias("extra")))
+    assert result.added_columns == ["extra"]
+    assert read_table(path)["extra"].to_list() == [1]
+
+
+def test_refused_evolution_leaves_version_and_data_intact(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    write_table(path, _frame([1, 2]), partitions=[DAY1])
+    before_version, before = table_version(path), read_table(path)
+    wider = _frame([9]).with_columns(pl.lit("gold").alias("tier"))
+    with pytest.raises(SchemaMismatchError) as info:
+        write_table(path, wider, partitions=[DAY1], schema_evolution="fail")
+    assert info.value.context["added"] == ["tier"]
+    assert info.value.fix is not None and "add_columns" in info.value.fix
+    assert table_version(path) == before_version
+    assert_frame_equal(read_table(path), before)
+
+
+@pytest.mark.parametrize(
+    ("column", "value"),
+    [("amount", "1.5"), ("id", 1.5), ("ts", datetime(2026, 1, 1)), ("flag", 1)],
+)
+def test_incompatible_type_change_is_refused(tmp_path: Path, column: str, value: object) -> None:
+    path = tmp_path / "t"
+    write_table(path, _frame([1, 2]), partitions=[DAY1])
+    before_version, before = table_version(path), read_table(path)
+    changed = _frame([3]).with_columns(pl.lit(value).alias(column))
+    with pytest.raises(SchemaMismatchError) as info:
+        write_table(path, changed, partitions=[DAY2])
+    assert column in info.value.message and "column types differ" in info.value.message
+    assert table_version(path) == before_version
+    assert_frame_equal(read_table(path), before)
+
+
+def test_all_null_column_takes_the_table_type(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    write_table(path, _frame([1]), partitions=[DAY1])
+    nulls = _frame([2]).with_columns(pl.lit(None).alias("note"), pl.lit(None).alias("amount"))
+    write_table(path, nulls, partitions=[DAY2])
+    table = read_table(path, [DAY2])
+    assert table.schema["note"] == pl.String and table.schema["amount"] == pl.Float64
+    assert table["note"].to_list() == [None]
+
+
+def test_unsigned_and_small_integers_are_widened_to_int64(tmp_path: Path) -> None:
+    path = tmp_path / "t"
+    frame = pl.DataFrame(
+        {
+            "u8": pl.Series([1, 255], dtype=pl.UInt8),
+            "u32": pl.Series([0, 4_000_000_000], dtype=pl.UInt32),
+            "u64": pl.Series([1, 2], dtype=pl.UInt64),
+            "i16": pl.Series([-3, 3], dtype=pl.Int16),
+        }
+    )
+    write_table(path, frame)
+    table = read_table(path)
+    assert dict(table.schema) == {c: pl.Int64 for c in frame.columns}
+    assert table.to_dict(as_series=False) == frame.to_dict(as_series=False)
+    # a later write of the same (narrow) frame has the same, compatible types
+    write_table(path, frame)
+    assert table_version(path) == 1
+
+
+def test_commit_metadata_is_recorded(tmp_path: Path) -> None:
+    from deltalake import DeltaTable
+
+    path = tmp_path / "t"
+    write_table(path, _frame([1]), commit_metadata={"dagster_run_id": "run-42"})
+    history = DeltaTable(str(path)).history()
+    assert history[0].get("dagster_run_id") == "run-42"
+
+
+def test_remove_table(tmp_path: Path) -> None:
+    path = tmp_path / "staging" / "t"
+    write_table(path, _frame([1]))
+    remove_table(path)
+    assert not table_exists(path) and not path.exists()
+    remove_table(path)  # idempotent

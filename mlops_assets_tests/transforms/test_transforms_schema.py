@@ -1,0 +1,178 @@
+"""Typing raw text into the declared schema: what parses, what becomes null, what is quarantined."""
+
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from typing import Any
+
+import narwhals as nw
+import polars as pl
+import pytest
+
+from mlops_assets.config.datasets import ColumnSpec, DatasetConfig, DType
+from mlops_assets.transforms.quality import REASON, RULE, refine
+from mlops_assets.transforms.schema import CAST_ERROR_RULE, typed_columns
+from mlops_assets_tests.transforms.transforms_helpers import bronze
+
+INVALID = object()  # the value must be flagged (and quarantined), not silently nulled
+
+
+def _cast(
+    dtype: DType, raw: Sequence[str | None]
+) -> tuple[list[Any], list[bool], list[str | None]]:
+    frame = nw.from_native(pl.DataFrame({"v": raw}, schema={"v": pl.String}))
+    typed = typed_columns(frame.collect_schema(), [ColumnSpec(name="v", dtype=dtype)])
+    ((_, failed, reason),) = typed.failures
+    out = frame.select(typed.values[0], failed.alias("failed"), reason.alias("reason"))
+    return out["v"].to_list(), out["failed"].to_list(), out["reason"].to_list()
+
+
+def _dt(y: int, m: int, d: int, hh: int = 0, mm: int = 0, ss: int = 0, us: int = 0) -> datetime:
+    return datetime(y, m, d, hh, mm, ss, us, tzinfo=UTC)
+
+
+CASES: list[tuple[DType, str | None, Any]] = [
+    ("int64", "42", 42),
+    ("int64", " -7 ", -7),
+    ("int64", "+3", 3),
+    ("int64", "007", 7),
+    ("int64", "9223372036854775807", 9_223_372_036_854_775_807),
+    ("int64", "9223372036854775808", INVALID),
+    ("int64", "123456789012345678901234", INVALID),
+    ("int64", "1.0", INVALID),
+    ("int64", "1e3", INVALID),
+    ("int64", "abc", INVALID),
+    ("float64", "1.5", 1.5),
+    ("float64", "-2", -2.0),
+    ("float64", ".5", 0.5),
+    ("float64", "5.", 5.0),
+    ("float64", "-1.5E-2", -0.015),
+    ("float64", "1,5", INVALID),
+    ("float64", "n/a", INVALID),
+    ("float64", "nan", INVALID),
+    ("bool", "true", True),
+    ("bool", "TRUE", True),
+    ("bool", "Yes", True),
+    ("bool", "y", True),
+    ("bool", "1", True),
+    ("bool", "t", True),
+    ("bool", "False", False),
+    ("bool", "no", False),
+    ("bool", "N", False),
+    ("bool", "0", False),
+    ("bool", "maybe", INVALID),
+    ("bool", "2", INVALID),
+    ("date", "2026-01-31", date(2026, 1, 31)),
+    ("date", "2024-02-29", date(2024, 2, 29)),
+    ("date", "2000-02-29", date(2000, 2, 29)),
+    ("date", "2026-02-29", INVALID),
+    ("date", "1900-02-29", INVALID),
+    ("date", "2026-04-31", INVALID),
+    ("date", "2026-13-01", INVALID),
+    ("date", "2026/01/01", INVALID),
+    ("date", "20260101", INVALID),
+    ("date", "2026-01-01T00:00:00", INVALID),
+    ("datetime", "2026-01-01T10:20:30", _dt(2026, 1, 1, 10, 20, 30)),
+    ("datetime", "2026-01-01T10:20:30Z", _dt(2026, 1, 1, 10, 20, 30)),
+    ("datetime", "2026-01-01T10:20:30+00:00", _dt(2026, 1, 1, 10, 20, 30)),
+    ("datetime", "2026-01-01T10:20:30-00:00", _dt(2026, 1, 1, 10, 20, 30)),
+    ("datetime", "2026-01-01T10:20:30+0000", _dt(2026, 1, 1, 10, 20, 30)),
+    ("datetime", "2026-01-01 10:20:30", _dt(2026, 1, 1, 10, 20, 30)),
+    ("datetime", "2026-01-01 10:20:30.5Z", _dt(2026, 1, 1, 10, 20, 30, 500_000)),
+    ("datetime", "2026-01-01T10:20:30.123456Z", _dt(2026, 1, 1, 10, 20, 30, 123_456)),
+    ("datetime", "2024-02-29T23:59:59", _dt(2024, 2, 29, 23, 59, 59)),
+    ("datetime", "2026-01-01T10:20:30+02:00", INVALID),  # only UTC offsets are accepted
+    ("datetime", "2026-01-01", INVALID),
+    ("datetime", "2026-01-01T10:20", INVALID),
+    ("datetime", "2026-01-01T24:00:00", INVALID),
+    ("datetime", "2026-01-01T10:60:00", INVALID),
+    ("datetime", "2026-02-30T10:00:00", INVALID),
+    ("string", "  keep  inner spaces ", "  keep  inner spaces "),
+    ("string", "123", "123"),
+]
+
+
+@pytest.mark.parametrize(("dtype", "raw", "expected"), CASES, ids=[f"{c[0]}:{c[1]}" for c in CASES])
+def test_cast(dtype: DType, raw: str, expected: Any) -> None:
+    values, failed, reasons = _cast(dtype, [raw])
+    if expected is INVALID:
+        assert values == [None]
+        assert failed == [True]
+        assert reasons == [f"v: value '{raw}' is not a valid {dtype}"]
+    else:
+        assert failed == [False]
+        assert values == [expected]
+
+
+@pytest.mark.parametrize("dtype", ["string", "int64", "float64", "bool", "date", "datetime"])
+@pytest.mark.parametrize("raw", ["", "   ", None])
+def test_blanks_become_null_and_are_not_failures(dtype: DType, raw: str | None) -> None:
+    values, failed, _ = _cast(dtype, [raw])
+    assert values == [None]
+    assert failed == [False]
+
+
+def test_one_bad_value_never_fails_the_batch() -> None:
+    raw = ["1", "99999999999999999999", "x", "", "2"]
+    values, failed, _ = _cast("int64", raw)
+    assert values == [1, None, None, None, 2]
+    assert failed == [False, True, True, False, False]
+
+
+def test_typed_parquet_columns_are_cast_not_parsed() -> None:
+    frame = nw.from_native(
+        pl.DataFrame(
+            {"n": [1, None, 3], "x": [1.5, 2.0, None]}, schema={"n": pl.Int32, "x": pl.Float32}
+        )
+    )
+    specs = [ColumnSpec(name="n", dtype="float64"), ColumnSpec(name="x", dtype="string")]
+    typed = typed_columns(frame.collect_schema(), specs)
+    out = frame.select(*typed.values, *[f.alias(f"failed_{c}") for c, f, _ in typed.failures])
+    assert out.schema["n"] == nw.Float64 and out.schema["x"] == nw.String
+    assert out["n"].to_list() == [1.0, None, 3.0]
+    assert out["x"].to_list() == ["1.5", "2.0", None]
+    assert out["failed_n"].to_list() == [False, False, False]
+
+
+def test_renamed_and_missing_columns() -> None:
+    frame = nw.from_native(pl.DataFrame({"CustomerID": ["a", "b"]}))
+    specs = [
+        ColumnSpec(name="customer_id", dtype="string", source="CustomerID"),
+        ColumnSpec(name="tenure", dtype="int64"),
+    ]
+    typed = typed_columns(frame.collect_schema(), specs)
+    out = frame.select(*typed.values)
+    assert out.columns == ["customer_id", "tenure"]
+    assert out["customer_id"].to_list() == ["a", "b"]
+    assert out["tenure"].to_list() == [None, None] and out.schema["tenure"] == nw.Int64
+    assert typed.missing == ["tenure"]
+
+
+def test_unparseable_values_are_quarantined_with_column_and_value() -> None:
+    ds = DatasetConfig(
+        name="t",
+        columns=[
+            {"name": "id", "dtype": "string"},
+            {"name": "n", "dtype": "int64"},
+            {"name": "ts", "dtype": "datetime"},
+        ],
+        keys=["id"],
+    )
+    batch = bronze(
+        {
+            "id": ["a", "b", "c"],
+            "n": ["1", "two", "3.5"],
+            "ts": ["2026-01-01T00:00:00Z", "2026-01-01 00:00:00", "yesterday"],
+        }
+    )
+    split = refine(nw.from_native(batch).lazy(), ds)
+    silver = split.silver.collect()
+    quarantine = split.quarantine.collect().sort("_row_number")
+    assert silver["id"].to_list() == ["a"]
+    assert quarantine["id"].to_list() == ["b", "c"]
+    assert quarantine[RULE].to_list() == [CAST_ERROR_RULE, CAST_ERROR_RULE]
+    assert quarantine[REASON].to_list() == [
+        "n: value 'two' is not a valid int64",
+        "n: value '3.5' is not a valid int64; ts: value 'yesterday' is not a valid datetime",
+    ]
+    # the raw text is kept in quarantine, exactly as it came
+    assert quarantine["n"].to_list() == ["two", "3.5"]
