@@ -14,6 +14,7 @@ import narwhals as nw
 import polars as pl
 
 from mlops_assets.assets.keys import daily_partitions, group, key, quarantine_name
+from mlops_assets.automation.alerts import notify
 from mlops_assets.config.datasets import DatasetConfig
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.errors import DataValidationError
@@ -132,9 +133,10 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
                 failed_blocking.append(f"{name} ({rc.failing}/{rc.total} rows)")
         window_end = context.partition_time_window.end
         raw_columns = len([c for c in bronze.columns if not c.startswith("_")])
-        for result in table_rule_results(
+        table_results = table_rule_results(
             nw.from_native(staged), ds, as_of=window_end, raw_columns=raw_columns
-        ):
+        )
+        for result in table_results:
             yield dg.AssetCheckResult(
                 asset_key=silver_key,
                 check_name=result.rule.check_name,
@@ -168,6 +170,22 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
         )
         if not accounted:
             failed_blocking.append(ACCOUNTING_CHECK)
+        failed_checks = [n for n, rc in counts.items() if n != CAST_ERROR_RULE and not rc.passed]
+        failed_checks += [r.rule.check_name for r in table_results if not r.passed]
+        if not accounted:
+            failed_checks.append(ACCOUNTING_CHECK)
+        if failed_checks:
+            notify(
+                context,
+                uc.monitoring.alerts,
+                event="check_failed",
+                severity="error" if failed_blocking else "warning",
+                title=f"{uc.name}: {len(failed_checks)} data-quality check(s) failed on "
+                f"{ds.name} {partition}",
+                message=("Not published: blocking checks failed. " if failed_blocking else "")
+                + f"Failed: {', '.join(failed_checks)}.",
+                facts={"use_case": uc.name, "dataset": ds.name, "partition": partition},
+            )
         if failed_blocking:
             raise DataValidationError(
                 f"{ds.name} partition {partition} not published: blocking checks failed: "
