@@ -5,15 +5,17 @@ from typing import Any
 import dagster as dg
 
 from mlops_assets.assets.factory import build_use_case_assets
-from mlops_assets.automation.jobs import build_jobs_and_schedules
 from mlops_assets.automation.alerts import build_run_failure_sensor
+from mlops_assets.automation.jobs import build_jobs_and_schedules
 from mlops_assets.automation.landing_sensor import build_landing_sensor
 from mlops_assets.automation.retraining_sensor import build_retraining_sensor
 from mlops_assets.config.project import ProjectConfig
 from mlops_assets.resources.factory import BuildOptions, build_resources
 
 
-def build_definitions(project: ProjectConfig, options: BuildOptions | None = None) -> dg.Definitions:
+def build_definitions(
+    project: ProjectConfig, options: BuildOptions | None = None
+) -> dg.Definitions:
     """Definitions for every use case of ``project`` in its active environment."""
     resources = build_resources(project, options)
     data_dir = str(project.environment.data_dir)

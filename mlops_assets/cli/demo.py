@@ -204,9 +204,7 @@ def _model_summary(data_dir: Path, uc: UseCaseConfig) -> list[str]:
     lines: list[str] = []
     if evaluation.exists():
         report = json.loads(evaluation.read_text())
-        metrics = ", ".join(
-            f"{k}={v:.3f}" for k, v in sorted(report["challenger_metrics"].items())
-        )
+        metrics = ", ".join(f"{k}={v:.3f}" for k, v in sorted(report["challenger_metrics"].items()))
         lines.append(f"\nModel {report['model_name']} v{report['challenger_version']}: {metrics}")
         lines.append(f"  gate: {report['decision']['reasons'][0]}")
     if champion.exists():

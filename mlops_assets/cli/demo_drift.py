@@ -98,7 +98,10 @@ def run_drift_demo(
     drift = [parse_drift(spec.format(day=drift_from)) for spec in DEFAULT_DRIFT]
     simulate(
         SimulationConfig(
-            start_date=uc.start_date, days=days, rows_per_day=rows_per_day, drift=drift,
+            start_date=uc.start_date,
+            days=days,
+            rows_per_day=rows_per_day,
+            drift=drift,
             use_case=uc.name,
         ),
         env.data_dir,
@@ -139,9 +142,7 @@ def run_drift_demo(
         if day in warmup:
             record.sensor = "warm-up (sensor not yet running)"
         else:
-            context = dg.build_sensor_context(
-                instance=instance, cursor=cursor, definitions=defs
-            )
+            context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
             result = sensor.evaluate_tick(context)
             cursor = result.cursor or cursor
             if result.run_requests:

@@ -10,10 +10,22 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.slow,
@@ -42,9 +54,19 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "MLFLOW_DISABLE_TELEMETRY": "true",
     }
     subprocess.run(
-        [sys.executable, "-m", "mlops_assets.cli", "simulate", "--days", "1",
-         "--rows-per-day", "200"],
-        env=env, check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "mlops_assets.cli",
+            "simulate",
+            "--days",
+            "1",
+            "--rows-per-day",
+            "200",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
     )
     script = (
         "from mlops_assets.definitions import defs\n"
@@ -57,9 +79,21 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = (root / "webserver.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "dagster_webserver", "-m", "mlops_assets.definitions",
-         "-h", "127.0.0.1", "-p", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        [
+            sys.executable,
+            "-m",
+            "dagster_webserver",
+            "-m",
+            "mlops_assets.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -80,14 +114,11 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def _browser_page(playwright: object, tmp: Path) -> object:
-    chromium = playwright.chromium  # type: ignore[attr-defined]
-    browser = chromium.launch(
-        executable_path=CHROMIUM,
-        args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--disable-component-update", "--disable-sync", "--no-first-run"],
-    )
-    return browser.new_page(viewport={"width": 1600, "height": 1000})
+def _goto(page: "Page", url: str, text: str) -> str:
+    """Open ``url``, wait until ``text`` is visible, return the page text."""
+    page.goto(url, wait_until="networkidle")
+    page.get_by_text(text).first.wait_for(timeout=60_000)
+    return page.inner_text("body")
 
 
 def test_asset_graph_and_silver_checks_render(webserver: str, tmp_path: Path) -> None:
@@ -96,26 +127,27 @@ def test_asset_graph_and_silver_checks_render(webserver: str, tmp_path: Path) ->
     shots = Path(os.environ.get("MLOPS_SCREENSHOT_DIR", tmp_path))
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as pw:
-        page = _browser_page(pw, tmp_path)
-        page.goto(f"{webserver}/assets", wait_until="networkidle")  # type: ignore[attr-defined]
-        page.get_by_text("churn / silver / customers").first.wait_for(timeout=60_000)  # type: ignore[attr-defined]
-        body = page.inner_text("body")  # type: ignore[attr-defined]
-        page.screenshot(path=str(shots / "assets.png"))  # type: ignore[attr-defined]
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+
+        body = _goto(page, f"{webserver}/assets", "churn / silver / customers")
+        page.screenshot(path=str(shots / "assets.png"))
         for group in ("churn_bronze", "churn_silver", "churn_gold", "churn_features"):
             assert group in body
-        page.goto(f"{webserver}/assets/churn/silver/customers?view=checks", wait_until="networkidle")  # type: ignore[attr-defined]
-        page.get_by_text("rows_accounted").first.wait_for(timeout=60_000)  # type: ignore[attr-defined]
-        body = page.inner_text("body")  # type: ignore[attr-defined]
-        page.screenshot(path=str(shots / "silver_checks.png"))  # type: ignore[attr-defined]
+
+        body = _goto(
+            page, f"{webserver}/assets/churn/silver/customers?view=checks", "rows_accounted"
+        )
+        page.screenshot(path=str(shots / "silver_checks.png"))
         for check in ("customer_id_not_null", "tenure_in_range", "schema_conformance"):
             assert check in body
-        page.goto(f"{webserver}/locations/mlops_assets.definitions/asset-groups/churn_silver", wait_until="networkidle")  # type: ignore[attr-defined]
-        page.get_by_text("customers_quarantine").first.wait_for(timeout=60_000)  # type: ignore[attr-defined]
-        body = page.inner_text("body")  # type: ignore[attr-defined]
-        page.screenshot(path=str(shots / "silver_group.png"))  # type: ignore[attr-defined]
+
+        group_url = f"{webserver}/locations/mlops_assets.definitions/asset-groups/churn_silver"
+        body = _goto(page, group_url, "customers_quarantine")
+        page.screenshot(path=str(shots / "silver_group.png"))
         assert "labels_quarantine" in body
-        page.goto(f"{webserver}/assets/churn/bronze/customers", wait_until="networkidle")  # type: ignore[attr-defined]
-        page.get_by_text("table_version").first.wait_for(timeout=60_000)  # type: ignore[attr-defined]
-        body = page.inner_text("body")  # type: ignore[attr-defined]
-        page.screenshot(path=str(shots / "bronze.png"))  # type: ignore[attr-defined]
+
+        body = _goto(page, f"{webserver}/assets/churn/bronze/customers", "table_version")
+        page.screenshot(path=str(shots / "bronze.png"))
         assert "file_count" in body
+        browser.close()
