@@ -13,9 +13,9 @@ import polars as pl
 
 from mlops_assets.config.monitoring import DriftConfig
 from mlops_assets.errors import MonitoringError, SchemaMismatchError
+from mlops_assets.monitoring.columns import DEFAULT_THRESHOLDS
 from mlops_assets.monitoring.profile import category_strings
 from mlops_assets.monitoring.schema import ColumnDrift, DriftResult, ResolvedMethod
-from mlops_assets.monitoring.statistics import DEFAULT_THRESHOLDS
 
 # Evidently 0.7.23 names a ValueDrift method by its display name when it picked it ("auto") and
 # by its registered name when it was given one.

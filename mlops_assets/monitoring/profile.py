@@ -6,13 +6,13 @@ never read again. Per column it keeps:
 
 - numeric: count, mean, std (ddof=0, the normaliser of Evidently's Wasserstein distance), the
   number of distinct values, exact value counts when there are at most 20 of them, a sorted
-  uniform sample of at most ``reference_sample_size`` finite values (for KS, Wasserstein and
-  Jensen-Shannon) and the reference quantile bins with their counts (for PSI);
+  uniform sample of at most ``reference_sample_size`` finite values of the column (for KS,
+  Wasserstein and Jensen-Shannon) and the reference quantile bins with their counts (for PSI);
 - categorical: the exact count of every category.
 
 It also keeps a small row-aligned sample of the whole frame for the Evidently HTML report.
-Statistics on the sample are exactly Evidently's when the training frame has at most
-``reference_sample_size`` rows, and a uniform-sample estimate above that.
+Statistics on the sample are exactly Evidently's when a column has at most
+``reference_sample_size`` finite values, and a uniform-sample estimate above that.
 """
 
 import json
@@ -81,7 +81,10 @@ class ReferenceProfile(BaseModel):
     created_at: datetime = Field(description="When the profile was built (UTC).")
     n_rows: int = Field(description="Rows of the training frame.")
     seed: int = Field(description="Seed of the samples.")
-    sample_rows: int = Field(description="Rows in the statistics sample.")
+    sample_size: int = Field(
+        description="Most finite values kept per numeric column (uniform sample without "
+        "replacement; all of them when the column has fewer)."
+    )
     columns: dict[str, ColumnProfile] = Field(description="Per-column statistics, in order.")
     report_numeric: dict[str, list[float | None]] = Field(
         description="Row-aligned sample of numeric columns for the Evidently report."
@@ -125,7 +128,7 @@ def infer_column_types(df: pl.DataFrame) -> tuple[list[str], list[str]]:
         if dtype.is_float():
             numeric.append(name)
         elif dtype.is_integer():
-            (categorical if col.n_unique() - col.null_count() <= 10 else numeric).append(name)
+            (categorical if col.drop_nulls().n_unique() <= 10 else numeric).append(name)
         elif dtype == pl.Boolean or isinstance(dtype, pl.Categorical | pl.Enum):
             categorical.append(name)
         elif dtype == pl.String:
@@ -155,10 +158,11 @@ def build_profile(
             context={"columns": len(numeric) + len(categorical)},
             fix="Build the profile from the training set the model was fitted on.",
         )
-    stats_sample = _sample(df, config.reference_sample_size, seed)
     report = _sample(df, config.report_sample_size, seed)
     columns: dict[str, NumericProfile | CategoricalProfile] = {}
-    numeric_profiles = _numeric_profiles(df, stats_sample, numeric, config.psi_bins)
+    numeric_profiles = _numeric_profiles(
+        df, numeric, config.psi_bins, config.reference_sample_size, seed
+    )
     for name in numeric + categorical:
         columns[name] = (
             numeric_profiles[name] if name in numeric_profiles else _categorical_profile(df[name])
@@ -167,12 +171,12 @@ def build_profile(
         created_at=datetime.now(UTC),
         n_rows=df.height,
         seed=seed,
-        sample_rows=stats_sample.height,
+        sample_size=config.reference_sample_size,
         columns=columns,
-        report_numeric={
-            c: [v if v is None or np.isfinite(v) else None for v in report[c].cast(pl.Float64)]
+        report_numeric=report.select(
+            pl.when(pl.col(c).cast(pl.Float64).is_finite()).then(pl.col(c).cast(pl.Float64))
             for c in numeric
-        },
+        ).to_dict(as_series=False),
         report_categorical={c: category_strings(report[c]).to_list() for c in categorical},
     )
 
@@ -244,7 +248,7 @@ def _finite(name: str) -> pl.Expr:
 
 
 def _numeric_profiles(
-    df: pl.DataFrame, sample: pl.DataFrame, numeric: list[str], psi_bins: int
+    df: pl.DataFrame, numeric: list[str], psi_bins: int, sample_size: int, seed: int
 ) -> dict[str, NumericProfile]:
     if not numeric:
         return {}
@@ -272,9 +276,9 @@ def _numeric_profiles(
                 fix="Drop the column from the monitored features or fix its upstream data.",
             )
         values = df[c].cast(pl.Float64).to_numpy()
-        values = values[np.isfinite(values)]
+        values = np.sort(values[np.isfinite(values)])
         edges = np.unique([row[f"{i}_q{k}"] for k in range(len(quantiles))])
-        cum = np.searchsorted(np.sort(values), edges, side="right")
+        cum = np.searchsorted(values, edges, side="right")
         psi_counts = np.diff(np.concatenate(([0], cum, [n_valid])))
         n_unique = int(row[f"{i}_nu"])
         uniq: list[float] | None = None
@@ -282,7 +286,11 @@ def _numeric_profiles(
         if n_unique <= VALUE_COUNTS_MAX_UNIQUE:
             u, cnt = np.unique(values, return_counts=True)
             uniq, uniq_counts = u.tolist(), cnt.tolist()
-        s = sample[c].cast(pl.Float64).to_numpy()
+        if n_valid > sample_size:
+            rng = np.random.default_rng([seed, i])
+            sample = np.sort(rng.choice(values, size=sample_size, replace=False))
+        else:
+            sample = values
         profiles[c] = NumericProfile(
             n_valid=n_valid,
             n_missing=df.height - n_valid,
@@ -292,7 +300,7 @@ def _numeric_profiles(
             min=float(row[f"{i}_min"]),
             max=float(row[f"{i}_max"]),
             n_unique=n_unique,
-            sample=np.sort(s[np.isfinite(s)]).tolist(),
+            sample=sample.tolist(),
             values=uniq,
             value_counts=uniq_counts,
             psi_edges=edges.tolist(),
@@ -324,10 +332,10 @@ def _categorical_profile(series: pl.Series) -> CategoricalProfile:
             context={"column": series.name, "rows": series.len()},
             fix="Drop the column from the monitored features or fix its upstream data.",
         )
-    vc = values.value_counts(sort=True, name="n")
+    vc = values.value_counts(sort=True, name="__mlops_count__")
     return CategoricalProfile(
         n_valid=values.len(),
         n_missing=series.len() - values.len(),
         categories=vc[series.name].to_list(),
-        counts=vc["n"].to_list(),
+        counts=vc["__mlops_count__"].to_list(),
     )

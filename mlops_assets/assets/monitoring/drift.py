@@ -73,7 +73,9 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         prediction_result = None
         if PREDICTION_PROFILE in {k.removeprefix("mlops.artifact.") for k in version.tags}:
             pred_profile = stored_profile(version, PREDICTION_PROFILE, cache, mlflow)
-            prediction_result = compute_drift(predictions, pred_profile, drift_cfg)
+            prediction_result = compute_drift(
+                predictions, pred_profile, drift_cfg, check_overrides=False
+            )
         report_path = lakehouse.reports_dir(uc.name) / "drift" / f"{day}.html"
         if result.status != "insufficient_data":
             render_report(

@@ -1,0 +1,228 @@
+"""Drift of one column against its profile: method resolution, statistic, verdict.
+
+See :mod:`mlops_assets.monitoring.statistics` for the rules (Evidently 0.7.23's).
+"""
+
+from typing import TypeVar
+
+import numpy as np
+import polars as pl
+
+from mlops_assets.config.monitoring import DriftConfig, DriftMethod
+from mlops_assets.errors import ConfigError, SchemaMismatchError
+from mlops_assets.monitoring import stattests as st
+from mlops_assets.monitoring.profile import CategoricalProfile, NumericProfile, category_strings
+from mlops_assets.monitoring.schema import P_VALUE_METHODS, ColumnDrift, ResolvedMethod
+
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "wasserstein": 0.1,
+    "jensenshannon": 0.1,
+    "psi": 0.1,
+    "ks": 0.05,
+    "chisquare": 0.05,
+    "ztest": 0.05,
+}
+"""Evidently's default threshold of each method."""
+P_VALUE_AUTO_MAX_ROWS = 1000
+"""At most this many reference values: p-value tests; above: distances (Evidently)."""
+_NUMERIC_METHODS = {"wasserstein", "ks", "jensenshannon", "psi"}
+_CATEGORICAL_METHODS = {"jensenshannon", "chisquare", "ztest", "psi"}
+K = TypeVar("K", str, float)
+_COUNT = "__mlops_count__"  # cannot collide with a feature name
+
+
+def column_drift(
+    series: pl.Series, prof: NumericProfile | CategoricalProfile, config: DriftConfig
+) -> ColumnDrift:
+    """Drift of one current column against its reference profile."""
+    method, threshold = resolve_column_config(series.name, prof, config)
+    if isinstance(prof, NumericProfile):
+        if not (series.dtype.is_numeric() or series.dtype == pl.Null):
+            raise SchemaMismatchError(
+                "A numeric feature arrived with a non-numeric type.",
+                context={"column": series.name, "dtype": str(series.dtype)},
+                fix="Cast the column upstream, or rebuild the profile with it as categorical.",
+            )
+        floats = series if series.dtype == pl.Float64 else series.cast(pl.Float64)
+        values = st.finite_sorted(floats.to_numpy(writable=True))  # our own copy, sorted in place
+        integer = prof.is_integer and prof.n_missing == 0 and series.dtype.is_integer()
+        integer = integer and series.null_count() == 0
+        return _numeric_drift(series.name, values, prof, method, threshold, integer)
+    # Count raw values first (fast on any dtype, e.g. Categorical), then stringify the few keys.
+    raw = series.value_counts(name=_COUNT)
+    counts = (
+        pl.DataFrame({"key": category_strings(raw.get_column(series.name)), "n": raw[_COUNT]})
+        .drop_nulls("key")
+        .group_by("key")
+        .agg(pl.col("n").sum())
+    )
+    cur = dict(zip(counts["key"].to_list(), counts["n"].to_list(), strict=True))
+    return _categorical_drift(series.name, cur, prof, method, threshold)
+
+
+def resolve_column_config(
+    name: str, prof: NumericProfile | CategoricalProfile, config: DriftConfig
+) -> tuple[DriftMethod, float | None]:
+    """The (method, threshold) configured for a column; ConfigError if it does not apply."""
+    override = config.per_column.get(name)
+    numeric = isinstance(prof, NumericProfile)
+    default = config.default_numeric_method if numeric else config.default_categorical_method
+    method = override.method if override is not None else default
+    allowed = _NUMERIC_METHODS if numeric else _CATEGORICAL_METHODS
+    if method != "auto" and method not in allowed:
+        raise ConfigError(
+            f"Drift method {method!r} does not apply to {prof.kind} column {name!r}.",
+            context={"column": name, "method": method},
+            fix=f"Use one of: auto, {', '.join(sorted(allowed))}.",
+        )
+    return method, override.threshold if override is not None else None
+
+
+def _verdict(
+    name: str,
+    kind: str,
+    method: ResolvedMethod,
+    statistic: float,
+    threshold: float | None,
+) -> ColumnDrift:
+    thr = DEFAULT_THRESHOLDS[method] if threshold is None else threshold
+    if method == "ks":
+        drifted = statistic <= thr
+    elif method in P_VALUE_METHODS:
+        drifted = statistic < thr
+    else:
+        drifted = statistic >= thr
+    return ColumnDrift(
+        column=name,
+        column_type="numeric" if kind == "numeric" else "categorical",
+        method=method,
+        statistic=statistic,
+        threshold=thr,
+        drifted=bool(drifted),
+        p_value=statistic if method in P_VALUE_METHODS else None,
+    )
+
+
+def _empty(
+    name: str, kind: str, method: DriftMethod, threshold: float | None, n_ref: int
+) -> ColumnDrift:
+    resolved: ResolvedMethod
+    if method != "auto":
+        resolved = method
+    elif kind == "numeric":
+        resolved = "ks" if n_ref <= P_VALUE_AUTO_MAX_ROWS else "wasserstein"
+    else:
+        resolved = "chisquare" if n_ref <= P_VALUE_AUTO_MAX_ROWS else "jensenshannon"
+    return ColumnDrift(
+        column=name,
+        column_type="numeric" if kind == "numeric" else "categorical",
+        method=resolved,
+        statistic=None,
+        threshold=DEFAULT_THRESHOLDS[resolved] if threshold is None else threshold,
+        drifted=True,
+        note=f"no valid value in the current data (the reference has {n_ref:,})",
+    )
+
+
+def _numeric_drift(
+    name: str,
+    cur: st.Floats,
+    prof: NumericProfile,
+    method: DriftMethod,
+    threshold: float | None,
+    integer: bool,
+) -> ColumnDrift:
+    if cur.size == 0:
+        return _empty(name, "numeric", method, threshold, prof.n_valid)
+    ref = np.asarray(prof.sample, dtype=np.float64)
+    resolved: ResolvedMethod
+    if method == "auto":
+        k = _union_unique(cur, prof)
+        if prof.n_valid <= P_VALUE_AUTO_MAX_ROWS:
+            resolved = "ks" if k > 5 else ("chisquare" if k > 2 else "ztest")
+        else:
+            resolved = "wasserstein" if k > 5 else "jensenshannon"
+    else:
+        resolved = method
+    stat: float
+    if resolved == "wasserstein":
+        stat = st.wasserstein_sorted(cur, ref) / max(prof.std, 0.001)
+    elif resolved == "ks":
+        stat = st.ks_pvalue_sorted(cur, ref)
+    elif resolved == "psi":
+        cum = np.searchsorted(cur, np.asarray(prof.psi_edges), side="right")
+        cur_counts = np.diff(np.concatenate(([0], cum, [cur.size])))
+        stat = st.psi_smoothed(np.asarray(prof.psi_counts), cur_counts)
+    elif resolved == "jensenshannon" and prof.values is None:
+        lo, hi = min(float(ref[0]), float(cur[0])), max(float(ref[-1]), float(cur[-1]))
+        edges = st.sturges_edges(lo, hi, ref.size + cur.size, integer)
+        stat = st.jensenshannon_counts(
+            st.histogram_sorted(ref, edges), st.histogram_sorted(cur, edges), ref.size, cur.size
+        )
+    else:
+        assert prof.values is not None and prof.value_counts is not None
+        cur_values, cur_counts = st.value_counts_sorted(cur)
+        ref_map = dict(zip(prof.values, prof.value_counts, strict=True))
+        cur_map = dict(zip(cur_values.tolist(), cur_counts.tolist(), strict=True))
+        stat = _counts_statistic(resolved, ref_map, cur_map, prof.n_valid, cur.size)
+    return _verdict(name, "numeric", resolved, stat, threshold)
+
+
+def _union_unique(cur: st.Floats, prof: NumericProfile) -> int:
+    """Distinct values of reference and current together (only exact up to 6: all we need)."""
+    if prof.values is None or prof.n_unique > 5:
+        return prof.n_unique
+    cur_values, _ = st.value_counts_sorted(cur)
+    if cur_values.size > 5:
+        return int(cur_values.size)
+    return int(np.union1d(np.asarray(prof.values), cur_values).size)
+
+
+def _categorical_drift(
+    name: str,
+    cur: dict[str, int],
+    prof: CategoricalProfile,
+    method: DriftMethod,
+    threshold: float | None,
+) -> ColumnDrift:
+    n_cur = sum(cur.values())
+    if n_cur == 0:
+        return _empty(name, "categorical", method, threshold, prof.n_valid)
+    ref = dict(zip(prof.categories, prof.counts, strict=True))
+    resolved: ResolvedMethod
+    if method == "auto":
+        k = len(ref.keys() | cur.keys())
+        if prof.n_valid <= P_VALUE_AUTO_MAX_ROWS:
+            resolved = "chisquare" if k > 2 else "ztest"
+        else:
+            resolved = "jensenshannon"
+    else:
+        resolved = method
+    if resolved == "psi":
+        ref_counts = np.asarray([*prof.counts, 0])
+        cur_counts = np.asarray([*(cur.get(c, 0) for c in prof.categories), 0])
+        cur_counts[-1] = n_cur - cur_counts.sum()  # categories unseen in training
+        stat = st.psi_smoothed(ref_counts, cur_counts)
+    else:
+        stat = _counts_statistic(resolved, ref, cur, prof.n_valid, n_cur)
+    return _verdict(name, "categorical", resolved, stat, threshold)
+
+
+def _counts_statistic(
+    method: ResolvedMethod, ref: dict[K, int], cur: dict[K, int], n_ref: int, n_cur: int
+) -> float:
+    """A count-based statistic over the union of values, in sorted order (as Evidently's Z)."""
+    keys = sorted(ref.keys() | cur.keys())
+    ref_counts = np.asarray([ref.get(k, 0) for k in keys], dtype=np.int64)
+    cur_counts = np.asarray([cur.get(k, 0) for k in keys], dtype=np.int64)
+    if method == "jensenshannon":
+        return st.jensenshannon_counts(ref_counts, cur_counts, n_ref, n_cur)
+    if method == "chisquare":
+        return st.chisquare_pvalue(ref_counts, cur_counts, n_ref, n_cur)
+    if method == "ztest":
+        same_single = len(ref) == 1 and len(cur) == 1 and ref.keys() == cur.keys()
+        return st.ztest_pvalue(int(ref_counts[0]), n_ref, int(cur_counts[0]), n_cur, same_single)
+    raise ConfigError(
+        f"Drift method {method!r} needs the raw values, not counts.",
+        fix="Use jensenshannon, chisquare, ztest or psi for columns with few distinct values.",
+    )

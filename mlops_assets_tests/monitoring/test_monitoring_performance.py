@@ -1,0 +1,110 @@
+"""Performance on labelled predictions against the training baseline."""
+
+import numpy as np
+import polars as pl
+import pytest
+from sklearn import metrics as skm
+
+from mlops_assets.config.monitoring import PerformanceConfig
+from mlops_assets.errors import ConfigError, MonitoringError, SchemaMismatchError
+from mlops_assets.monitoring.performance import compute_performance
+
+CONFIG = PerformanceConfig(
+    metrics=["roc_auc", "f1", "precision", "recall", "accuracy", "log_loss"],
+    max_degradation={"roc_auc": 0.05, "log_loss": 0.1},
+    min_labelled_rows=100,
+)
+
+
+def scored(n: int, seed: int, noise: float) -> pl.DataFrame:
+    """Labels and a probability whose quality falls as ``noise`` grows (some labels missing)."""
+    rng = np.random.default_rng(seed)
+    y = rng.random(n) < 0.3
+    logit = np.where(y, 1.5, -1.5) + rng.normal(0, noise, n)
+    prob = 1 / (1 + np.exp(-logit))
+    label = pl.Series("churn", np.where(y, "Yes", "No")).to_list()
+    for i in range(0, n, 10):  # 10% not labelled yet
+        label[i] = None
+    return pl.DataFrame({"churn": label, "score": prob, "pred": np.where(prob >= 0.5, "Yes", "No")})
+
+
+def test_metrics_equal_sklearn_on_labelled_rows_and_ok_against_baseline() -> None:
+    df = scored(2_000, seed=1, noise=1.0)
+    labelled = df.drop_nulls()
+    y = labelled["churn"].to_numpy() == "Yes"
+    prob = labelled["score"].to_numpy()
+    baseline = {"roc_auc": skm.roc_auc_score(y, prob), "log_loss": skm.log_loss(y, prob)}
+    result = compute_performance(
+        df, "churn", "pred", "score", "classification", baseline, CONFIG, positive_label="Yes"
+    )
+    assert result.status == "ok" and not result.degraded
+    assert result.n_labelled == 1_800
+    assert result.metrics["roc_auc"] == pytest.approx(baseline["roc_auc"], rel=1e-12)
+    assert result.metrics["f1"] == pytest.approx(skm.f1_score(y, prob >= 0.5), rel=1e-12)
+    assert result.metrics["recall"] == pytest.approx(skm.recall_score(y, prob >= 0.5), rel=1e-12)
+    assert result.degradation["roc_auc"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_degradation_beyond_the_allowance_is_reported_with_numbers() -> None:
+    good = scored(3_000, seed=2, noise=1.0).drop_nulls()
+    y_good = good["churn"].to_numpy() == "Yes"
+    baseline = {
+        "roc_auc": skm.roc_auc_score(y_good, good["score"].to_numpy()),
+        "log_loss": skm.log_loss(y_good, good["score"].to_numpy()),
+        "f1": 0.9,  # f1 has no max_degradation: reported, never judged
+    }
+    worse = scored(3_000, seed=3, noise=4.0)
+    result = compute_performance(
+        worse, "churn", None, "score", "classification", baseline, CONFIG, positive_label="Yes"
+    )
+    assert result.status == "degraded"
+    assert result.degradation["roc_auc"] > 0.05
+    assert result.degradation["log_loss"] > 0.1
+    assert "f1" not in result.degradation
+    assert any(r.startswith("roc_auc fell from") and "0.0500 allowed" in r for r in result.reasons)
+    assert any(r.startswith("log_loss rose from") for r in result.reasons)
+    assert "| roc_auc |" in result.to_markdown()
+
+
+def test_too_few_labels_gives_no_verdict() -> None:
+    df = scored(100, seed=4, noise=1.0)  # 90 labelled < 100
+    result = compute_performance(
+        df, "churn", "pred", "score", "classification", {}, CONFIG, positive_label="Yes"
+    )
+    assert result.status == "insufficient_data" and result.metrics == {}
+    assert "90 labelled rows" in result.reasons[0]
+
+
+def test_single_class_window_skips_auc_with_a_reason() -> None:
+    df = pl.DataFrame({"y": [0] * 150, "p": np.linspace(0.0, 0.4, 150), "hat": [0] * 150})
+    result = compute_performance(df, "y", "hat", "p", "classification", {"roc_auc": 0.8}, CONFIG)
+    assert "roc_auc" not in result.metrics
+    assert result.metrics["accuracy"] == 1.0
+    assert any("single class" in r for r in result.reasons)
+    assert result.status == "ok"
+
+
+def test_regression_metrics() -> None:
+    rng = np.random.default_rng(5)
+    y = rng.normal(10, 2, 500)
+    pred = y + rng.normal(0, 1, 500)
+    cfg = PerformanceConfig(metrics=["rmse", "mae", "r2"], max_degradation={"rmse": 0.2})
+    df = pl.DataFrame({"y": y, "yhat": pred})
+    result = compute_performance(df, "y", "yhat", None, "regression", {"rmse": 0.7}, cfg)
+    assert result.metrics["rmse"] == pytest.approx(np.sqrt(np.mean((y - pred) ** 2)), rel=1e-12)
+    assert result.metrics["mae"] == pytest.approx(np.mean(np.abs(y - pred)), rel=1e-12)
+    assert result.status == "degraded"  # ~1.0 vs 0.7 baseline: +0.3 > 0.2
+
+
+def test_misuse_is_explained() -> None:
+    df = scored(300, seed=6, noise=1.0)
+    with pytest.raises(MonitoringError, match="positive class"):
+        compute_performance(df, "churn", "pred", "score", "classification", {}, CONFIG)
+    with pytest.raises(ConfigError, match="need predicted probabilities"):
+        compute_performance(
+            df, "churn", "pred", None, "classification", {}, CONFIG, positive_label="Yes"
+        )
+    with pytest.raises(ConfigError, match="not computed for regression"):
+        compute_performance(df, "churn", "pred", None, "regression", {}, CONFIG)
+    with pytest.raises(SchemaMismatchError, match="lacks"):
+        compute_performance(df, "label", "pred", "score", "classification", {}, CONFIG)
