@@ -3,7 +3,8 @@
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import polars as pl
@@ -20,6 +21,9 @@ from mlops_assets.automation.alerts import notify
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.mlflow import MlflowResource
+
+if TYPE_CHECKING:
+    from mlops_assets.monitoring.schema import DriftResult
 
 DATA_DRIFT_CHECK = "data_drift"
 PREDICTION_DRIFT_CHECK = "prediction_drift"
@@ -88,6 +92,7 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
                 seed=config.split.seed,
                 config=drift_cfg,
             )
+        run_id = _log_to_mlflow(context, mlflow, uc.name, result, report_path)
         pred_drifted = bool(prediction_result and prediction_result.dataset_drift)
         pred_stat = (
             prediction_result.columns[0].statistic
@@ -155,6 +160,31 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         }
         if report_path.exists():
             metadata["evidently_report"] = dg.MetadataValue.path(str(report_path))
+        metadata["mlflow_run_id"] = run_id
         yield dg.Output(row, metadata=metadata)
 
     return _drift
+
+
+def _log_to_mlflow(
+    context: dg.AssetExecutionContext,
+    mlflow: MlflowResource,
+    use_case: str,
+    result: "DriftResult",
+    report_path: Path,
+) -> str:
+    """One MLflow run per materialization: drift metrics and the Evidently report as artifact."""
+    import mlflow as mlflow_lib
+
+    from mlops_assets.assets.ml.common import run_tags
+    from mlops_assets.ml.tracking import start_run
+
+    settings = mlflow.settings(use_case)
+    with start_run(settings, f"drift {context.partition_key}", run_tags(context)) as run:
+        mlflow_lib.log_metrics(
+            {"drift_share": result.drift_share, "n_current": float(result.n_current)}
+        )
+        mlflow_lib.set_tag("mlops.drift_status", result.status)
+        if report_path.exists():
+            mlflow_lib.log_artifact(str(report_path), artifact_path="evidently")
+        return str(run.info.run_id)
