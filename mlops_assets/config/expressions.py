@@ -13,6 +13,7 @@ Supported: numbers, 'strings', TRUE/FALSE/NULL, columns (``name`` or ``"quoted n
 """
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -319,14 +320,15 @@ def compile_node(node: Node) -> nw.Expr:
     if isinstance(node, Call):
         return _compile_call(node)
     left, right = compile_node(node.left), compile_node(node.right)
-    ops = {
+    ops: dict[str, Callable[[], nw.Expr]] = {
         "and": lambda: left & right,
         "or": lambda: left | right,
         "+": lambda: left + right,
         "-": lambda: left - right,
         "*": lambda: left * right,
         "/": lambda: left / right,
-        "%": lambda: left % right,
+        # x % 0 is null (Polars gives null, Spark's ANSI mode raises and fails the whole batch).
+        "%": lambda: nw.when(right != 0).then(left % right),
         "=": lambda: left == right,
         "!=": lambda: left != right,
         "<": lambda: left < right,

@@ -12,17 +12,24 @@ from mlops_assets.config.datasets import ColumnSpec, DType
 
 # Real calendar dates only (a cast that fails raises for the whole batch on every engine):
 # 30/31-day months, February to the 28th, and the 29th in leap years.
+# Digits are spelled [0-9]: `\d` also matches other scripts' digits in Polars (Rust regex), which no
+# cast accepts, while Spark (Java regex) matches ASCII only.
 _DATE = (
-    r"\d{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12]\d|3[01])|(?:0[469]|11)-(?:0[1-9]|[12]\d|30)"
-    r"|02-(?:0[1-9]|1\d|2[0-8]))"
-    r"|(?:\d{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29"
+    r"[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    r"|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29"
 )
 _PATTERNS: dict[str, str] = {
-    "int64": r"^[+-]?\d+$",
-    "float64": r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$",
+    "int64": r"^[+-]?[0-9]+$",
+    "float64": r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$",
     "date": rf"^(?:{_DATE})$",
-    "datetime": rf"^(?:{_DATE})T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{{1,9}})?$",
+    "datetime": rf"^(?:{_DATE})T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{{1,9}})?$",
 }
+# Unicode White_Space, spelled out: what Polars strips by default; Spark's default is ASCII only.
+_WHITESPACE = (
+    "\t\n\x0b\x0c\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+)
 _TRUE = ["true", "t", "yes", "y", "1"]
 _FALSE = ["false", "f", "no", "n", "0"]
 NW_TYPES: dict[str, nw.dtypes.DType] = {
@@ -48,14 +55,14 @@ class TypedColumns:
 
 def _fits_int64(text: nw.Expr) -> nw.Expr:
     """Whether an integer literal (when it is one) fits in Int64 (string operations only)."""
-    digits = text.str.replace(r"^[+-]?0*", "")
+    digits = text.str.replace_all(r"^[+-]?0*", "")  # anchored: one match (Spark has no `replace`)
     n = digits.str.len_chars()
     return (n < 19) | ((n == 19) & (digits <= _INT64_MAX))
 
 
 def _string_cast(raw: nw.Expr, dtype: DType) -> tuple[nw.Expr, nw.Expr]:
     """(typed value, parse-ok flag) for a string column."""
-    text = raw.str.strip_chars()
+    text = raw.str.strip_chars(_WHITESPACE)
     if dtype == "string":
         return raw, nw.lit(True)
     if dtype == "bool":
@@ -71,7 +78,9 @@ def _string_cast(raw: nw.Expr, dtype: DType) -> tuple[nw.Expr, nw.Expr]:
     if dtype == "date":
         return kept.str.to_date("%Y-%m-%d"), ok
     if dtype == "datetime":
-        parsed = kept.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f")
+        # No format: the pattern above already fixed the shape (ISO, 0-9 fraction digits), which
+        # both engines parse natively; a strptime "%.f" has no Spark equivalent.
+        parsed = kept.str.to_datetime()
         return parsed.dt.replace_time_zone("UTC"), ok
     return kept.cast(NW_TYPES[dtype]), ok
 
@@ -90,7 +99,7 @@ def typed_columns(schema: nw.Schema, columns: list[ColumnSpec]) -> TypedColumns:
         raw = nw.col(spec.source_name)
         raw_type = schema[spec.source_name]
         if raw_type == nw.String:
-            blank = raw.str.strip_chars() == ""
+            blank = raw.str.strip_chars(_WHITESPACE) == ""
             value, ok = _string_cast(raw, spec.dtype)
             present = ~raw.is_null() & ~blank
             failed = present & ~ok
