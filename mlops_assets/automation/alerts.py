@@ -65,6 +65,9 @@ def build_run_failure_sensor(use_case: str, config: AlertsConfig) -> dg.SensorDe
         if run.tags.get("mlops/use_case") != use_case:
             return
         error = context.failure_event.message or "the run failed"
+        causes = _step_errors(context)
+        if causes:
+            error += "\n" + "\n".join(f"- {c}" for c in causes)
         notify(
             context,
             config,
@@ -76,3 +79,17 @@ def build_run_failure_sensor(use_case: str, config: AlertsConfig) -> dg.SensorDe
         )
 
     return _on_failure
+
+
+def _step_errors(context: dg.RunFailureSensorContext) -> list[str]:
+    """``<step>: <first line of its error>`` per failed step (the what, without context/fix)."""
+    causes = []
+    for event in context.get_step_failure_events():
+        err = event.step_failure_data.error
+        while err is not None and err.cause is not None and "Dagster" in (err.cls_name or ""):
+            err = err.cause
+        if err is None:
+            continue
+        lines = err.message.strip().splitlines()
+        causes.append(f"{event.step_key}: {lines[0] if lines else err.cls_name}"[:500])
+    return causes

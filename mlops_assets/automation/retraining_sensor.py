@@ -19,6 +19,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
 )
 from pydantic import BaseModel, Field
 
+from mlops_assets.automation.alerts import notify
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.storage.delta import read_table, table_exists
 
@@ -118,8 +119,18 @@ def build_retraining_sensor(
             )
         cursor.retrain_windows.append(latest)
         cursor.rows_at_last_retrain = total_rows
+        run_key = f"retrain:{uc.name}:{latest}"
+        notify(
+            context,
+            uc.monitoring.alerts,
+            event="retrain_started",
+            severity="info",
+            title=f"{uc.name}: retraining requested at window {latest}",
+            message=decision.reason,
+            facts={"use_case": uc.name, "window": latest, "run_key": run_key},
+        )
         request = dg.RunRequest(
-            run_key=f"retrain:{uc.name}:{latest}",
+            run_key=run_key,
             tags={
                 "mlops/trigger": "retraining_sensor",
                 "mlops/use_case": uc.name,

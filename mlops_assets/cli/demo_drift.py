@@ -32,6 +32,9 @@ class DayRecord(BaseModel):
     sensor: str = Field(default="")
     retrained: bool = Field(default=False)
     champion: str | None = Field(default=None)
+    promotion: str | None = Field(
+        default=None, description="After a retraining: why the champion changed or was kept."
+    )
 
 
 class DriftDemoReport(BaseModel):
@@ -46,14 +49,19 @@ class DriftDemoReport(BaseModel):
         return all(s.success for s in self.steps)
 
 
-def _champion(data_dir: str, use_case: str) -> str | None:
+def _champion_state(data_dir: str, use_case: str) -> dict[str, object]:
     import json
     from pathlib import Path
 
     path = Path(data_dir, "state", use_case, "models", "champion.json")
     if not path.exists():
-        return None
-    version = json.loads(path.read_text())["champion_version"]
+        return {}
+    state: dict[str, object] = json.loads(path.read_text())
+    return state
+
+
+def _champion(data_dir: str, use_case: str) -> str | None:
+    version = _champion_state(data_dir, use_case).get("champion_version")
     return str(version) if version is not None else None
 
 
@@ -81,14 +89,14 @@ def run_drift_demo(
     echo: bool = True,
 ) -> DriftDemoReport:
     """Run the scenario; see the module docstring."""
+    import shutil
+
     from mlops_assets.build import build_definitions
     from mlops_assets.cli.demo import _owned_dirs
     from mlops_assets.resources.factory import BuildOptions
     from mlops_assets.simulate.cli import parse_drift
     from mlops_assets.simulate.config import SimulationConfig
     from mlops_assets.simulate.runner import simulate
-
-    import shutil
 
     env = local_environment(project)
     uc = project.use_cases[0]
@@ -124,7 +132,7 @@ def run_drift_demo(
     for day in warmup:
         step(f"{uc.name}_ingestion", day)
     step(f"{uc.name}_training", tags={"mlops/trigger": "initial_training"})
-    sensor = defs.get_sensor_def(f"{uc.name}_retraining_sensor")
+    sensor = defs.resolve_sensor_def(f"{uc.name}_retraining_sensor")
     cursor: str | None = None
     for index, day in enumerate(keys):
         if day not in warmup:
@@ -154,6 +162,9 @@ def run_drift_demo(
                 if not already:
                     tags = {**request.tags, "dagster/run_key": request.run_key or ""}
                     record.retrained = step(f"{uc.name}_training", tags=tags)
+                    if record.retrained:
+                        reason = _champion_state(data_dir, uc.name).get("reason")
+                        record.promotion = str(reason) if reason else None
             else:
                 record.sensor = f"skip: {result.skip_message or ''}"
         record.champion = _champion(data_dir, uc.name)
@@ -170,6 +181,8 @@ def _echo_day(n: int, r: DayRecord) -> None:
         f"performance {r.performance or '-'}, champion v{r.champion or '-'}"
     )
     print(f"         sensor: {r.sensor}")
+    if r.promotion:
+        print(f"         champion decision: {r.promotion}")
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:

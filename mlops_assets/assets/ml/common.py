@@ -4,7 +4,8 @@ import dagster as dg
 
 from mlops_assets.config.ml import ModelConfig
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.ml.tracking import RunTags, git_commit
+from mlops_assets.ml.tracking import MlflowSettings, RunTags, git_commit
+from mlops_assets.resources.mlflow import MlflowResource
 
 
 def model_config(uc: UseCaseConfig) -> ModelConfig:
@@ -25,3 +26,18 @@ def run_tags(context: dg.AssetExecutionContext) -> RunTags:
         partition_key=context.partition_key if context.has_partition_key else None,
         git_commit=git_commit(),
     )
+
+
+def use_mlflow(mlflow: MlflowResource, use_case: str) -> MlflowSettings:
+    """Point this process's MLflow client at the resource's stores and return the settings.
+
+    ``models:/`` URIs (loading a model, reading its signature or input example) resolve against
+    the process-global registry URI: a step that runs in a fresh process (the daemon, the
+    multiprocess executor) would otherwise look in MLflow's default store.
+    """
+    import mlflow as mlflow_lib
+
+    settings = mlflow.settings(use_case)
+    mlflow_lib.set_tracking_uri(settings.tracking_uri)
+    mlflow_lib.set_registry_uri(settings.effective_registry_uri)
+    return settings

@@ -1,12 +1,13 @@
 """Deployment: serve the champion with a real ``mlflow models serve`` process, smoke-tested."""
 
+import contextlib
 import os
 import signal
 
 import dagster as dg
 
 from mlops_assets.assets.keys import group, key
-from mlops_assets.assets.ml.common import model_config, registered_name
+from mlops_assets.assets.ml.common import model_config, registered_name, use_mlflow
 from mlops_assets.assets.ml.evaluation import ChampionState
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.errors import ServingError
@@ -48,7 +49,7 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         handle = start_server(
             uri,
             config.serving,
-            settings=mlflow.settings(uc.name),
+            settings=use_mlflow(mlflow, uc.name),
             log_path=serving.log_path(name, champion.champion_version),
         )
         try:
@@ -57,10 +58,11 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             stop_server(handle)
             raise
         previous = serving.read_state(name)
-        if serving.keep_running:
-            if previous is not None and previous.running and previous.pid is not None:
-                _stop_pid(previous.pid)
-        else:
+        # The state file is the only record of a running server: once it is overwritten, a
+        # previous endpoint left running would be orphaned, whatever keep_running says now.
+        if previous is not None and previous.running and previous.pid is not None:
+            _stop_pid(previous.pid)
+        if not serving.keep_running:
             stop_server(handle)
         state = EndpointState(
             model_name=name,
@@ -96,7 +98,5 @@ def _first(prediction: object) -> float:
 
 def _stop_pid(pid: int) -> None:
     """Stop a previously deployed server's process group (it may already be gone)."""
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGTERM)
-    except (ProcessLookupError, PermissionError):
-        pass

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from mlops_assets.assets.keys import group, key
 from mlops_assets.assets.ml.common import model_config, registered_name, run_tags
+from mlops_assets.automation.alerts import notify
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.ml.gates import GateDecision
 from mlops_assets.ml.model_store import ModelVersionInfo
@@ -91,7 +92,9 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
         champion = registry.alias_version(name, "champion")
         if champion is not None and champion.version == challenger.version:
             champion = None  # re-evaluating the champion itself: compare with nothing
-        with start_run(settings, f"evaluate {name} v{challenger.version}", run_tags(context)) as run:
+        with start_run(
+            settings, f"evaluate {name} v{challenger.version}", run_tags(context)
+        ) as run:
             comparison = compare(
                 challenger.model_uri, champion.model_uri if champion else None, test, config
             )
@@ -99,6 +102,22 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
         champion_metrics = comparison.champion.metrics if comparison.champion else None
         decision = decide(comparison.challenger.metrics, champion_metrics, config.gates)
         registry.record_decision(name, challenger.version, decision, comparison.challenger.metrics)
+        if not decision.passed and decision.mode != "disabled":
+            notify(
+                context,
+                uc.monitoring.alerts,
+                event="gate_failed",
+                severity="warning" if decision.action == "reject" else "info",
+                title=f"{uc.name}: {name} v{challenger.version} failed the promotion gates",
+                message=" ".join(decision.reasons),
+                facts={
+                    "use_case": uc.name,
+                    "model": name,
+                    "version": challenger.version,
+                    "champion": champion.version if champion else "none",
+                    "gate_mode": decision.mode,
+                },
+            )
         report = EvaluationReport(
             model_name=name,
             challenger_version=challenger.version,
@@ -153,7 +172,22 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
 
         registry = Registry(mlflow.settings(uc.name), lock_dir=mlflow.locks)
         decision = evaluation.decision
-        if decision.action == "promote":
+        current = registry.alias_version(name, "champion")
+        if (
+            decision.action == "promote"
+            and current is not None
+            and current.version == evaluation.challenger_version
+        ):
+            # Re-evaluating the champion itself (compared with nothing): nothing to move.
+            state = ChampionState(
+                model_name=name,
+                champion_version=current.version,
+                champion_uri=f"models:/{name}@champion",
+                promoted=False,
+                previous_champion=current.version,
+                reason=f"v{current.version} already is the champion: " + " ".join(decision.reasons),
+            )
+        elif decision.action == "promote":
             result = registry.promote(
                 name, evaluation.challenger_version, expected_champion=evaluation.champion_version
             )
@@ -166,7 +200,6 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
                 reason=" ".join(decision.reasons),
             )
         else:
-            current = registry.alias_version(name, "champion")
             verb = "dry run: would promote" if decision.would_promote else "kept the champion"
             state = ChampionState(
                 model_name=name,

@@ -4,7 +4,7 @@ import dagster as dg
 import polars as pl
 
 from mlops_assets.assets.keys import daily_partitions, group, key
-from mlops_assets.assets.ml.common import model_config, registered_name
+from mlops_assets.assets.ml.common import model_config, registered_name, use_mlflow
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.errors import RegistryError
 from mlops_assets.resources.mlflow import MlflowResource
@@ -33,10 +33,11 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     def _predictions(
         context: dg.AssetExecutionContext, mlflow: MlflowResource, features: pl.DataFrame
     ) -> pl.DataFrame:
+        from mlops_assets.ml.frames import check_missing_values
         from mlops_assets.ml.inference import score
         from mlops_assets.ml.registry import Registry
 
-        registry = Registry(mlflow.settings(uc.name), lock_dir=mlflow.locks)
+        registry = Registry(use_mlflow(mlflow, uc.name), lock_dir=mlflow.locks)
         champion = registry.alias_version(name, "champion")
         if champion is None:
             raise RegistryError(
@@ -53,15 +54,22 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             config.entity_key,
             config.timestamp,
         )
+        # The training contract holds here too (`imputation: error` refuses nulls/NaN). A column
+        # the upstream stopped sending comes back all null from its Delta partition and would
+        # otherwise be scored silently. (Missing columns were refused by the signature above.)
+        if set(config.features) <= set(features.columns):
+            check_missing_values(
+                features, config, what=f"feature partition {context.partition_key}"
+            )
         context.add_output_metadata(
             {
                 "model_version": int(champion.version),
-                "mean_probability": float(predictions["probability"].mean() or 0.0)
-                if predictions.height
-                else 0.0,
-                "positive_rate": float(predictions["prediction"].cast(pl.Float64).mean() or 0.0)
-                if predictions.height
-                else 0.0,
+                "mean_probability": float(
+                    predictions.select(pl.col("probability").mean()).item() or 0.0
+                ),
+                "positive_rate": float(
+                    predictions.select(pl.col("prediction").cast(pl.Float64).mean()).item() or 0.0
+                ),
             }
         )
         return predictions

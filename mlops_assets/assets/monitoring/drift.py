@@ -92,6 +92,8 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
                 seed=config.split.seed,
                 config=drift_cfg,
             )
+        else:
+            report_path.unlink(missing_ok=True)  # never link an earlier run's report
         run_id = _log_to_mlflow(context, mlflow, uc.name, result, report_path)
         pred_drifted = bool(prediction_result and prediction_result.dataset_drift)
         pred_stat = (

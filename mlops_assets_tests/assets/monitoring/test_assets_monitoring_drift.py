@@ -1,0 +1,158 @@
+"""Daily drift against the champion's stored reference profile, with Evidently report and checks."""
+
+import json
+from pathlib import Path
+
+import dagster as dg
+import mlflow
+import pytest
+
+from mlops_assets.cli.demo_drift import DEFAULT_DRIFT
+from mlops_assets.simulate.cli import parse_drift
+from mlops_assets.storage.delta import write_table
+from mlops_assets_tests.assets.ml.lifecycle_helpers import (
+    DRIFT_FROM,
+    DRIFT_KEY,
+    FEATURES_KEY,
+    MODEL,
+    check_results,
+    copy_data_dir,
+    defs_for,
+    metadata,
+    project_for,
+    read_lake,
+    run_job,
+    step_error,
+)
+from mlops_assets_tests.assets.ml.registry_helpers import (
+    client,
+    tracking_uri,
+)
+from mlops_assets_tests.assets.monitoring.conftest import MONITORED_DAYS, Monitored
+
+CLEAN = [i for i in MONITORED_DAYS if i + 1 < DRIFT_FROM]
+DRIFTED = [i for i in MONITORED_DAYS if i + 1 >= DRIFT_FROM]
+INJECTED = {parse_drift(spec.format(day=DRIFT_FROM)).column for spec in DEFAULT_DRIFT}
+
+
+def _share_threshold(data_dir: Path) -> float:
+    return project_for(data_dir).use_case("churn").monitoring.drift.drift_share
+
+
+def _raw_metadata(result: dg.ExecuteInProcessResult) -> dict[str, dg.MetadataValue]:
+    (event,) = [e for e in result.get_asset_materialization_events() if e.asset_key == DRIFT_KEY]
+    return dict(event.materialization.metadata)
+
+
+def test_clean_days_show_no_dataset_drift(monitored: Monitored) -> None:
+    threshold = _share_threshold(monitored.data_dir)
+    for index in CLEAN:
+        day = monitored.days[index]
+        meta = metadata(monitored.results[day], DRIFT_KEY)
+        assert meta["status"] == "ok", day
+        assert meta["dataset_drift"] is False
+        assert meta["drift_share"] < threshold
+        assert check_results(monitored.results[day], DRIFT_KEY)["data_drift"].passed
+
+
+def test_drifted_days_are_detected_on_the_injected_columns(monitored: Monitored) -> None:
+    threshold = _share_threshold(monitored.data_dir)
+    for index in DRIFTED:
+        day = monitored.days[index]
+        result = monitored.results[day]
+        meta = metadata(result, DRIFT_KEY)
+        assert meta["status"] == "drift", day
+        assert meta["dataset_drift"] is True
+        assert meta["drift_share"] >= threshold
+        row = read_lake(monitored.data_dir, DRIFT_KEY, day).row(0, named=True)
+        drifted = set(row["drifted_columns"].split(", "))
+        assert drifted >= INJECTED
+        per_column = {c["column"]: c for c in json.loads(row["columns_json"])}
+        assert all(per_column[c]["drifted"] for c in INJECTED)
+        check = check_results(result, DRIFT_KEY)["data_drift"]
+        assert not check.passed
+        assert check.metadata["drift_share"].value == pytest.approx(meta["drift_share"])
+
+
+def test_checks_carry_severities_and_drift_share_is_a_float(monitored: Monitored) -> None:
+    threshold = _share_threshold(monitored.data_dir)
+    for day, result in monitored.results.items():
+        meta = _raw_metadata(result)
+        assert isinstance(meta["drift_share"], dg.FloatMetadataValue), day
+        share = meta["drift_share"].value
+        assert isinstance(share, float)
+        checks = check_results(result, DRIFT_KEY)
+        assert set(checks) == {"data_drift", "prediction_drift"}
+        expected = (
+            dg.AssetCheckSeverity.ERROR
+            if share >= min(1.0, 2 * threshold)
+            else dg.AssetCheckSeverity.WARN
+        )
+        assert checks["data_drift"].severity == expected
+        prediction = checks["prediction_drift"]
+        assert prediction.severity == dg.AssetCheckSeverity.WARN
+        row = read_lake(monitored.data_dir, DRIFT_KEY, day).row(0, named=True)
+        assert prediction.passed is not row["prediction_drift"]
+        assert prediction.metadata["statistic"].value == pytest.approx(row["prediction_statistic"])
+
+
+def test_evidently_report_is_written_and_linked(monitored: Monitored) -> None:
+    for day, result in monitored.results.items():
+        report = monitored.data_dir / "reports" / "churn" / "drift" / f"{day}.html"
+        meta = _raw_metadata(result)
+        assert isinstance(meta["evidently_report"], dg.PathMetadataValue)
+        assert meta["evidently_report"].value == str(report)
+        assert report.stat().st_size > 10_000
+        assert "<html" in report.read_text(encoding="utf-8", errors="replace")[:5000].lower()
+        row = read_lake(monitored.data_dir, DRIFT_KEY, day).row(0, named=True)
+        assert row["report_path"] == str(report)
+
+
+def test_drift_is_measured_against_the_champions_stored_reference(
+    monitored: Monitored, tmp_path: Path
+) -> None:
+    data_dir = monitored.data_dir
+    version = client(data_dir).get_model_version(MODEL, "1")
+    stored = mlflow.artifacts.download_artifacts(
+        artifact_uri=version.tags["mlops.artifact.reference_profile"],
+        dst_path=str(tmp_path),
+        tracking_uri=tracking_uri(data_dir),
+    )
+    reference = json.loads(Path(stored).read_text())
+    cached = data_dir / "models" / MODEL / "v1" / "reference_profile.json"
+    assert json.loads(cached.read_text()) == reference
+    table = read_lake(data_dir, DRIFT_KEY)
+    assert sorted(table["window"].to_list()) == sorted(monitored.results)
+    assert table["model_version"].unique().to_list() == ["1"]
+    assert table["n_reference"].unique().to_list() == [reference["n_rows"]]
+    for day in monitored.results:
+        assert metadata(monitored.results[day], DRIFT_KEY)["model_version"] == 1
+
+
+def test_too_few_rows_is_insufficient_data_without_a_stale_report(
+    monitored: Monitored, tmp_path: Path
+) -> None:
+    data_dir = copy_data_dir(monitored.data_dir, tmp_path)
+    day = monitored.days[CLEAN[-1]]
+    report = data_dir / "reports" / "churn" / "drift" / f"{day}.html"
+    assert report.exists()  # written by the earlier, complete run of this day
+    min_rows = project_for(data_dir).use_case("churn").monitoring.drift.min_rows
+    few = read_lake(data_dir, FEATURES_KEY, day).head(min_rows // 4)
+    write_table(data_dir.joinpath("lakehouse", *FEATURES_KEY.path), few, partitions=[day])
+    with dg.DagsterInstance.ephemeral() as instance:
+        result = run_job(
+            defs_for(data_dir),
+            "churn_monitoring",
+            instance,
+            partition=day,
+            asset_selection=[DRIFT_KEY],
+        )
+    assert result.success, step_error(result)
+    meta = metadata(result, DRIFT_KEY)
+    assert meta["status"] == "insufficient_data"
+    assert meta["dataset_drift"] is False
+    assert meta["n_current"] == few.height
+    assert "evidently_report" not in meta
+    assert not report.exists()
+    assert read_lake(data_dir, DRIFT_KEY, day)["report_path"].to_list() == [None]
+    assert check_results(result, DRIFT_KEY)["data_drift"].passed
