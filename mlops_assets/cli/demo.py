@@ -6,6 +6,7 @@ import time
 from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import polars as pl
@@ -57,6 +58,7 @@ def run_job(
     partition: str | None = None,
     tags: dict[str, str] | None = None,
     log_level: str = "WARNING",
+    run_config: dict[str, Any] | None = None,
 ) -> StepOutcome:
     """Execute one job in process and summarise its outcome (never raises on failure)."""
     start = time.perf_counter()
@@ -65,7 +67,10 @@ def run_job(
         partition_key=partition,
         raise_on_error=False,
         tags=tags,
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        run_config={
+            **(run_config or {}),
+            "loggers": {"console": {"config": {"log_level": log_level}}},
+        },
     )
     evaluations = result.get_asset_check_evaluations()
     failed = [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if not e.passed]

@@ -8,6 +8,7 @@ with its reason, and the run ends with the champion version.
 
 import argparse
 from datetime import timedelta
+from typing import Any
 
 import dagster as dg
 from pydantic import BaseModel, Field
@@ -119,8 +120,15 @@ def run_drift_demo(
     steps: list[StepOutcome] = []
     records: list[DayRecord] = []
 
-    def step(job: str, partition: str | None = None, tags: dict[str, str] | None = None) -> bool:
-        outcome = run_job(defs, job, instance, partition=partition, tags=tags)
+    def step(
+        job: str,
+        partition: str | None = None,
+        tags: dict[str, str] | None = None,
+        run_config: dict[str, Any] | None = None,
+    ) -> bool:
+        outcome = run_job(
+            defs, job, instance, partition=partition, tags=tags, run_config=run_config
+        )
         steps.append(outcome)
         if not outcome.success and echo:
             print(f"    {job}[{partition or ''}] FAILED: {outcome.error}")
@@ -161,7 +169,12 @@ def run_drift_demo(
                 )
                 if not already:
                     tags = {**request.tags, "dagster/run_key": request.run_key or ""}
-                    record.retrained = step(f"{uc.name}_training", tags=tags)
+                    config = request.run_config
+                    record.retrained = step(
+                        f"{uc.name}_training",
+                        tags=tags,
+                        run_config=config if isinstance(config, dict) else None,
+                    )
                     if record.retrained:
                         reason = _champion_state(data_dir, uc.name).get("reason")
                         record.promotion = str(reason) if reason else None

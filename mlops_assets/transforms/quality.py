@@ -263,8 +263,10 @@ def table_rule_results(
             results.append(TableRuleResult(rule, n >= rule.min, f"{n} rows (min {rule.min})"))
         elif isinstance(rule, ColumnCountRule):
             # Counted on the raw batch: silver always has its declared columns, the source may not.
-            n = raw_columns if raw_columns is not None else len(
-                [c for c in silver.columns if not c.startswith("_")]
+            n = (
+                raw_columns
+                if raw_columns is not None
+                else len([c for c in silver.columns if not c.startswith("_")])
             )
             ok = (rule.min is None or n >= rule.min) and (rule.max is None or n <= rule.max)
             results.append(TableRuleResult(rule, ok, f"{n} columns"))
