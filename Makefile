@@ -3,7 +3,8 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 PYTHON ?= python3.11
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv on PATH if there is one, else the uv that `make uv` installs into this Python (python -m uv).
+UV ?= $(shell command -v uv 2>/dev/null || echo "$(PYTHON) -m uv")
 export MLOPS_DATA_DIR ?= $(CURDIR)/.mlops_data
 export DAGSTER_HOME ?= $(MLOPS_DATA_DIR)/dagster_home
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -20,7 +21,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 uv: ## install uv (with pip) when it is missing
-	@command -v $(UV) >/dev/null 2>&1 || $(PYTHON) -m pip install --user --quiet uv || $(PYTHON) -m pip install --quiet uv
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 
 install: uv ## create .venv from uv.lock (all extras)
 	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
