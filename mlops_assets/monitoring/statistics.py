@@ -28,6 +28,7 @@ import difflib
 import os
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import polars as pl
 
@@ -39,7 +40,7 @@ from mlops_assets.monitoring.schema import ColumnDrift, DriftResult
 
 
 def compute_drift(
-    current: pl.DataFrame | pl.LazyFrame,
+    current: pl.DataFrame | pl.LazyFrame | Any,
     profile: ReferenceProfile,
     config: DriftConfig,
     *,
@@ -64,6 +65,8 @@ def compute_drift(
         ConfigError: a per-column method does not apply to the column's type, or (with
             ``check_overrides``) an override names an unknown column.
     """
+    if not isinstance(current, pl.DataFrame | pl.LazyFrame):
+        current = _profiled_columns_as_polars(current, profile, columns)
     names = list(columns) if columns is not None else list(profile.columns)
     available = current.collect_schema() if isinstance(current, pl.LazyFrame) else current.schema
     missing = [c for c in names if c not in available]
@@ -172,3 +175,19 @@ def _check_overrides(config: DriftConfig, profile: ReferenceProfile) -> None:
             fix="Use the feature names of the reference profile: "
             + ", ".join(list(profile.columns)[:20]),
         )
+
+
+def _profiled_columns_as_polars(
+    frame: Any, profile: ReferenceProfile, columns: Sequence[str] | None
+) -> pl.DataFrame:
+    """Any narwhals-supported frame (a Spark DataFrame on Databricks, pandas, ...) as Polars.
+
+    Only the profiled columns travel (through Arrow), so a Spark table is reduced to the
+    model inputs on the cluster before the single vectorised pass runs here.
+    """
+    import narwhals as nw
+
+    wanted = list(columns) if columns is not None else list(profile.columns)
+    lazy = nw.from_native(frame).lazy()
+    present = [c for c in wanted if c in lazy.collect_schema().names()]
+    return pl.from_arrow(lazy.select(*present).collect().to_arrow())  # type: ignore[return-value]
