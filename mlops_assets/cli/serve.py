@@ -14,6 +14,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def run(args: argparse.Namespace) -> int:
+    from mlops_assets.assets.ml.common import registered_name
     from mlops_assets.config.project import load_project, local_environment
     from mlops_assets.errors import RegistryError
     from mlops_assets.ml.registry import Registry
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     mlflow = build_resources(project)["mlflow"]
     assert isinstance(mlflow, MlflowResource)
     settings = mlflow.settings(uc.name)
-    name = f"{uc.name}_{uc.model.name}"
+    name = registered_name(uc)
     if args.version:
         uri = f"models:/{name}/{args.version}"
     else:
