@@ -1,57 +1,19 @@
-"""Alerts from assets and sensors: drift, performance, gate failures, failed runs and checks.
+"""The run-failure alert sensor of a use case (assets and sensors alert through the resource).
 
-Delivery problems never fail the pipeline that noticed something: they are logged as warnings
-with the channel and the environment variable involved (never its value).
+Delivery problems never fail anything: :class:`~mlops_assets.resources.alerts.AlertsResource`
+logs them as warnings with the channel and the environment variable involved (never its value).
 """
-
-import os
-from typing import Literal
 
 import dagster as dg
 
-from mlops_assets.config.monitoring import AlertEvent, AlertsConfig
-from mlops_assets.errors import AlertError
+from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.resources.alerts import AlertsResource
 
 
-def notify(
-    context: dg.AssetExecutionContext | dg.SensorEvaluationContext | dg.RunFailureSensorContext,
-    config: AlertsConfig,
-    *,
-    event: AlertEvent,
-    severity: Literal["info", "warning", "error"],
-    title: str,
-    message: str,
-    facts: dict[str, str | float | int] | None = None,
-    links: dict[str, str] | None = None,
-) -> int:
-    """Send an alert to the configured channels; returns how many deliveries succeeded."""
-    if not config.channels:
-        return 0
-    from mlops_assets.monitoring.alerts import Alert, send_alerts
-
-    alert = Alert(
-        event=event,
-        severity=severity,
-        title=title,
-        message=message,
-        context=facts or {},
-        links=links or {},
-    )
-    log = context.log
-    try:
-        results = send_alerts(alert, config, os.environ)
-    except AlertError as exc:
-        if log is not None:
-            log.warning(f"alert not delivered: {exc}")
-        return 0
-    sent = sum(r.status == "sent" for r in results)
-    if log is not None:
-        log.info(f"alert {event!r} delivered to {sent} channel(s)")
-    return sent
-
-
-def build_run_failure_sensor(use_case: str, config: AlertsConfig) -> dg.SensorDefinition:
+def build_run_failure_sensor(uc: UseCaseConfig) -> dg.SensorDefinition:
     """Alert when any run of the use case's jobs fails."""
+    use_case = uc.name
+    config = uc.monitoring.alerts
 
     @dg.run_failure_sensor(
         name=f"{use_case}_run_failure_alerts",
@@ -60,7 +22,7 @@ def build_run_failure_sensor(use_case: str, config: AlertsConfig) -> dg.SensorDe
         else dg.DefaultSensorStatus.STOPPED,
         description=f"Sends a `run_failed` alert for failed {use_case} runs.",
     )
-    def _on_failure(context: dg.RunFailureSensorContext) -> None:
+    def _on_failure(context: dg.RunFailureSensorContext, alerts: AlertsResource) -> None:
         run = context.dagster_run
         if run.tags.get("mlops/use_case") != use_case:
             return
@@ -68,8 +30,8 @@ def build_run_failure_sensor(use_case: str, config: AlertsConfig) -> dg.SensorDe
         causes = _step_errors(context)
         if causes:
             error += "\n" + "\n".join(f"- {c}" for c in causes)
-        notify(
-            context,
+        alerts.notify(
+            context.log,
             config,
             event="run_failed",
             severity="error",

@@ -4,10 +4,11 @@ import hashlib
 import json
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from mlops_assets.assets.keys import daily_partitions
+from mlops_assets.automation.jobs import AssetJob
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.storage.landing import list_files
 
 
@@ -15,9 +16,7 @@ def _fingerprint(entries: list[tuple[str, int, int]]) -> str:
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]
 
 
-def build_landing_sensor(
-    uc: UseCaseConfig, job: UnresolvedAssetJobDefinition, data_dir: str
-) -> dg.SensorDefinition:
+def build_landing_sensor(uc: UseCaseConfig, job: AssetJob) -> dg.SensorDefinition:
     """Poll ``landing/<use_case>/*/<date>/`` and request the ingestion job per changed day.
 
     The cursor maps each partition to a fingerprint of its files (name, size, mtime); the run key
@@ -25,7 +24,6 @@ def build_landing_sensor(
     does not double-fire, and a file replaced later is ingested again (the partition is replaced,
     not duplicated).
     """
-    from pathlib import Path
 
     @dg.sensor(
         name=f"{uc.name}_landing_sensor",
@@ -34,12 +32,14 @@ def build_landing_sensor(
         default_status=dg.DefaultSensorStatus.STOPPED,
         description=f"Ingests new landing files of {uc.name} (one run per changed day).",
     )
-    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    def _sensor(
+        context: dg.SensorEvaluationContext, lakehouse: LakehouseResource
+    ) -> dg.SensorResult | dg.SkipReason:
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-        landing = Path(data_dir) / "landing" / uc.name
+        house = lakehouse.get()
         days: dict[str, list[tuple[str, int, int]]] = {}
         for ds in uc.datasets:
-            root = landing / ds.landing_subdir
+            root = house.landing_dir(uc.name, ds.landing_subdir)
             if not root.is_dir():
                 continue
             for day_dir in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -66,7 +66,7 @@ def build_landing_sensor(
             )
         if not requests:
             return dg.SkipReason(
-                f"no new or changed landing files under {landing} ({len(days)} day(s) seen)"
+                f"no new or changed landing files of {uc.name} ({len(days)} day(s) seen)"
             )
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
 

@@ -10,18 +10,18 @@ retrainings, and the cursor (last retrain window and history) survives daemon re
 
 import json
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
-)
 from pydantic import BaseModel, Field
 
-from mlops_assets.automation.alerts import notify
+from mlops_assets.assets.keys import asset_key, op_name, tables
+from mlops_assets.automation.jobs import AssetJob
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.storage.delta import read_table, table_exists
+from mlops_assets.engines.frames import to_polars
+from mlops_assets.resources.alerts import AlertsResource
+from mlops_assets.resources.lakehouse import LakehouseResource
+from mlops_assets.storage.lakehouse import Lakehouse
 
 
 class RetrainCursor(BaseModel):
@@ -39,16 +39,16 @@ def window_time(window: str) -> datetime:
     return datetime.fromisoformat(window).replace(tzinfo=UTC) + timedelta(days=1)
 
 
-def load_verdicts(data_dir: Path, use_case: str) -> list[dict[str, object]]:
+def load_verdicts(house: Lakehouse, uc: UseCaseConfig) -> list[dict[str, object]]:
     """One record per window: drift and performance joined on the window, oldest first."""
-    root = Path(data_dir) / "lakehouse" / use_case / "monitoring"
-    if not table_exists(root / "drift"):
+    names = tables(uc)
+    if not house.table_exists(names.drift):
         return []
-    drift = read_table(root / "drift").select(
+    drift = to_polars(house.read_table(names.drift)).select(
         "window", "status", "dataset_drift", "drift_share", "n_current"
     )
-    if table_exists(root / "performance"):
-        perf = read_table(root / "performance").select(
+    if house.table_exists(names.performance):
+        perf = to_polars(house.read_table(names.performance)).select(
             "window", pl.col("status").alias("perf_status"), "degraded"
         )
         drift = drift.join(perf, on="window", how="left")
@@ -59,9 +59,7 @@ def load_verdicts(data_dir: Path, use_case: str) -> list[dict[str, object]]:
     return drift.sort("window").to_dicts()
 
 
-def build_retraining_sensor(
-    uc: UseCaseConfig, training_job: UnresolvedAssetJobDefinition, data_dir: str
-) -> dg.SensorDefinition:
+def build_retraining_sensor(uc: UseCaseConfig, training_job: AssetJob) -> dg.SensorDefinition:
     """The retraining sensor of one use case."""
     policy = uc.monitoring.retraining
 
@@ -76,11 +74,13 @@ def build_retraining_sensor(
         + f"; cooldown {policy.cooldown_hours:g} h, at most {policy.max_retrains} per "
         f"{policy.max_retrains_period_days} days, at least {policy.min_new_rows} new rows.",
     )
-    def _sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+    def _sensor(
+        context: dg.SensorEvaluationContext, lakehouse: LakehouseResource, alerts: AlertsResource
+    ) -> dg.SensorResult | dg.SkipReason:
         from mlops_assets.monitoring.policy import WindowVerdict, decide_retraining
 
         cursor = RetrainCursor.model_validate_json(context.cursor or "{}")
-        records = load_verdicts(Path(data_dir), uc.name)
+        records = load_verdicts(lakehouse.get(), uc)
         if not records:
             return dg.SkipReason("no monitoring windows yet: materialize the drift asset first")
         latest = str(records[-1]["window"])
@@ -120,8 +120,8 @@ def build_retraining_sensor(
         cursor.retrain_windows.append(latest)
         cursor.rows_at_last_retrain = total_rows
         run_key = f"retrain:{uc.name}:{latest}"
-        notify(
-            context,
+        alerts.notify(
+            context.log,
             uc.monitoring.alerts,
             event="retrain_started",
             severity="info",
@@ -140,7 +140,7 @@ def build_retraining_sensor(
             },
             run_config={
                 "ops": {
-                    f"{uc.name}__models__{uc.model.name if uc.model else ''}": {
+                    op_name(asset_key(tables(uc).model)): {
                         "config": {"reason": decision.reason[:500]}
                     }
                 }

@@ -7,7 +7,8 @@ from pydantic import BaseModel, Field
 from mlops_assets.config.environment import LocalEnvironment
 from mlops_assets.config.project import ProjectConfig
 from mlops_assets.errors import ConfigError
-from mlops_assets.resources.io_managers.delta import LocalDeltaIOManager
+from mlops_assets.resources.alerts import AlertsResource
+from mlops_assets.resources.io_managers.delta import LakehouseIOManager
 from mlops_assets.resources.io_managers.json_state import PydanticJsonIOManager
 from mlops_assets.resources.io_managers.mlflow_model import MlflowModelIOManager
 from mlops_assets.resources.lakehouse import LakehouseResource
@@ -28,26 +29,33 @@ def build_resources(project: ProjectConfig, options: BuildOptions | None = None)
     options = options or BuildOptions()
     env = project.environment
     if isinstance(env, LocalEnvironment):
-        data_dir = str(env.data_dir)
-        env.artifact_root.mkdir(parents=True, exist_ok=True)
-        mlflow = MlflowResource(
-            tracking_uri=env.tracking_uri,
-            artifact_location=env.artifact_root.as_uri(),
-            ui_url=env.mlflow_ui_url,
-            lock_dir=str(env.data_dir / "locks"),
-        )
-        return {
-            "lakehouse": LakehouseResource(data_dir=data_dir),
-            "lakehouse_io": LocalDeltaIOManager(data_dir=data_dir),
-            "state_io": PydanticJsonIOManager(data_dir=data_dir),
-            "mlflow": mlflow,
-            "mlflow_model_io": MlflowModelIOManager(mlflow=mlflow),
-            "serving": ServingResource(
-                state_dir=str(env.data_dir / "serving"), keep_running=options.keep_serving
-            ),
-        }
+        return local_resources(env, options)
     raise ConfigError(
         f"the {env.type!r} environment is not wired up yet in this version",
         context={"MLOPS_ENV": project.env_name},
         fix="unset MLOPS_ENV (local default) until the Databricks environment lands",
     )
+
+
+def local_resources(env: LocalEnvironment, options: BuildOptions | None = None) -> dict[str, Any]:
+    """Polars + delta-rs + a local MLflow store + local serving, all under ``env.data_dir``."""
+    options = options or BuildOptions()
+    env.artifact_root.mkdir(parents=True, exist_ok=True)
+    lakehouse = LakehouseResource(data_dir=str(env.data_dir))
+    mlflow = MlflowResource(
+        tracking_uri=env.tracking_uri,
+        artifact_location=env.artifact_root.as_uri(),
+        ui_url=env.mlflow_ui_url,
+        lock_dir=str(env.data_dir / "locks"),
+    )
+    return {
+        "lakehouse": lakehouse,
+        "lakehouse_io": LakehouseIOManager(lakehouse=lakehouse),
+        "state_io": PydanticJsonIOManager(lakehouse=lakehouse),
+        "mlflow": mlflow,
+        "mlflow_model_io": MlflowModelIOManager(mlflow=mlflow),
+        "serving": ServingResource(
+            state_dir=str(env.data_dir / "serving"), keep_running=options.keep_serving
+        ),
+        "alerts": AlertsResource(),
+    }

@@ -1,29 +1,20 @@
-"""Where tables and landing files live, derived from asset keys ``[use_case, layer, table]``."""
+"""The lakehouse as a Dagster resource: the one owner of table names and locations.
 
-from pathlib import Path
+Assets, IO managers, sensors and the CLI ask :meth:`LakehouseResource.get` for the environment's
+:class:`~mlops_assets.storage.lakehouse.Lakehouse`; nothing else builds a path or a table name.
+"""
 
 import dagster as dg
+from pydantic import Field
+
+from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse
 
 
 class LakehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """The local lakehouse root: landing files, Delta tables, staging and reports."""
+    """The local lakehouse: Delta tables, staging, landing folders and reports under a root."""
 
-    data_dir: str
+    data_dir: str = Field(description="Root of landing files, tables, state and reports.")
 
-    @property
-    def root(self) -> Path:
-        return Path(self.data_dir)
-
-    def table_path(self, key: dg.AssetKey) -> Path:
-        """``<data_dir>/lakehouse/<use_case>/<layer>/<table>``."""
-        return self.root.joinpath("lakehouse", *key.path)
-
-    def staging_path(self, key: dg.AssetKey, partition: str | None) -> Path:
-        """Write-audit-publish staging location of one partition of a table."""
-        return self.root.joinpath("lakehouse", "_staging", *key.path, partition or "_all")
-
-    def landing_dir(self, use_case: str, subdir: str) -> Path:
-        return self.root / "landing" / use_case / subdir
-
-    def reports_dir(self, use_case: str) -> Path:
-        return self.root / "reports" / use_case
+    def get(self) -> Lakehouse:
+        """The environment's lakehouse."""
+        return LocalLakehouse(self.data_dir)

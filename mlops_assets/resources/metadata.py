@@ -6,6 +6,9 @@ from typing import Any
 import dagster as dg
 import polars as pl
 
+from mlops_assets.storage.delta import WriteResult
+from mlops_assets.storage.lakehouse import TableRef
+
 
 def frame_metadata(frame: pl.DataFrame) -> dict[str, Any]:
     """Row count and column schema of a frame, under Dagster's standard keys."""
@@ -14,6 +17,23 @@ def frame_metadata(frame: pl.DataFrame) -> dict[str, Any]:
         "dagster/row_count": frame.height,
         "dagster/column_schema": dg.TableSchema(columns=columns),
     }
+
+
+def write_metadata(result: WriteResult, location: str, ref: TableRef) -> dict[str, Any]:
+    """What a table write tells the UI: rows, schema, version, location and the table's name."""
+    columns = [dg.TableColumn(name=n, type=t) for n, t in result.columns.items()]
+    metadata: dict[str, Any] = {
+        "dagster/row_count": result.rows_written,
+        "dagster/column_schema": dg.TableSchema(columns=columns),
+        "table_version": result.version,
+        "dagster/table_name": ".".join(ref.parts),
+        "location": dg.MetadataValue.path(location)
+        if "/" in location
+        else dg.MetadataValue.text(location),
+    }
+    if result.added_columns:
+        metadata["schema_evolution_added"] = ", ".join(result.added_columns)
+    return metadata
 
 
 def markdown_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> dg.MetadataValue:

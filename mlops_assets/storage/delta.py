@@ -33,6 +33,9 @@ class WriteResult(BaseModel):
     added_columns: list[str] = Field(
         default_factory=list, description="Columns added by evolution."
     )
+    columns: dict[str, str] = Field(
+        default_factory=dict, description="Column name to type of the data written."
+    )
 
 
 def table_exists(path: Path) -> bool:
@@ -187,6 +190,7 @@ def write_table(
         rows_written=table.num_rows,
         partitions=list(partitions or []),
         added_columns=added,
+        columns={f.name: str(f.type) for f in table.schema},
     )
 
 

@@ -9,18 +9,22 @@ import polars as pl
 
 from mlops_assets.assets.factory import build_data_assets
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.resources.io_managers.delta import LocalDeltaIOManager
+from mlops_assets.resources.alerts import AlertsResource
+from mlops_assets.resources.io_managers.delta import LakehouseIOManager
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.storage.delta import read_table, table_exists, table_version
+from mlops_assets.storage.lakehouse import LocalLakehouse, TableRef
 
 DAY = "2026-01-01"
 
 
 def local_resources(data_dir: Path) -> dict[str, Any]:
-    """The local lakehouse resource and Delta IO manager, rooted at ``data_dir``."""
+    """The local lakehouse resource, its IO manager and alerts, rooted at ``data_dir``."""
+    lakehouse = LakehouseResource(data_dir=str(data_dir))
     return {
-        "lakehouse": LakehouseResource(data_dir=str(data_dir)),
-        "lakehouse_io": LocalDeltaIOManager(data_dir=str(data_dir)),
+        "lakehouse": lakehouse,
+        "lakehouse_io": LakehouseIOManager(lakehouse=lakehouse),
+        "alerts": AlertsResource(),
     }
 
 
@@ -47,8 +51,8 @@ def materialize_day(
 
 
 def table_path(data_dir: Path, key: str) -> Path:
-    """``<data_dir>/lakehouse/<use_case>/<layer>/<table>`` of ``churn/silver/customers``."""
-    return data_dir.joinpath("lakehouse", *key.split("/"))
+    """Where the local lakehouse keeps ``churn/silver/customers``."""
+    return Path(LocalLakehouse(data_dir).table_location(TableRef.from_path(key.split("/"))))
 
 
 def table(data_dir: Path, key: str, day: str | None = None) -> pl.DataFrame:

@@ -66,7 +66,8 @@ def _assert_unpublished(
     }
     assert not written & set(DOWNSTREAM)  # nothing downstream ran on the bad data
     staging = data_dir / "lakehouse" / "_staging" / "churn" / "silver" / "customers" / DAY
-    assert (staging / "_delta_log").is_dir()  # the refused partition is kept for inspection
+    # the refused partition is kept for inspection, in a staging table private to its run
+    assert [p.name for p in staging.glob("*/_delta_log")] == ["_delta_log"]
 
 
 def test_blocking_null_key_rule_stops_publication(
@@ -108,7 +109,9 @@ def test_blocking_null_key_rule_stops_publication(
     write_landing(path, raw)
     assert materialize_day(churn, clean_data_dir, DAY, dagster_instance).success
     assert version(clean_data_dir, SILVER) > before[0]  # type: ignore[operator]
-    assert not exists(clean_data_dir, "_staging/churn/silver/customers/" + DAY)
+    # the publishing run removed its own staging table; the refused run's stays for inspection
+    staging = clean_data_dir / "lakehouse" / "_staging" / "churn" / "silver" / "customers" / DAY
+    assert len(list(staging.glob("*/_delta_log"))) == 1
 
 
 def test_row_count_min_blocks_a_nearly_empty_day(

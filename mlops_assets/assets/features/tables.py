@@ -2,11 +2,11 @@
 
 import dagster as dg
 import narwhals as nw
-import polars as pl
 
 from mlops_assets.assets.keys import daily_partitions, group, key, table_key
 from mlops_assets.config.tables import FeatureTableConfig
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.engines.frames import LazyFrame, persist
 from mlops_assets.resources.metadata import markdown_table
 from mlops_assets.transforms.features import compute_features
 
@@ -35,28 +35,20 @@ def build_feature_asset(uc: UseCaseConfig, table: FeatureTableConfig) -> dg.Asse
             "lookback_days": table.lookback_days,
         },
     )
-    def _features(context: dg.AssetExecutionContext, source: pl.DataFrame) -> pl.DataFrame:
+    def _features(context: dg.AssetExecutionContext, source: LazyFrame) -> LazyFrame:
         window = context.partition_time_window
-        out: pl.DataFrame = (
-            compute_features(
-                nw.from_native(source).lazy(), table, start=window.start, end=window.end
-            )
-            .collect()
-            .to_native()
-        )
-        stats = out.select([pl.col(f.name).null_count().alias(f.name) for f in table.features]).row(
-            0
-        )
+        out = persist(compute_features(source, table, start=window.start, end=window.end))
+        stats = out.select(
+            *[nw.col(f.name).null_count().alias(f.name) for f in table.features],
+            nw.col(table.entity_key).n_unique().alias("_entities"),
+        ).collect()
         context.add_output_metadata(
             {
                 "features": markdown_table(
                     ["feature", "dtype", "nulls", "description"],
-                    [
-                        (f.name, f.dtype, nulls, f.description)
-                        for f, nulls in zip(table.features, stats, strict=True)
-                    ],
+                    [(f.name, f.dtype, stats[f.name][0], f.description) for f in table.features],
                 ),
-                "entities": out[table.entity_key].n_unique(),
+                "entities": int(stats["_entities"][0]),
             }
         )
         return out

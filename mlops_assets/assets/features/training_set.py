@@ -2,10 +2,10 @@
 
 import dagster as dg
 import narwhals as nw
-import polars as pl
 
 from mlops_assets.assets.keys import group, key, table_key
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.engines.frames import LazyFrame, persist, row_count
 from mlops_assets.errors import DataValidationError
 from mlops_assets.resources.metadata import counts_table
 
@@ -31,42 +31,47 @@ def build_training_set_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         f"`{ft.name}`: a label at time t only sees feature rows stamped at or before t.",
     )
     def _training_set(
-        context: dg.AssetExecutionContext, features: pl.DataFrame, labels: pl.DataFrame
-    ) -> pl.DataFrame:
+        context: dg.AssetExecutionContext, features: LazyFrame, labels: LazyFrame
+    ) -> LazyFrame:
         from mlops_assets.transforms.features import point_in_time_join
 
-        joined: pl.DataFrame = (
-            point_in_time_join(
-                nw.from_native(labels).lazy(), nw.from_native(features).lazy(), ts, ft
-            )
-            .collect()
-            .to_native()
-        )
-        unmatched = joined.filter(pl.col("feature_ts").is_null())
-        result = joined.filter(pl.col("feature_ts").is_not_null())
-        if result.height == 0:
+        joined = persist(point_in_time_join(labels, features, ts, ft))
+        matched = ~nw.col("feature_ts").is_null()
+        summary = joined.select(
+            nw.len().alias("labels"),
+            matched.sum().alias("matched"),
+            nw.col(ts.label_timestamp).filter(matched).min().cast(nw.String).alias("first"),
+            nw.col(ts.label_timestamp).filter(matched).max().cast(nw.String).alias("last"),
+        ).collect()
+        n_labels, n_matched = int(summary["labels"][0]), int(summary["matched"][0] or 0)
+        if n_matched == 0:
             raise DataValidationError(
-                f"training set is empty: none of {labels.height} labels has a feature row at or "
+                f"training set is empty: none of {n_labels} labels has a feature row at or "
                 "before its timestamp",
-                context={"labels": labels.height, "feature_rows": features.height},
+                context={"labels": n_labels, "feature_rows": row_count(features)},
                 fix="materialize the feature table for the days the labels refer to",
             )
+        result = joined.filter(matched)
+        by_label = result.group_by(ts.label_column).agg(nw.len().alias("rows")).collect()
         context.add_output_metadata(
             {
-                "labels": labels.height,
-                "labels_without_features": unmatched.height,
+                "labels": n_labels,
+                "labels_without_features": n_labels - n_matched,
                 "label_counts": counts_table(
-                    {str(k): int(v) for k, v in result[ts.label_column].value_counts().rows()},
+                    {
+                        str(k): int(v)
+                        for k, v in zip(by_label[ts.label_column], by_label["rows"], strict=True)
+                    },
                     ts.label_column,
                     "rows",
                 ),
-                "first_label_ts": str(result[ts.label_timestamp].min()),
-                "last_label_ts": str(result[ts.label_timestamp].max()),
+                "first_label_ts": str(summary["first"][0]),
+                "last_label_ts": str(summary["last"][0]),
             }
         )
-        if unmatched.height:
+        if n_labels > n_matched:
             context.log.warning(
-                f"{unmatched.height} labels have no feature row at or before their time; "
+                f"{n_labels - n_matched} labels have no feature row at or before their time; "
                 "they are left out of the training set (counted in metadata)"
             )
         return result

@@ -3,11 +3,12 @@
 from datetime import UTC, datetime
 
 import dagster as dg
-import polars as pl
+import narwhals as nw
 
-from mlops_assets.assets.keys import daily_partitions, group, key
+from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.config.datasets import DatasetConfig
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.engines.frames import DataFrame
 from mlops_assets.resources.io_managers.delta import SCHEMA_EVOLUTION_TAG
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.metadata import counts_table
@@ -18,7 +19,7 @@ def build_bronze_asset(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinit
     """One bronze asset per dataset: every row of every landing file of the day, as it came."""
 
     @dg.asset(
-        key=key(uc.name, "bronze", ds.name),
+        key=asset_key(tables(uc).bronze(ds.name)),
         group_name=group(uc.name, "bronze"),
         partitions_def=daily_partitions(uc),
         io_manager_key="lakehouse_io",
@@ -29,13 +30,12 @@ def build_bronze_asset(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinit
         f"`_missing_fields` (a CSV cut mid-row). {ds.description}",
         metadata={SCHEMA_EVOLUTION_TAG: ds.schema_evolution, "landing_subdir": ds.landing_subdir},
     )
-    def _bronze(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> pl.DataFrame:
-        partition = context.partition_key
-        root = lakehouse.root / "landing"
-        folder = lakehouse.landing_dir(uc.name, ds.landing_subdir) / partition
+    def _bronze(context: dg.AssetExecutionContext, lakehouse: LakehouseResource) -> DataFrame:
+        house, partition = lakehouse.get(), context.partition_key
+        folder = house.landing_dir(uc.name, ds.landing_subdir) / partition
         batch = read_landing(
             folder,
-            root,
+            house.landing_root(),
             ds.source.format,
             batch_id=context.run_id,
             ingested_at=datetime.now(UTC),
@@ -55,6 +55,6 @@ def build_bronze_asset(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinit
                 "empty_files": len(batch.empty_files),
             }
         )
-        return batch.frame
+        return nw.from_native(batch.frame)
 
     return _bronze

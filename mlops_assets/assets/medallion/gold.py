@@ -1,12 +1,11 @@
 """Gold: business tables declared in YAML (aggregates, latest-per-key, joins), per day."""
 
 import dagster as dg
-import narwhals as nw
-import polars as pl
 
 from mlops_assets.assets.keys import daily_partitions, group, key, table_key
 from mlops_assets.config.tables import GoldTable, JoinTable
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.engines.frames import LazyFrame
 from mlops_assets.transforms.gold import build_gold
 
 
@@ -29,9 +28,7 @@ def build_gold_asset(uc: UseCaseConfig, table: GoldTable) -> dg.AssetsDefinition
         owners=uc.owners or None,
         description=f"{table.description}\n\n`{table.type}` of {', '.join(sources)}.",
     )
-    def _gold(**inputs: pl.DataFrame) -> pl.DataFrame:
-        frames = {ref: nw.from_native(inputs[ref.replace(".", "__")]).lazy() for ref in sources}
-        result: pl.DataFrame = build_gold(table, frames).collect().to_native()
-        return result
+    def _gold(**inputs: LazyFrame) -> LazyFrame:
+        return build_gold(table, {ref: inputs[ref.replace(".", "__")] for ref in sources})
 
     return _gold

@@ -4,15 +4,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import dagster as dg
-import polars as pl
 from pydantic import BaseModel, Field
 
 from mlops_assets.assets.keys import group, key
 from mlops_assets.assets.ml.common import model_config, registered_name, run_tags
-from mlops_assets.automation.alerts import notify
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.engines.frames import LazyFrame, to_polars
 from mlops_assets.ml.gates import GateDecision
 from mlops_assets.ml.model_store import ModelVersionInfo
+from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.metadata import markdown_table
 from mlops_assets.resources.mlflow import MlflowResource
 
@@ -76,9 +76,10 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
     )
     def _evaluate(
         context: dg.AssetExecutionContext,
+        alerts: AlertsResource,
         mlflow: MlflowResource,
         challenger: ModelVersionInfo,
-        training_set: pl.DataFrame,
+        training_set: LazyFrame,
     ) -> Iterator[Any]:
         from mlops_assets.ml.evaluation import compare
         from mlops_assets.ml.gates import decide
@@ -88,7 +89,7 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
 
         settings = mlflow.settings(uc.name)
         registry = Registry(settings, lock_dir=mlflow.locks)
-        test = split_frame(training_set, config.entity_key, config.split)["test"]
+        test = split_frame(to_polars(training_set), config.entity_key, config.split)["test"]
         champion = registry.alias_version(name, "champion")
         if champion is not None and champion.version == challenger.version:
             champion = None  # re-evaluating the champion itself: compare with nothing
@@ -103,8 +104,8 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
         decision = decide(comparison.challenger.metrics, champion_metrics, config.gates)
         registry.record_decision(name, challenger.version, decision, comparison.challenger.metrics)
         if not decision.passed and decision.mode != "disabled":
-            notify(
-                context,
+            alerts.notify(
+                context.log,
                 uc.monitoring.alerts,
                 event="gate_failed",
                 severity="warning" if decision.action == "reject" else "info",

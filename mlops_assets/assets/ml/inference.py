@@ -1,11 +1,13 @@
 """Batch inference: a daily predictions table scored by the champion at run time."""
 
 import dagster as dg
+import narwhals as nw
 import polars as pl
 
 from mlops_assets.assets.keys import daily_partitions, group, key
 from mlops_assets.assets.ml.common import model_config, registered_name, use_mlflow
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.engines.frames import DataFrame, LazyFrame, to_polars
 from mlops_assets.errors import RegistryError
 from mlops_assets.resources.mlflow import MlflowResource
 
@@ -31,8 +33,9 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         "timestamp, prediction, probability, model name/version/alias, scored_at.",
     )
     def _predictions(
-        context: dg.AssetExecutionContext, mlflow: MlflowResource, features: pl.DataFrame
-    ) -> pl.DataFrame:
+        context: dg.AssetExecutionContext, mlflow: MlflowResource, features: LazyFrame
+    ) -> DataFrame:
+        frame = to_polars(features)
         from mlops_assets.ml.frames import check_missing_values
         from mlops_assets.ml.inference import score
         from mlops_assets.ml.registry import Registry
@@ -46,7 +49,7 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
                 fix="run the training job until a model passes the promotion gates",
             )
         predictions = score(
-            features,
+            frame,
             champion.model_uri,
             name,
             champion.version,
@@ -57,10 +60,8 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         # The training contract holds here too (`imputation: error` refuses nulls/NaN). A column
         # the upstream stopped sending comes back all null from its Delta partition and would
         # otherwise be scored silently. (Missing columns were refused by the signature above.)
-        if set(config.features) <= set(features.columns):
-            check_missing_values(
-                features, config, what=f"feature partition {context.partition_key}"
-            )
+        if set(config.features) <= set(frame.columns):
+            check_missing_values(frame, config, what=f"feature partition {context.partition_key}")
         context.add_output_metadata(
             {
                 "model_version": int(champion.version),
@@ -72,6 +73,6 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
                 ),
             }
         )
-        return predictions
+        return nw.from_native(predictions)
 
     return _predictions

@@ -12,6 +12,7 @@ from pydantic import Field
 from mlops_assets.assets.keys import group, key
 from mlops_assets.assets.ml.common import model_config, registered_name, run_tags
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.engines.frames import LazyFrame, to_polars
 from mlops_assets.ml.training import TrainingResult
 from mlops_assets.resources.io_managers.mlflow_model import REGISTERED_NAME, USE_CASE, TrainedModel
 from mlops_assets.resources.metadata import markdown_table
@@ -52,7 +53,7 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         config: TrainingRunConfig,
         mlflow: MlflowResource,
-        training_set: pl.DataFrame,
+        training_set: LazyFrame,
     ) -> TrainedModel:
         import mlflow as mlflow_lib
 
@@ -61,7 +62,7 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         from mlops_assets.ml.training import train_model
 
         settings = mlflow.settings(uc.name)
-        splits = split_frame(training_set, model_cfg.entity_key, model_cfg.split)
+        splits = split_frame(to_polars(training_set), model_cfg.entity_key, model_cfg.split)
         with start_run(settings, f"train {name}", run_tags(context)) as run:
             if config.reason:
                 mlflow_lib.set_tag("mlops.reason", config.reason)

@@ -17,8 +17,9 @@ from mlops_assets.assets.monitoring.reference import (
     champion,
     stored_profile,
 )
-from mlops_assets.automation.alerts import notify
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.engines.frames import LazyFrame, to_polars
+from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.mlflow import MlflowResource
 
@@ -61,30 +62,33 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     )
     def _drift(
         context: dg.AssetExecutionContext,
+        alerts: AlertsResource,
         mlflow: MlflowResource,
         lakehouse: LakehouseResource,
-        features: pl.DataFrame,
-        predictions: pl.DataFrame,
+        features: LazyFrame,
+        predictions: LazyFrame,
     ) -> Iterator[Any]:
         from mlops_assets.monitoring.evidently_report import render_report
         from mlops_assets.monitoring.statistics import compute_drift
 
         day = context.partition_key
         version = champion(mlflow, uc.name, name)
-        cache = lakehouse.root / "models"
+        house = lakehouse.get()
+        cache = house.cache_dir("models")
         reference = stored_profile(version, REFERENCE_PROFILE, cache, mlflow)
-        result = compute_drift(features, reference, drift_cfg)
+        features_pl = to_polars(features)
+        result = compute_drift(features_pl, reference, drift_cfg)
         prediction_result = None
         if PREDICTION_PROFILE in {k.removeprefix("mlops.artifact.") for k in version.tags}:
             pred_profile = stored_profile(version, PREDICTION_PROFILE, cache, mlflow)
             prediction_result = compute_drift(
-                predictions, pred_profile, drift_cfg, check_overrides=False
+                to_polars(predictions), pred_profile, drift_cfg, check_overrides=False
             )
-        report_path = lakehouse.reports_dir(uc.name) / "drift" / f"{day}.html"
+        report_path = house.reports_dir(uc.name) / "drift" / f"{day}.html"
         if result.status != "insufficient_data":
             render_report(
                 reference.report_frame(),
-                features.select(reference.numeric + reference.categorical),
+                features_pl.select(reference.numeric + reference.categorical),
                 reference.numeric,
                 reference.categorical,
                 report_path,
@@ -123,8 +127,8 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             metadata={"statistic": pred_stat if pred_stat is not None else float("nan")},
         )
         if result.dataset_drift:
-            notify(
-                context,
+            alerts.notify(
+                context.log,
                 uc.monitoring.alerts,
                 event="drift",
                 severity="warning",

@@ -11,8 +11,9 @@ import polars as pl
 from mlops_assets.assets.keys import daily_partitions, group, key, table_key
 from mlops_assets.assets.ml.common import model_config, registered_name
 from mlops_assets.assets.monitoring.reference import champion
-from mlops_assets.automation.alerts import notify
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.engines.frames import LazyFrame, to_polars
+from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.mlflow import MlflowResource
 
 PERFORMANCE_CHECK = "model_performance"
@@ -54,9 +55,10 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     )
     def _performance(
         context: dg.AssetExecutionContext,
+        alerts: AlertsResource,
         mlflow: MlflowResource,
-        labels: pl.DataFrame,
-        predictions: pl.DataFrame,
+        labels: LazyFrame,
+        predictions: LazyFrame,
     ) -> Iterator[Any]:
         from mlops_assets.monitoring.performance import compute_performance
 
@@ -68,8 +70,9 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             if k.startswith("gate.metric.")
         }
         on = [config.entity_key, ts.label_timestamp]
-        joined = labels.select(*on, ts.label_column).join(
-            predictions.select(*on, "prediction", "probability"), on=on, how="inner"
+        labels_pl, predictions_pl = to_polars(labels), to_polars(predictions)
+        joined = labels_pl.select(*on, ts.label_column).join(
+            predictions_pl.select(*on, "prediction", "probability"), on=on, how="inner"
         )
         classification = config.task == "classification"
         result = compute_performance(
@@ -93,8 +96,8 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             metadata={"status": result.status, "n_labelled": result.n_labelled},
         )
         if result.degraded:
-            notify(
-                context,
+            alerts.notify(
+                context.log,
                 uc.monitoring.alerts,
                 event="performance",
                 severity="error",
@@ -108,7 +111,7 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
                 "status": [result.status],
                 "degraded": [result.degraded],
                 "n_labelled": [result.n_labelled],
-                "labels_received": [labels.height],
+                "labels_received": [labels_pl.height],
                 "metrics_json": [json.dumps(result.metrics)],
                 "baseline_json": [json.dumps(result.baseline)],
                 "reasons": ["; ".join(result.reasons)],

@@ -1,77 +1,50 @@
-"""Delta-table IO manager for Polars / narwhals frames, partition-aware.
+"""The lakehouse IO manager: narwhals frames in and out, partition-aware, one commit per output.
 
-The base class knows frames, partitions and metadata; subclasses only say where a table lives.
+It knows frames, partitions and metadata; *where* a table lives and *how* its engine reads and
+writes it belong to the :class:`~mlops_assets.storage.lakehouse.Lakehouse` it is given (delta-rs
+and Polars locally, Spark and Unity Catalog on Databricks). Inputs arrive as lazy narwhals frames,
+so the same asset body runs on either engine.
 """
 
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import narwhals as nw
-import polars as pl
 
-from mlops_assets.resources.metadata import frame_metadata
-from mlops_assets.storage.delta import SchemaEvolution, read_table, write_table
+from mlops_assets.engines.frames import LazyFrame, lazy
+from mlops_assets.resources.lakehouse import LakehouseResource
+from mlops_assets.resources.metadata import write_metadata
+from mlops_assets.storage.delta import SchemaEvolution
+from mlops_assets.storage.lakehouse import TableRef
 
 SCHEMA_EVOLUTION_TAG = "mlops/schema_evolution"
 
 
-class BaseDeltaIOManager(dg.ConfigurableIOManager):
-    """Stores each asset as one Delta table; daily partitions replace only their own data."""
+class LakehouseIOManager(dg.ConfigurableIOManager):
+    """Stores each asset as one table; daily partitions replace only their own data."""
 
-    def location(self, key: dg.AssetKey) -> Path:
-        raise NotImplementedError
+    lakehouse: LakehouseResource
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if obj is None:
             return
-        frame = _to_polars(obj)
+        house = self.lakehouse.get()
+        ref = TableRef.from_path(context.asset_key.path)
         partitions = list(context.asset_partition_keys) if context.has_asset_partitions else None
         definition_meta = context.definition_metadata or {}
         policy: SchemaEvolution = definition_meta.get(SCHEMA_EVOLUTION_TAG, "add_columns")
-        path = self.location(context.asset_key)
-        result = write_table(
-            path,
+        frame = lazy(obj)
+        location = house.table_location(ref)
+        result = house.write(
+            location,
             frame,
             partitions=partitions,
             schema_evolution=policy,
             commit_metadata={"dagster_run_id": context.run_id},
         )
-        metadata: dict[str, Any] = {
-            **frame_metadata(frame),
-            "table_version": result.version,
-            "path": dg.MetadataValue.path(str(path)),
-            "dagster/table_name": ".".join(context.asset_key.path),
-        }
-        if result.added_columns:
-            metadata["schema_evolution_added"] = ", ".join(result.added_columns)
-        context.add_output_metadata(metadata)
+        context.add_output_metadata(write_metadata(result, location, ref))
 
-    def load_input(self, context: dg.InputContext) -> pl.DataFrame:
-        key = context.asset_key
+    def load_input(self, context: dg.InputContext) -> LazyFrame:
         partitions = list(context.asset_partition_keys) if context.has_asset_partitions else None
-        return read_table(self.location(key), partitions)
-
-
-class LocalDeltaIOManager(BaseDeltaIOManager):
-    """``<data_dir>/lakehouse/<use_case>/<layer>/<table>`` through delta-rs."""
-
-    data_dir: str
-
-    def location(self, key: dg.AssetKey) -> Path:
-        return Path(self.data_dir).joinpath("lakehouse", *key.path)
-
-
-def _to_polars(obj: Any) -> pl.DataFrame:
-    if isinstance(obj, pl.DataFrame):
-        return obj
-    if isinstance(obj, pl.LazyFrame):
-        return obj.collect()
-    if isinstance(obj, nw.DataFrame | nw.LazyFrame):
-        native = (
-            obj.lazy().collect().to_native() if isinstance(obj, nw.LazyFrame) else obj.to_native()
+        return self.lakehouse.get().read_table(
+            TableRef.from_path(context.asset_key.path), partitions
         )
-        if isinstance(native, pl.DataFrame):
-            return native
-        return pl.from_arrow(nw.from_native(native).to_arrow())  # type: ignore[return-value]
-    raise TypeError(f"the Delta IO manager stores Polars/narwhals frames, not {type(obj).__name__}")

@@ -1,4 +1,4 @@
-"""Small Pydantic outputs (evaluation reports, champion and endpoint state) stored as JSON files."""
+"""Small Pydantic outputs (evaluation reports, champion and endpoint state) stored as JSON."""
 
 import os
 import tempfile
@@ -9,15 +9,17 @@ import dagster as dg
 from pydantic import BaseModel
 
 from mlops_assets.errors import StorageError
+from mlops_assets.resources.lakehouse import LakehouseResource
+from mlops_assets.storage.lakehouse import TableRef
 
 
 class PydanticJsonIOManager(dg.ConfigurableIOManager):
-    """``<data_dir>/state/<use_case>/<layer>/<name>.json``, written atomically."""
+    """One JSON file per asset where the lakehouse keeps state, written atomically."""
 
-    data_dir: str
+    lakehouse: LakehouseResource
 
     def _path(self, key: dg.AssetKey) -> Path:
-        return Path(self.data_dir, "state", *key.path).with_suffix(".json")
+        return self.lakehouse.get().state_path(TableRef.from_path(key.path))
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         if not isinstance(obj, BaseModel):
@@ -31,6 +33,8 @@ class PydanticJsonIOManager(dg.ConfigurableIOManager):
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(obj.model_dump_json(indent=2))
+            handle.flush()
+            os.fsync(handle.fileno())
         Path(tmp).replace(path)
         context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
 

@@ -1,0 +1,65 @@
+"""The asset checks of a silver table: their specs, and results from the audit report."""
+
+from collections.abc import Iterator
+
+import dagster as dg
+
+from mlops_assets.config.datasets import DatasetConfig
+from mlops_assets.transforms.audit import ACCOUNTING_CHECK, AuditReport
+from mlops_assets.transforms.schema import CAST_ERROR_RULE
+
+
+def check_specs(silver_key: dg.AssetKey, ds: DatasetConfig) -> list[dg.AssetCheckSpec]:
+    """One check per rule, plus schema conformance and row accounting."""
+    specs = [
+        dg.AssetCheckSpec(
+            name=r.check_name,
+            asset=silver_key,
+            blocking=r.blocking,
+            description=r.description
+            or f"{r.type} rule ({r.severity}" + (", blocking" if r.blocking else "") + ")",
+        )
+        for r in ds.all_rules()
+    ]
+    specs.append(
+        dg.AssetCheckSpec(
+            name=CAST_ERROR_RULE,
+            asset=silver_key,
+            description="Raw values that do not parse as the declared column type, and CSV "
+            "lines cut short (missing fields).",
+        )
+    )
+    specs.append(
+        dg.AssetCheckSpec(
+            name=ACCOUNTING_CHECK,
+            asset=silver_key,
+            blocking=True,
+            description="Every bronze row is in silver or quarantine, exactly once.",
+        )
+    )
+    return specs
+
+
+def check_results(silver_key: dg.AssetKey, report: AuditReport) -> Iterator[dg.AssetCheckResult]:
+    """The audit's outcomes as asset check results."""
+    for outcome in report.outcomes:
+        yield dg.AssetCheckResult(
+            asset_key=silver_key,
+            check_name=outcome.name,
+            passed=outcome.passed,
+            severity=dg.AssetCheckSeverity.WARN
+            if outcome.severity == "warn"
+            else dg.AssetCheckSeverity.ERROR,
+            metadata=dict(outcome.metadata),
+        )
+
+
+def column_docs(ds: DatasetConfig) -> str:
+    """The silver table's description, with one line per declared column."""
+    lines = "\n".join(
+        f"- `{c.name}` ({c.dtype}{'' if c.nullable else ', required'}): {c.description or ''}"
+        for c in ds.columns
+    )
+    return (
+        f"Typed, deduplicated `{ds.name}` (keys: {', '.join(ds.keys)}). {ds.description}\n\n{lines}"
+    )

@@ -1,0 +1,94 @@
+"""The frame types that travel between assets: narwhals frames over Polars or Spark.
+
+Dagster builds a type check from each asset's annotations and cannot use a subscripted generic,
+so at run time the aliases are the plain narwhals classes while type checkers see them
+parameterised. Assets annotate inputs and outputs with :data:`LazyFrame` / :data:`DataFrame`; the
+lakehouse IO manager reads and writes them for its engine (Polars locally, Spark on Databricks).
+"""
+
+from typing import TYPE_CHECKING, Any
+
+import narwhals as nw
+
+from mlops_assets.errors import StorageError
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    LazyFrame = nw.LazyFrame[Any]
+    DataFrame = nw.DataFrame[Any]
+else:
+    LazyFrame = nw.LazyFrame
+    DataFrame = nw.DataFrame
+
+AnyFrame = nw.DataFrame[Any] | nw.LazyFrame[Any]
+
+
+def to_polars(frame: object) -> "pl.DataFrame":
+    """A ``polars.DataFrame`` from a Polars, narwhals or any narwhals-supported frame.
+
+    For steps that must hold the data on the driver (model fitting, scoring a sample, reports);
+    only the selected columns should reach it.
+    """
+    import polars as pl
+
+    if isinstance(frame, pl.DataFrame):
+        return frame
+    if isinstance(frame, pl.LazyFrame):
+        return frame.collect()
+    if isinstance(frame, nw.LazyFrame):
+        native = frame.to_native()
+        if isinstance(native, pl.LazyFrame):
+            return native.collect()
+        return frame.collect(backend="polars").to_polars()
+    if isinstance(frame, nw.DataFrame):
+        native = frame.to_native()
+        return native if isinstance(native, pl.DataFrame) else frame.to_polars()
+    try:
+        wrapped = nw.from_native(frame)  # type: ignore[call-overload]
+    except TypeError as exc:
+        raise StorageError(
+            f"cannot turn a {type(frame).__name__} into a table",
+            fix="return a Polars, narwhals or Spark frame from lakehouse assets",
+        ) from exc
+    return to_polars(wrapped)
+
+
+def lazy(frame: object) -> LazyFrame:
+    """Any supported frame as a narwhals LazyFrame (Polars stays lazy, Spark stays Spark)."""
+    import polars as pl
+
+    if isinstance(frame, nw.LazyFrame):
+        return frame
+    if isinstance(frame, nw.DataFrame):
+        return frame.lazy()
+    if isinstance(frame, pl.DataFrame | pl.LazyFrame):
+        return nw.from_native(frame).lazy()
+    return nw.from_native(frame).lazy()  # type: ignore[call-overload,no-any-return]
+
+
+def row_count(frame: AnyFrame) -> int:
+    """Rows of a frame (a lazy one is counted by its engine, not collected)."""
+    if isinstance(frame, nw.DataFrame):
+        return len(frame)
+    counted = frame.select(nw.len()).collect()
+    return int(counted.item(0, 0))
+
+
+def persist(frame: AnyFrame) -> LazyFrame:
+    """Compute ``frame`` once so several readers (metadata, checks, the write) share the result.
+
+    Polars collects it into memory; Spark caches it on the cluster (nothing reaches the driver).
+    """
+    import polars as pl
+
+    native = frame.to_native()
+    if isinstance(native, pl.LazyFrame):
+        return nw.from_native(native.collect()).lazy()
+    if isinstance(native, pl.DataFrame):
+        return nw.from_native(native).lazy()
+    cache = getattr(native, "cache", None)
+    if callable(cache):  # pyspark (classic and Connect)
+        cached: LazyFrame = nw.from_native(cache()).lazy()
+        return cached
+    return frame.lazy() if isinstance(frame, nw.DataFrame) else frame
