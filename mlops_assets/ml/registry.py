@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous_champion"
+GATE_METRIC_PREFIX = "gate.metric."
 _TAG_LIMIT = 4000
 _DECISION_MARK = "\n\nGate decision"
 
@@ -144,7 +145,7 @@ class Registry:
             "gate.first_model": str(decision.first_model).lower(),
             "gate.decided_at": now,
             "gate.reasons": " ".join(decision.reasons)[:_TAG_LIMIT],
-            **{f"gate.metric.{k}": repr(v) for k, v in metrics.items()},
+            **{f"{GATE_METRIC_PREFIX}{k}": repr(v) for k, v in metrics.items()},
         }
 
         def write() -> None:
@@ -219,3 +220,16 @@ class Registry:
 
 def _show(version: str | None) -> str:
     return "no champion" if version is None else f"version {version}"
+
+
+def gate_metrics(version: ModelVersionInfo) -> dict[str, float]:
+    """The held-out metrics the gates judged ``version`` on, by metric name (``roc_auc``, ...).
+
+    The one reader of what :meth:`Registry.record_decision` writes: nothing else parses the
+    registry's tags.
+    """
+    return {
+        k.removeprefix(GATE_METRIC_PREFIX).removeprefix("test_"): float(v)
+        for k, v in version.tags.items()
+        if k.startswith(GATE_METRIC_PREFIX)
+    }

@@ -8,9 +8,9 @@ import dagster as dg
 
 from mlops_assets.assets.keys import group, key
 from mlops_assets.assets.ml.common import model_config, registered_name, use_mlflow
-from mlops_assets.assets.ml.evaluation import ChampionState
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.errors import ServingError
+from mlops_assets.ml.decisions import ChampionState
 from mlops_assets.resources.mlflow import MlflowResource
 from mlops_assets.resources.serving import EndpointState, ServingResource
 

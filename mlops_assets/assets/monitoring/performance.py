@@ -60,15 +60,12 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         labels: LazyFrame,
         predictions: LazyFrame,
     ) -> Iterator[Any]:
+        from mlops_assets.ml.registry import gate_metrics
         from mlops_assets.monitoring.performance import compute_performance
 
         day = context.partition_key
         version = champion(mlflow, uc.name, name)
-        baseline = {
-            k.removeprefix("gate.metric.").removeprefix("test_"): float(v)
-            for k, v in version.tags.items()
-            if k.startswith("gate.metric.")
-        }
+        baseline = gate_metrics(version)
         on = [config.entity_key, ts.label_timestamp]
         labels_pl, predictions_pl = to_polars(labels), to_polars(predictions)
         joined = labels_pl.select(*on, ts.label_column).join(
