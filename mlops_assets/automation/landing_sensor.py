@@ -9,7 +9,7 @@ from mlops_assets.assets.keys import daily_partitions
 from mlops_assets.automation.jobs import AssetJob
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.resources.lakehouse import LakehouseResource
-from mlops_assets.storage.landing import list_files
+from mlops_assets.storage.landing import landing_files
 
 
 def _fingerprint(entries: list[tuple[str, int, int]]) -> str:
@@ -43,8 +43,8 @@ def build_landing_sensor(uc: UseCaseConfig, job: AssetJob) -> dg.SensorDefinitio
             if not root.is_dir():
                 continue
             for day_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-                for f in list_files(day_dir, ds.source.format):
-                    st = f.stat()
+                for f in landing_files(day_dir):  # what bronze ingests or rejects
+                    st = f.lstat()
                     days.setdefault(day_dir.name, []).append(
                         (f"{ds.name}/{f.name}", st.st_size, int(st.st_mtime))
                     )
