@@ -4,13 +4,14 @@ Jobs are found by name through :class:`UseCaseJobs`, never by list position. Ass
 are made from the use case's table names, the same ones its asset keys come from.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeAlias
 
 import dagster as dg
 
 from mlops_assets.assets.keys import asset_key, group, tables
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.storage.lakehouse import TableRef
 
 AssetJob: TypeAlias = Any
 """What ``dg.define_asset_job`` returns (its class is not part of Dagster's public API)."""
@@ -88,20 +89,8 @@ def build_jobs(uc: UseCaseConfig) -> UseCaseJobs:
     """Jobs and schedules of a use case (schedules start stopped; turn them on in the UI)."""
     names = tables(uc)
     ingest = ingestion_job(uc)
-    schedules: list[dg.ScheduleDefinition] = []
-    sched = uc.schedules
-    if sched.ingestion:
-        schedules.append(
-            daily_partition_schedule(
-                ingest,
-                f"{uc.name}_ingestion_schedule",
-                sched.ingestion,
-                sched.timezone,
-                "Daily ingestion of yesterday's landing files.",
-            )
-        )
     if uc.training_set is None:
-        return UseCaseJobs(ingestion=ingest, schedules=schedules)
+        return _with_schedules(uc, UseCaseJobs(ingestion=ingest))
     if uc.model is None:
         only_set = _job(
             uc,
@@ -109,62 +98,63 @@ def build_jobs(uc: UseCaseConfig) -> UseCaseJobs:
             dg.AssetSelection.assets(asset_key(names.training_set)),
             "Rebuild the point-in-time training set from all feature partitions.",
         )
-        return UseCaseJobs(ingestion=ingest, training_set=only_set, schedules=schedules)
+        return _with_schedules(uc, UseCaseJobs(ingestion=ingest, training_set=only_set))
 
-    def keys(*refs: Any) -> dg.AssetSelection:
+    def keys(*refs: TableRef) -> dg.AssetSelection:
         return dg.AssetSelection.assets(*(asset_key(r) for r in refs))
 
-    training = _job(
-        uc,
-        "training",
-        keys(names.training_set, names.model, names.evaluation, names.champion),
-        "Build the training set, train, evaluate against @champion, promote.",
+    jobs = UseCaseJobs(
+        ingestion=ingest,
+        training=_job(
+            uc,
+            "training",
+            keys(names.training_set, names.model, names.evaluation, names.champion),
+            "Build the training set, train, evaluate against @champion, promote.",
+        ),
+        deployment=_job(
+            uc, "deployment", keys(names.endpoint), "Serve the champion and smoke-test it."
+        ),
+        batch_inference=_job(
+            uc,
+            "batch_inference",
+            keys(names.predictions),
+            "Score one day of features with the champion.",
+        ),
+        monitoring=_job(
+            uc,
+            "monitoring",
+            keys(names.drift, names.performance),
+            "Drift and performance of one day against the champion's references.",
+        ),
     )
-    deployment = _job(
-        uc, "deployment", keys(names.endpoint), "Serve the champion and smoke-test the endpoint."
+    return _with_schedules(uc, jobs)
+
+
+def _with_schedules(uc: UseCaseConfig, jobs: UseCaseJobs) -> UseCaseJobs:
+    """The jobs plus the schedules their YAML asks for (all start stopped)."""
+    sched = uc.schedules
+    schedules: list[dg.ScheduleDefinition] = []
+    daily = (
+        (jobs.ingestion, sched.ingestion, "ingestion", "ingestion of yesterday's landing files"),
+        (jobs.monitoring, sched.monitoring, "monitoring", "drift and performance monitoring"),
+        (jobs.batch_inference, sched.inference, "inference", "batch inference with the champion"),
     )
-    inference = _job(
-        uc,
-        "batch_inference",
-        keys(names.predictions),
-        "Score one day of features with the champion.",
-    )
-    monitoring = _job(
-        uc,
-        "monitoring",
-        keys(names.drift, names.performance),
-        "Drift and performance of one day against the champion's references.",
-    )
-    if sched.retraining:
+    for job, cron, stage, what in daily:
+        if job is not None and cron:
+            schedules.append(
+                daily_partition_schedule(
+                    job, f"{uc.name}_{stage}_schedule", cron, sched.timezone, f"Daily {what}."
+                )
+            )
+    if jobs.training is not None and sched.retraining:
         schedules.append(
             dg.ScheduleDefinition(
                 name=f"{uc.name}_retraining_schedule",
-                job=training,
+                job=jobs.training,
                 cron_schedule=sched.retraining,
                 execution_timezone=sched.timezone,
                 description="Periodic retraining; the new model still has to pass the gates.",
                 default_status=dg.DefaultScheduleStatus.STOPPED,
             )
         )
-    for job, cron, stage, what in (
-        (monitoring, sched.monitoring, "monitoring", "drift and performance monitoring"),
-        (inference, sched.inference, "inference", "batch inference with the champion"),
-    ):
-        if cron:
-            schedules.append(
-                daily_partition_schedule(
-                    job,
-                    f"{uc.name}_{stage}_schedule",
-                    cron,
-                    sched.timezone,
-                    f"Daily {what} of yesterday.",
-                )
-            )
-    return UseCaseJobs(
-        ingestion=ingest,
-        training=training,
-        deployment=deployment,
-        batch_inference=inference,
-        monitoring=monitoring,
-        schedules=schedules,
-    )
+    return replace(jobs, schedules=schedules)

@@ -7,12 +7,19 @@ keeps its previous version. A refused partition keeps its staged copy for inspec
 """
 
 from collections.abc import Iterator
+from functools import partial
 from typing import Any
 
 import dagster as dg
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
-from mlops_assets.assets.medallion.silver_checks import check_results, check_specs, column_docs
+from mlops_assets.assets.medallion.silver_checks import (
+    alert_failed_checks,
+    check_results,
+    check_specs,
+    column_docs,
+    table_out,
+)
 from mlops_assets.config.datasets import DatasetConfig
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame, persist, row_count
@@ -20,7 +27,6 @@ from mlops_assets.errors import DataValidationError
 from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.metadata import counts_table, markdown_table
-from mlops_assets.storage.lakehouse import TableRef
 from mlops_assets.transforms.audit import audit_partition
 from mlops_assets.transforms.quality import count_failures, refine
 
@@ -30,15 +36,7 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
     names = tables(uc)
     silver_ref = names.silver(ds.name)
     silver_key = asset_key(silver_ref)
-
-    def out(ref: TableRef, description: str) -> dg.AssetOut:
-        return dg.AssetOut(
-            key=asset_key(ref),
-            io_manager_key="lakehouse_io",
-            kinds={"delta", "polars"},
-            owners=uc.owners or None,
-            description=description,
-        )
+    out = partial(table_out, owners=uc.owners)
 
     @dg.multi_asset(
         outs={
@@ -78,20 +76,7 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
             as_of=context.partition_time_window.end,
         )
         yield from check_results(silver_key, report)
-        if report.failed:
-            alerts.notify(
-                context.log,
-                uc.monitoring.alerts,
-                event="check_failed",
-                severity="error" if report.failed_blocking else "warning",
-                title=f"{uc.name}: {len(report.failed)} data-quality check(s) failed on "
-                f"{ds.name} {partition}",
-                message=(
-                    "Not published: blocking checks failed. " if report.failed_blocking else ""
-                )
-                + f"Failed: {', '.join(o.name for o in report.failed)}.",
-                facts={"use_case": uc.name, "dataset": ds.name, "partition": partition},
-            )
+        alert_failed_checks(alerts, context.log, uc, ds.name, partition, report)
         if not report.publishable:
             raise DataValidationError(
                 f"{ds.name} partition {partition} not published: blocking checks failed: "

@@ -4,7 +4,11 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from mlops_assets.assets.keys import asset_key
 from mlops_assets.config.datasets import DatasetConfig
+from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.resources.alerts import AlertsResource
+from mlops_assets.storage.lakehouse import TableRef
 from mlops_assets.transforms.audit import ACCOUNTING_CHECK, AuditReport
 from mlops_assets.transforms.schema import CAST_ERROR_RULE
 
@@ -62,4 +66,40 @@ def column_docs(ds: DatasetConfig) -> str:
     )
     return (
         f"Typed, deduplicated `{ds.name}` (keys: {', '.join(ds.keys)}). {ds.description}\n\n{lines}"
+    )
+
+
+def table_out(ref: TableRef, description: str, owners: list[str]) -> dg.AssetOut:
+    """An output of the silver multi-asset, stored by the lakehouse IO manager."""
+    return dg.AssetOut(
+        key=asset_key(ref),
+        io_manager_key="lakehouse_io",
+        kinds={"delta", "polars"},
+        owners=owners or None,
+        description=description,
+    )
+
+
+def alert_failed_checks(
+    alerts: AlertsResource,
+    log: dg.DagsterLogManager,
+    uc: UseCaseConfig,
+    dataset: str,
+    partition: str,
+    report: AuditReport,
+) -> None:
+    """One ``check_failed`` alert listing the failed checks (an error when publication stops)."""
+    if not report.failed:
+        return
+    blocked = bool(report.failed_blocking)
+    alerts.notify(
+        log,
+        uc.monitoring.alerts,
+        event="check_failed",
+        severity="error" if blocked else "warning",
+        title=f"{uc.name}: {len(report.failed)} data-quality check(s) failed on "
+        f"{dataset} {partition}",
+        message=("Not published: blocking checks failed. " if blocked else "")
+        + f"Failed: {', '.join(o.name for o in report.failed)}.",
+        facts={"use_case": uc.name, "dataset": dataset, "partition": partition},
     )
