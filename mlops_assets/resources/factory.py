@@ -42,11 +42,12 @@ def local_resources(env: LocalEnvironment, options: BuildOptions | None = None) 
     options = options or BuildOptions()
     env.artifact_root.mkdir(parents=True, exist_ok=True)
     lakehouse = LakehouseResource(data_dir=str(env.data_dir))
+    house = lakehouse.get()
     mlflow = MlflowResource(
         tracking_uri=env.tracking_uri,
         artifact_location=env.artifact_root.as_uri(),
         ui_url=env.mlflow_ui_url,
-        lock_dir=str(env.data_dir / "locks"),
+        lock_dir=str(house.cache_dir("locks")),
     )
     return {
         "lakehouse": lakehouse,
@@ -55,7 +56,7 @@ def local_resources(env: LocalEnvironment, options: BuildOptions | None = None) 
         "mlflow": mlflow,
         "mlflow_model_io": MlflowModelIOManager(mlflow=mlflow),
         "serving": ServingResource(
-            state_dir=str(env.data_dir / "serving"), keep_running=options.keep_serving
+            state_dir=str(house.cache_dir("serving")), keep_running=options.keep_serving
         ),
         "alerts": AlertsResource(),
     }
