@@ -1,0 +1,191 @@
+"""The heavy steps a Databricks job runs for us, as plain functions over the core modules.
+
+Each step takes a Pydantic request (what the orchestrator sends as Pipes extras: no secret ever)
+and returns JSON-ready metadata; :mod:`mlops_assets.databricks.pipes_entry` runs them remotely
+and reports logs and metadata back through Dagster Pipes. They work on any machine: a table is a
+Unity Catalog table read through the cluster's Spark session, or a Delta path read with Polars.
+
+* ``profile``: rows, columns, null counts of a table;
+* ``train``: split, train, log and register a model version (``mlops_assets.ml``);
+* ``score``: batch-score a table with a registered version and write the predictions.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from mlops_assets.config.ml import ModelConfig
+from mlops_assets.errors import StorageError
+from mlops_assets.ml.tracking import MlflowSettings, RunTags
+
+StepName = Literal["profile", "train", "score"]
+
+
+class DeltaPath(BaseModel):
+    """A Delta table at a path (local, or a Volume path on a cluster)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["delta"] = "delta"
+    path: str = Field(description="Folder of the Delta table.")
+
+
+class UnityCatalogTable(BaseModel):
+    """A Unity Catalog table, read and written through the cluster's Spark session."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["uc"] = "uc"
+    name: str = Field(pattern=r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$")
+
+
+TableSource = Annotated[DeltaPath | UnityCatalogTable, Field(discriminator="kind")]
+
+
+class ProfileRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    table: TableSource
+    columns: list[str] | None = Field(default=None, description="Columns (default: all).")
+
+
+class TrainRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    table: TableSource = Field(description="The training set.")
+    model: ModelConfig
+    mlflow: MlflowSettings
+    registered_name: str = Field(description="Registry name (three-level on Unity Catalog).")
+    reason: str = Field(default="", description="Why this run was started.")
+
+
+class ScoreRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    table: TableSource = Field(description="Rows to score.")
+    output: TableSource = Field(description="Where the predictions go (overwritten).")
+    mlflow: MlflowSettings
+    model_name: str
+    version: str
+    alias: str | None = None
+    entity_key: str
+    timestamp: str
+    features: list[str] = Field(description="Model input columns to read.")
+
+
+class StepContext(BaseModel):
+    """Provenance of the Dagster step that asked for the work."""
+
+    model_config = ConfigDict(frozen=True)
+    run_id: str
+    asset_key: str
+    partition_key: str | None = None
+
+
+def read_table(source: DeltaPath | UnityCatalogTable, columns: list[str] | None) -> pl.DataFrame:
+    """The table (only ``columns``) as a Polars frame on the driver."""
+    try:
+        if isinstance(source, DeltaPath):
+            return pl.read_delta(source.path, columns=columns)
+        from pyspark.sql import SparkSession
+
+        frame = SparkSession.builder.getOrCreate().table(source.name)
+        if columns is not None:
+            frame = frame.select(*columns)
+        return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
+    except Exception as exc:
+        raise StorageError(
+            f"could not read {source}: {type(exc).__name__}: {exc}",
+            context={"table": source.model_dump()},
+            fix="check the table exists and the job's principal may SELECT from it",
+        ) from exc
+
+
+def write_table(frame: pl.DataFrame, target: DeltaPath | UnityCatalogTable) -> None:
+    """Overwrite ``target`` with ``frame``."""
+    if isinstance(target, DeltaPath):
+        frame.write_delta(target.path, mode="overwrite")
+        return
+    from pyspark.sql import SparkSession
+
+    spark = SparkSession.builder.getOrCreate()
+    spark.createDataFrame(frame.to_pandas()).write.mode("overwrite").saveAsTable(target.name)
+
+
+def run_profile(request: ProfileRequest, ctx: StepContext, log: logging.Logger) -> dict[str, Any]:
+    frame = read_table(request.table, request.columns)
+    nulls = {c: int(n) for c, n in zip(frame.columns, frame.null_count().row(0), strict=True)}
+    log.info("profiled %s rows x %s columns", frame.height, frame.width)
+    return {"row_count": frame.height, "column_count": frame.width, "null_counts": nulls}
+
+
+def run_train(request: TrainRequest, ctx: StepContext, log: logging.Logger) -> dict[str, Any]:
+    import mlflow
+
+    from mlops_assets.ml.model_store import log_and_register
+    from mlops_assets.ml.split import split_frame
+    from mlops_assets.ml.tracking import start_run
+    from mlops_assets.ml.training import train_model
+
+    config = request.model
+    columns = [config.entity_key, config.timestamp, config.label]
+    columns += [*config.numeric_features, *config.categorical_features]
+    data = read_table(request.table, list(dict.fromkeys(columns)))
+    splits = split_frame(data, config.entity_key, config.split)
+    log.info(
+        "training on %s rows, validating on %s", splits["train"].height, splits["validation"].height
+    )
+    tags = RunTags(
+        dagster_run_id=ctx.run_id, asset_key=ctx.asset_key, partition_key=ctx.partition_key
+    )
+    with start_run(request.mlflow, f"train {request.registered_name}", tags) as run:
+        mlflow.set_tag("mlops.compute", "databricks-pipes")
+        if request.reason:
+            mlflow.set_tag("mlops.reason", request.reason)
+        result = train_model(splits["train"], splits["validation"], config)
+        version = log_and_register(
+            result,
+            config,
+            request.mlflow,
+            splits["train"].head(5),
+            registered_name=request.registered_name,
+        )
+    log.info("registered %s version %s", version.name, version.version)
+    return {
+        "model_name": version.name,
+        "model_version": version.version,
+        "mlflow_run_id": run.info.run_id,
+        "n_train": result.n_train,
+        "n_validation": result.n_validation,
+        **{f"validation_{k}": float(v) for k, v in result.validation_metrics.items()},
+    }
+
+
+def run_score(request: ScoreRequest, ctx: StepContext, log: logging.Logger) -> dict[str, Any]:
+    from mlops_assets.ml.inference import score
+    from mlops_assets.ml.tracking import configure
+
+    configure(request.mlflow)
+    columns = list(dict.fromkeys([request.entity_key, request.timestamp, *request.features]))
+    data = read_table(request.table, columns)
+    uri = f"models:/{request.model_name}/{request.version}"
+    predictions = score(
+        data,
+        uri,
+        request.model_name,
+        request.version,
+        request.alias,
+        request.entity_key,
+        request.timestamp,
+    )
+    write_table(predictions, request.output)
+    log.info("scored %s rows with %s", predictions.height, uri)
+    return {"row_count": predictions.height, "model_uri": uri}
+
+
+Step = Callable[[Any, StepContext, logging.Logger], dict[str, Any]]
+STEPS: dict[str, tuple[type[BaseModel], Step]] = {
+    "profile": (ProfileRequest, run_profile),
+    "train": (TrainRequest, run_train),
+    "score": (ScoreRequest, run_score),
+}
