@@ -33,6 +33,7 @@ _KNOWN = {  # content recognised and not read
     b"\xff\xfe": "UTF-16 text (re-export it as UTF-8)",
     b"\xfe\xff": "UTF-16 text (re-export it as UTF-8)",
 }
+_BLANK_LINES = re.compile(rb"\n(?:\r?\n)+")
 _DUPLICATED = re.compile(r"^(.*)_duplicated_\d+$")  # how Polars renames a repeated header name
 
 
@@ -103,6 +104,7 @@ def read_content(data: bytes, name: str, spec: ReadSpec) -> FileContent:
             notes.append("named .parquet but holds text: read as CSV")
         if spec.dataset_format == "parquet":
             notes.append("CSV in a parquet dataset: values kept as text")
+        data = _drop_blank_lines(data)
         frame = _read_csv(data, spec, fmt)
         missing = check_header(frame.columns, spec, _first_line(data), fmt)
         short = _fields_missing_at_end(data, spec.delimiter, frame.width) if frame.height else 0
@@ -138,6 +140,27 @@ def _read_parquet(data: bytes, spec: ReadSpec, fmt: str) -> pl.DataFrame:
     except (pl.exceptions.PolarsError, OSError, ValueError) as exc:
         raise FileRejectedError(f"not a readable Parquet file: {_first(exc)}", format=fmt) from exc
     return frame
+
+
+def _drop_blank_lines(data: bytes) -> bytes:
+    """``data`` without blank lines outside quotes (Polars would make each an all-null row).
+
+    Only blank lines are visited (not rows): a quote count between them says whether a blank
+    line is a record separator or part of a quoted value.
+    """
+    if b"\n\n" not in data and b"\n\r\n" not in data:
+        return data
+    if b'"' not in data:
+        return _BLANK_LINES.sub(b"\n", data)
+    kept, start, scanned, quotes = [], 0, 0, 0
+    for match in _BLANK_LINES.finditer(data):
+        quotes += data.count(b'"', scanned, match.start())
+        scanned = match.end()
+        if quotes % 2 == 0:
+            kept.append(data[start : match.start() + 1])
+            start = match.end()
+    kept.append(data[start:])
+    return b"".join(kept)
 
 
 def _read_csv(data: bytes, spec: ReadSpec, fmt: str) -> pl.DataFrame:
