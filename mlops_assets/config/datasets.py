@@ -5,13 +5,16 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mlops_assets.config.base import StrictModel
+from mlops_assets.config.problems import ConfigProblemsError, Problem, unknown_column
 from mlops_assets.config.rule_strings import rule_string_to_mapping
 from mlops_assets.config.rules import (
     AcceptedValuesRule,
+    ColumnCountRule,
     FreshnessRule,
     NotNullRule,
     RangeRule,
     RegexRule,
+    RowCountMinRule,
     Rule,
     SqlRule,
     UniqueRule,
@@ -19,6 +22,8 @@ from mlops_assets.config.rules import (
 
 DType = Literal["string", "int64", "float64", "bool", "date", "datetime"]
 NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+META_COLUMNS = ("_ingested_at", "_source_file", "_row_number", "_batch_id")
+"""Lineage columns bronze adds to every row; silver keeps them (rules may read them)."""
 
 
 class ColumnSpec(StrictModel):
@@ -101,20 +106,47 @@ class DatasetConfig(StrictModel):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"columns declared twice: {duplicates}")
-        known = set(names) | {"_ingested_at", "_source_file", "_row_number", "_batch_id"}
-        referenced = list(self.keys) + list(self.order_by)
-        if self.event_time:
-            referenced.append(self.event_time)
-        for rule in self.rules:
-            referenced.extend(rule_columns(rule))
-        unknown = sorted({c for c in referenced if c not in known})
-        if unknown:
-            raise ValueError(f"unknown column(s) {unknown}; declared columns are {sorted(names)}")
+        problems = self.column_problems()
+        if problems:
+            raise ConfigProblemsError(problems)
         checks = [r.check_name for r in self.all_rules()]
         clashing = sorted({c for c in checks if checks.count(c) > 1})
         if clashing:
             raise ValueError(f"two rules share the check name(s) {clashing}; give one a `name`")
         return self
+
+    def column_problems(self) -> list[Problem]:
+        """Every reference to a column this dataset does not have, at its own key path."""
+        known = self.silver_columns()
+        table = f"dataset `{self.name}`"
+        refs: list[tuple[tuple[str | int, ...], str]] = [
+            *((("keys", i), c) for i, c in enumerate(self.keys)),
+            *((("order_by", i), c) for i, c in enumerate(self.order_by)),
+        ]
+        if self.event_time:
+            refs.append((("event_time",), self.event_time))
+        problems = [unknown_column(loc, c, known, table) for loc, c in refs if c not in known]
+        for i, rule in enumerate(self.rules):
+            if isinstance(rule, UniqueRule):
+                for j, column in enumerate(rule.columns):
+                    if column not in known:
+                        problems.append(
+                            unknown_column(("rules", i, "columns", j), column, known, table)
+                        )
+            elif isinstance(rule, SqlRule):
+                for column in rule_columns(rule):
+                    if column not in known:
+                        loc = ("rules", i, "expression")
+                        problems.append(unknown_column(loc, column, known, table, rule.expression))
+            elif (
+                not isinstance(rule, RowCountMinRule | ColumnCountRule) and rule.column not in known
+            ):
+                problems.append(unknown_column(("rules", i, "column"), rule.column, known, table))
+        return problems
+
+    def silver_columns(self) -> list[str]:
+        """Columns of the silver table: the declared ones, then the lineage columns."""
+        return [c.name for c in self.columns] + list(META_COLUMNS)
 
     def all_rules(self) -> list[Rule]:
         """Declared rules plus a not-null rule per non-nullable or key column."""

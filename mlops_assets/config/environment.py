@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from mlops_assets.config.base import StrictModel
+from mlops_assets.config.base import EnvVarName, StrictModel
 from mlops_assets.config.databricks import MlflowSettingsDatabricks, PipesSettings, ServingSettings
 
 
@@ -58,10 +58,10 @@ class DatabricksEnvironment(StrictModel):
     """Spark (Databricks Connect or Pipes jobs), Unity Catalog, Databricks MLflow and Serving."""
 
     type: Literal["databricks"] = Field(description="Databricks workspace environment.")
-    host_env: str = Field(
+    host_env: EnvVarName = Field(
         default="DATABRICKS_HOST", description="Name of the env var holding the workspace URL."
     )
-    token_env: str = Field(
+    token_env: EnvVarName = Field(
         default="DATABRICKS_TOKEN", description="Name of the env var holding the access token."
     )
     auth_type: Literal["pat", "oauth-m2m"] = Field(

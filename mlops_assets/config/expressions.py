@@ -31,6 +31,10 @@ _TOKEN = re.compile(
 _KEYWORDS = {"and", "or", "not", "is", "null", "in", "between", "true", "false"}
 _FUNCTIONS = {"abs", "coalesce", "lower", "upper", "length", "log", "exp", "sqrt", "round"}
 _ARITY: dict[str, tuple[int, int | None]] = {"coalesce": (2, None), "round": (1, 2)}  # else 1
+MAX_TOKENS = 400
+"""Longest expression, in tokens (bounds the parse tree walked recursively later)."""
+MAX_NESTING = 40
+"""Deepest nesting of parentheses, function calls, NOT and unary minus."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,11 @@ class Call:
 Node = Const | Column | Unary | Binary | IsNull | InList | Between | Call
 
 
+def _short(text: str) -> str:
+    shown = repr(text)
+    return shown if len(shown) <= 80 else shown[:77] + "..."
+
+
 def _tokenize(text: str) -> list[tuple[str, str, int]]:
     """(kind, value, start position) of every token."""
     tokens: list[tuple[str, str, int]] = []
@@ -96,7 +105,7 @@ def _tokenize(text: str) -> list[tuple[str, str, int]]:
         if match is None or match.end() == pos:
             bad = len(stripped) - len(stripped[pos:].lstrip())
             raise ConfigError(
-                f"cannot parse expression {text!r} at position {bad}: unexpected "
+                f"cannot parse expression {_short(text)} at position {bad}: unexpected "
                 f"{stripped[bad : bad + 10]!r}",
                 context={"expression": text, "position": bad},
                 fix="use column names, numbers, 'strings', + - * /, comparisons, AND/OR/NOT, "
@@ -118,13 +127,26 @@ class _Parser:
         self.tokens = [(kind, value) for kind, value, _ in located]
         self.starts = [start for _, _, start in located]
         self.pos = 0
+        self.depth = 0
+        if len(located) > MAX_TOKENS:
+            raise ConfigError(
+                f"expression of {len(located)} tokens is too long (at most {MAX_TOKENS})",
+                context={"expression": text[:80]},
+                fix="split the logic into derived columns or several rules",
+            )
+
+    def nested(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            raise self.error(f"nested deeper than {MAX_NESTING} levels")
 
     def error(self, what: str, at: int | None = None) -> ConfigError:
         index = self.pos if at is None else at
         near = " ".join(v for _, v in self.tokens[index : index + 3]) or "end of expression"
         position = self.starts[index] if index < len(self.starts) else len(self.text.rstrip())
         return ConfigError(
-            f"cannot parse expression {self.text!r} at position {position}: {what} near {near!r}",
+            f"cannot parse expression {_short(self.text)} at position {position}: {what} "
+            f"near {near!r}",
             context={"expression": self.text, "position": position},
             fix="check parentheses and operators; strings use single quotes",
         )
@@ -154,9 +176,11 @@ class _Parser:
         return node
 
     def or_expr(self) -> Node:
+        self.nested()
         node = self.and_expr()
         while self.accept("kw", "or"):
             node = Binary("or", node, self.and_expr())
+        self.depth -= 1
         return node
 
     def and_expr(self) -> Node:
@@ -167,7 +191,10 @@ class _Parser:
 
     def not_expr(self) -> Node:
         if self.accept("kw", "not"):
-            return Unary("not", self.not_expr())
+            self.nested()
+            node = Unary("not", self.not_expr())
+            self.depth -= 1
+            return node
         return self.predicate()
 
     def predicate(self) -> Node:
@@ -211,7 +238,10 @@ class _Parser:
 
     def unary(self) -> Node:
         if self.accept("op", "-"):
-            return Unary("-", self.unary())
+            self.nested()
+            node = Unary("-", self.unary())
+            self.depth -= 1
+            return node
         return self.primary()
 
     def primary(self) -> Node:

@@ -9,18 +9,28 @@ Layout::
 
 import difflib
 import os
-import re
 import types
 import typing
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from mlops_assets.config.locations import in_file, line_of, present
+from mlops_assets.config.problems import (
+    ConfigProblemsError,
+    describe_value,
+    key_path,
+    looks_like_secret_not_name,
+)
 from mlops_assets.config.substitution import substitute
+from mlops_assets.config.yaml_reader import read_yaml
 from mlops_assets.errors import ConfigError
+
+__all__ = ["DEFAULT_ENV", "config_dir", "deep_merge", "load_file", "read_yaml", "validate"]
 
 T = TypeVar("T")
 DEFAULT_ENV = "local"
@@ -37,55 +47,6 @@ def config_dir() -> Path:
     return Path(os.environ.get("MLOPS_CONFIG_DIR") or project_root() / "configs")
 
 
-class _Yaml12Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """YAML 1.2 booleans: only true/false, so `on:`, `yes` and `No` stay strings.
-
-    LibYAML's parser when PyYAML has it (the code location loads configs at every start, sensor
-    tick and step); the resolvers below are Python either way.
-    """
-
-
-_Yaml12Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:bool"]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-_Yaml12Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:bool",
-    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-    list("tTfF"),
-)
-
-
-def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
-    """Parse a YAML file, returning the data and its node tree (for line numbers)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise ConfigError(
-            f"configuration file not found: {path}",
-            context={"file": str(path)},
-            fix="create it, or point MLOPS_CONFIG_DIR at the folder holding configs",
-        ) from exc
-    try:
-        loader = _Yaml12Loader(text)
-        try:  # parse once: the node tree gives line numbers, the data is built from it
-            node: yaml.Node | None = loader.get_single_node()
-            return (loader.construct_document(node) if node is not None else None), node
-        finally:
-            loader.dispose()
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        start, context = getattr(exc, "context_mark", None), getattr(exc, "context", None)
-        if start is not None and context and (mark is None or start.line != mark.line):
-            where += f" ({context} started at line {start.line + 1})"  # e.g. an unclosed [
-        raise ConfigError(
-            f"{path}:{where} is not valid YAML: {getattr(exc, 'problem', exc)}",
-            context={"file": str(path), "line": mark.line + 1 if mark else None},
-            fix="check indentation and quoting; strings with ':' or '#' need quotes",
-        ) from exc
-
-
 def deep_merge(base: Any, overlay: Any) -> Any:
     """Overlay mappings key by key; any other value in the overlay replaces the base."""
     if isinstance(base, dict) and isinstance(overlay, dict):
@@ -94,26 +55,6 @@ def deep_merge(base: Any, overlay: Any) -> Any:
             merged[key] = deep_merge(base[key], value) if key in base else value
         return merged
     return overlay
-
-
-def _line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
-    line = None
-    for part in loc:
-        if isinstance(node, yaml.MappingNode):
-            match = [v for k, v in node.value if getattr(k, "value", None) == str(part)]
-            key = [k for k, _ in node.value if getattr(k, "value", None) == str(part)]
-            if not match:
-                break
-            line = key[0].start_mark.line + 1
-            node = match[0]
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if part >= len(node.value):
-                break
-            node = node.value[part]
-            line = node.start_mark.line + 1
-        else:
-            break
-    return line
 
 
 def _models_in(annotation: Any) -> list[type[BaseModel]]:
@@ -128,26 +69,6 @@ def _models_in(annotation: Any) -> list[type[BaseModel]]:
             args = args[1:]
         return [m for a in args for m in _models_in(a)]
     return []
-
-
-def _in_file(data: Any, loc: tuple[Any, ...]) -> tuple[Any, ...]:
-    """``loc`` as written in the file: without the union tags Pydantic inserts
-    (``rules.0.not_null.column`` becomes ``rules.0.column``), ending at a string rule."""
-    kept: list[Any] = []
-    for i, part in enumerate(loc):
-        if not isinstance(data, dict | list) and kept:
-            break  # inside a value written as a string (a string rule): the path ends there
-        is_last = i == len(loc) - 1
-        if isinstance(data, dict) and isinstance(part, str) and part not in data and not is_last:
-            continue  # a union tag, not a key of the file
-        kept.append(part)
-        if isinstance(data, dict):
-            data = data.get(part)
-        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
-            data = data[part]
-        else:
-            data = None
-    return tuple(kept)
 
 
 def _fields_at(root: Any, loc: tuple[Any, ...]) -> list[str]:
@@ -189,7 +110,71 @@ def _fix_for(err: Mapping[str, Any], root: Any, loc: tuple[Any, ...]) -> str:
     return "correct the value as the message says (see configs/schema/*.schema.json)"
 
 
-def validate(data: Any, model: type[T] | Any, *, file: Path, node: yaml.Node | None = None) -> T:
+@dataclass(frozen=True)
+class Overlay:
+    """An environment overlay merged over the file: errors in its keys point at it."""
+
+    file: Path
+    data: Any
+    node: yaml.Node | None
+
+
+def _shown(value: Any, key: str) -> tuple[str, Any]:
+    """How a wrong value is printed, and what goes in the error's context."""
+    secret = key.endswith("_env")  # these name variables holding secrets: never echo them
+    text = describe_value(value, secret=secret)
+    plain = isinstance(value, int | float | bool) or (
+        isinstance(value, str) and text == repr(value)
+    )
+    return text, value if plain and not secret else text
+
+
+@dataclass(frozen=True)
+class _Entry:
+    loc: tuple[Any, ...]
+    message: str
+    fix: str
+    value: Any
+    missing: bool = False
+
+
+_UNSET: Any = object()
+_ENV_FIX = (
+    "write the NAME of the environment variable holding the secret (e.g. DATABRICKS_TOKEN) and "
+    "export the secret in that variable; secrets never go in YAML"
+)
+
+
+def _entries(exc: ValidationError, model: Any) -> list[_Entry]:
+    """Every error; a validator's ConfigProblemsError gives one entry per problem, at its path."""
+    found: list[_Entry] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, ConfigProblemsError):
+            found.extend(_Entry((*loc, *p.loc), p.message, p.fix, _UNSET) for p in cause.problems)
+            continue
+        value = _UNSET if err["type"] == "missing" else err.get("input")
+        message = err["msg"]
+        last = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
+        fix = _fix_for(err, model, loc)
+        if last.endswith("_env") and isinstance(value, str):
+            fix = _ENV_FIX
+            if looks_like_secret_not_name(value) and "secret" not in message:
+                message = "looks like a secret value, not a variable name"
+        missing = err["type"] == "missing"
+        found.append(_Entry(loc, message, fix, value, missing))
+    return found
+
+
+def validate(
+    data: Any,
+    model: type[T] | Any,
+    *,
+    file: Path,
+    node: yaml.Node | None = None,
+    overlay: Overlay | None = None,
+) -> T:
     """Validate ``data`` against ``model``; raise one ConfigError listing every problem."""
     adapter: TypeAdapter[T] = TypeAdapter(model)
     try:
@@ -197,23 +182,24 @@ def validate(data: Any, model: type[T] | Any, *, file: Path, node: yaml.Node | N
     except ValidationError as exc:
         problems: list[str] = []
         first: dict[str, object] = {}
-        for err in exc.errors():
-            loc = tuple(err["loc"])
-            written = _in_file(data, loc)
-            key_path = ".".join(str(p) for p in written) or "<root>"
-            line = _line_of(node, written)
-            missing = err["type"] == "missing"
-            value = None if missing else err.get("input")
-            shown = "" if missing else f" (got {value!r:.80})"
-            fix = _fix_for(err, model, loc)
-            where = f"{file}:{line}" if line else str(file)
-            problems.append(f"{where}: {key_path}: {err['msg']}{shown}\n    fix: {fix}")
+        for entry in _entries(exc, model):
+            value, fix = entry.value, entry.fix
+            written = in_file(data, entry.loc)
+            path = key_path(written)
+            where_file, where_node = file, node
+            if overlay is not None and present(overlay.data, written):
+                where_file, where_node = overlay.file, overlay.node
+            line = line_of(where_node, written)
+            shown, context_value = ("", None) if value is _UNSET else _shown(value, path)
+            where = f"{where_file}:{line}" if line else str(where_file)
+            got = f" (got {shown})" if shown else ""
+            problems.append(f"{where}: {path}: {entry.message}{got}\n    fix: {fix}")
             # Summarise the first problem; a misspelt key beats the "missing" error it causes.
             if not first or (fix.startswith("did you mean") and first["missing"]):
-                first = {"file": str(file), "key_path": key_path, "line": line}
-                if not missing:
-                    first["value"] = value
-                first["fix"], first["missing"] = fix, missing
+                first = {"file": str(where_file), "key_path": path, "line": line}
+                if value is not _UNSET:
+                    first["value"] = context_value
+                first["fix"], first["missing"] = fix, entry.missing
         raise ConfigError(
             f"invalid configuration in {file} ({len(problems)} problem(s)):\n  "
             + "\n  ".join(problems),
@@ -228,10 +214,15 @@ def load_file(
     """Read, substitute, overlay and validate one file."""
     data, node = read_yaml(path)
     if data is None:
-        raise ConfigError(f"{path} is empty", context={"file": str(path)}, fix="fill it in")
-    data = substitute(data, environ, file=str(path))
+        raise ConfigError(
+            f"{path} is empty", context={"file": str(path), "line": 1}, fix="fill it in"
+        )
+    data = substitute(data, environ, file=str(path), node=node)
+    merged_overlay = None
     if overlay is not None and overlay.exists():
-        extra, _ = read_yaml(overlay)
-        data = deep_merge(data, substitute(extra or {}, environ, file=str(overlay)))
-    result: T = validate(data, model, file=path, node=node)
+        extra, extra_node = read_yaml(overlay)
+        extra = substitute(extra or {}, environ, file=str(overlay), node=extra_node)
+        merged_overlay = Overlay(overlay, extra, extra_node)
+        data = deep_merge(data, extra)
+    result: T = validate(data, model, file=path, node=node, overlay=merged_overlay)
     return result

@@ -12,6 +12,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from mlops_assets.config.base import StrictModel
+from mlops_assets.config.estimators import ALLOW_FIX, DOTTED_CLASS, family_problem
+from mlops_assets.config.problems import ConfigProblemsError, Problem
 from mlops_assets.errors import ConfigError
 
 JsonScalar = str | int | float | bool | None
@@ -103,7 +105,8 @@ class SklearnFlavor(StrictModel):
     estimator: str = Field(
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$",
         description="Import path of the estimator class, e.g. "
-        "`sklearn.ensemble.HistGradientBoostingClassifier`.",
+        "`sklearn.ensemble.HistGradientBoostingClassifier`: scikit-learn, LightGBM or XGBoost, "
+        "or a class listed in the model's `allowed_estimators`.",
     )
     params: dict[str, ParamValue] = Field(
         default_factory=dict, description="Constructor parameters of the estimator."
@@ -192,6 +195,14 @@ class MetricThreshold(StrictModel):
         return self
 
 
+class AllowAnyModel(StrictModel):
+    """An explicit waiver: these gates may promote any model, and why."""
+
+    reason: str = Field(
+        min_length=1, pattern=r"\S", description="Why promoting any model is acceptable here."
+    )
+
+
 class GateConfig(StrictModel):
     """When a challenger may replace the champion."""
 
@@ -213,6 +224,11 @@ class GateConfig(StrictModel):
         default_factory=dict,
         description="Per metric, the most it may get worse than the champion's (>= 0).",
     )
+    allow_any_model: AllowAnyModel | None = Field(
+        default=None,
+        description="Gates that can never reject a worse model (no floor threshold, "
+        "min_improvement <= 0, no max_degradation) are an error unless waived here with a reason.",
+    )
 
     @field_validator("min_improvement")
     @classmethod
@@ -224,7 +240,7 @@ class GateConfig(StrictModel):
     @field_validator("max_degradation")
     @classmethod
     def _non_negative(cls, value: dict[str, float]) -> dict[str, float]:
-        bad = {k: v for k, v in value.items() if not (math.isfinite(v) and v >= 0)}
+        bad = [f"{k}={v}" for k, v in value.items() if not (math.isfinite(v) and v >= 0)]
         if bad:
             raise ValueError(f"max_degradation values must be finite and >= 0, got {bad}")
         return value
@@ -287,6 +303,11 @@ class ModelConfig(StrictModel):
         default_factory=list, description="Categorical feature columns (one-hot encoded)."
     )
     flavor: ModelFlavor = Field(description="Estimator family and parameters.")
+    allowed_estimators: list[Annotated[str, Field(pattern=DOTTED_CLASS)]] = Field(
+        default_factory=list,
+        description="Import paths of estimator classes outside scikit-learn, LightGBM and "
+        "XGBoost that `flavor.estimator` may name (your own code). Nothing else is imported.",
+    )
     imputation: ImputationConfig = Field(
         default_factory=ImputationConfig, description="Missing-value policy."
     )
@@ -317,6 +338,10 @@ class ModelConfig(StrictModel):
             column = getattr(self, role)
             if column in features:
                 raise ValueError(f"{role} column {column!r} must not also be a feature")
+        if isinstance(self.flavor, SklearnFlavor):
+            problem = family_problem(self.flavor.estimator, self.allowed_estimators)
+            if problem is not None:
+                raise ConfigProblemsError([Problem(("flavor", "estimator"), problem, ALLOW_FIX)])
         if self.task == "regression" and self.positive_label is not None:
             raise ValueError("positive_label only applies to classification")
         allowed = task_metrics(self.task)

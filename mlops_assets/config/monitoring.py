@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from mlops_assets.config.base import StrictModel
+from mlops_assets.config.base import EnvVarName, StrictModel
 from mlops_assets.config.ml import MetricName
 
 DriftMethod = Literal["auto", "wasserstein", "ks", "jensenshannon", "chisquare", "psi", "ztest"]
@@ -186,8 +186,7 @@ class WebhookChannel(StrictModel):
     """A JSON POST to an HTTP(S) endpoint (Teams, Mattermost, PagerDuty, a Slack webhook...)."""
 
     type: Literal["webhook"] = Field(description="Generic JSON webhook.")
-    url_env: str = Field(
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+    url_env: EnvVarName = Field(
         description="Name of the environment variable holding the URL (URLs carry tokens: they "
         "never go in YAML).",
     )
@@ -199,9 +198,8 @@ class SlackChannel(StrictModel):
     """A Slack message through the Web API (`chat.postMessage`; needs the `slack` extra)."""
 
     type: Literal["slack"] = Field(description="Slack bot message.")
-    token_env: str = Field(
+    token_env: EnvVarName = Field(
         default="SLACK_BOT_TOKEN",
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description="Name of the environment variable holding the bot token (`xoxb-...`).",
     )
     channel: str = Field(min_length=1, description="Channel name or id, e.g. `#ml-alerts`.")

@@ -9,7 +9,9 @@ from pydantic import Field
 from mlops_assets.config.base import StrictModel
 from mlops_assets.config.environment import EnvironmentConfig, LocalEnvironment
 from mlops_assets.config.loader import DEFAULT_ENV, config_dir, load_file, project_root
+from mlops_assets.config.locations import line_of
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.config.yaml_reader import read_yaml
 from mlops_assets.errors import ConfigError
 
 
@@ -67,9 +69,10 @@ def load_project(
     ]
     for path, uc in zip(use_case_files, use_cases, strict=True):
         if uc.name != path.stem:
+            line = line_of(read_yaml(path)[1], ("name",))
             raise ConfigError(
-                f"{path}: name {uc.name!r} differs from the file name",
-                context={"file": str(path), "key_path": "name", "value": uc.name},
+                f"{path}:{line}: name: {uc.name!r} differs from the file name",
+                context={"file": str(path), "line": line, "key_path": "name", "value": uc.name},
                 fix=f"set `name: {path.stem}` or rename the file to {uc.name}.yaml",
             )
     return ProjectConfig(

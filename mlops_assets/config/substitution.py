@@ -4,19 +4,36 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+import yaml
+
+from mlops_assets.config.locations import line_of
 from mlops_assets.errors import ConfigError
 
 _VAR = re.compile(r"\$\$\{|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")
 
 
 def substitute(
-    value: Any, environ: Mapping[str, str], *, file: str, path: tuple[Any, ...] = ()
+    value: Any,
+    environ: Mapping[str, str],
+    *,
+    file: str,
+    path: tuple[Any, ...] = (),
+    node: yaml.Node | None = None,
 ) -> Any:
-    """Return ``value`` with every ``${VAR}`` in its strings replaced from ``environ``."""
+    """Return ``value`` with every ``${VAR}`` in its strings replaced from ``environ``.
+
+    ``node`` is the file's node tree: an unset variable's error then names its line.
+    """
     if isinstance(value, dict):
-        return {k: substitute(v, environ, file=file, path=(*path, k)) for k, v in value.items()}
+        return {
+            k: substitute(v, environ, file=file, path=(*path, k), node=node)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [substitute(v, environ, file=file, path=(*path, i)) for i, v in enumerate(value)]
+        return [
+            substitute(v, environ, file=file, path=(*path, i), node=node)
+            for i, v in enumerate(value)
+        ]
     if not isinstance(value, str) or "$" not in value:
         return value
 
@@ -29,9 +46,11 @@ def substitute(
         if default is not None:
             return default
         key_path = ".".join(str(p) for p in path) or "<root>"
+        line = line_of(node, path) if node is not None else None
+        where = f"{file}:{line}" if line else file
         raise ConfigError(
-            f"{file}: {key_path}: environment variable {name} is not set",
-            context={"file": file, "key_path": key_path, "variable": name},
+            f"{where}: {key_path}: environment variable {name} is not set",
+            context={"file": file, "line": line, "key_path": key_path, "variable": name},
             fix=f"export {name}=... or write ${{{name}:-default}} to give a default",
         )
 

@@ -7,8 +7,12 @@ from pydantic import Field, model_validator
 
 from mlops_assets.config.base import StrictModel
 from mlops_assets.config.datasets import NAME_PATTERN, DatasetConfig
-from mlops_assets.config.ml import ModelConfig
+from mlops_assets.config.estimators import locate_problem
+from mlops_assets.config.gate_checks import gate_problems
+from mlops_assets.config.ml import ModelConfig, SklearnFlavor
 from mlops_assets.config.monitoring import MonitoringConfig
+from mlops_assets.config.problems import ConfigProblemsError, Problem
+from mlops_assets.config.references import use_case_problems
 from mlops_assets.config.tables import FeatureTableConfig, GoldTable, TrainingSetConfig
 
 
@@ -58,34 +62,18 @@ class UseCaseConfig(StrictModel):
 
     @model_validator(mode="after")
     def _references(self) -> "UseCaseConfig":
-        names = [d.name for d in self.datasets] + [g.name for g in self.gold]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError(f"table names used twice: {dup}")
-        known = set(self.table_names())
-        gold_done: set[str] = set()
-        for gold in self.gold:
-            sources = [gold.left, gold.right] if gold.type == "join" else [gold.source]
-            for src in sources:
-                if src not in known:
-                    raise ValueError(
-                        f"gold table {gold.name!r} reads unknown table {src!r}; "
-                        f"known: {sorted(known)}"
-                    )
-                if src.startswith("gold.") and src[5:] not in gold_done:
-                    raise ValueError(f"gold table {gold.name!r} must come after {src!r}")
-            gold_done.add(gold.name)
-        for ft in self.feature_tables:
-            if ft.source not in known:
-                raise ValueError(f"feature table {ft.name!r} reads unknown table {ft.source!r}")
-        if self.training_set is not None:
-            ts = self.training_set
-            if ts.feature_table not in {f.name for f in self.feature_tables}:
-                raise ValueError(f"training_set.feature_table {ts.feature_table!r} is not defined")
-            if ts.labels not in known:
-                raise ValueError(f"training_set.labels {ts.labels!r} is not a known table")
-        if self.model is not None and self.training_set is None:
-            raise ValueError("a `model` needs a `training_set` to train on")
+        problems = use_case_problems(self)
+        if self.model is not None:
+            problems += [
+                Problem(("model", "gates", *p.loc), p.message, p.fix)
+                for p in gate_problems(self.model.gates)
+            ]
+            if isinstance(self.model.flavor, SklearnFlavor):
+                missing = locate_problem(self.model.flavor.estimator)
+                if missing is not None:
+                    problems.append(Problem(("model", "flavor", "estimator"), *missing))
+        if problems:
+            raise ConfigProblemsError(problems)
         return self
 
     def feature_table(self, name: str) -> FeatureTableConfig:

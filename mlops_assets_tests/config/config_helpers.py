@@ -1,11 +1,30 @@
 """Helpers of the config tests: read, change and rewrite use-case YAML in a copied configs/."""
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from mlops_assets.config.loader import read_yaml
+from mlops_assets.config.project import load_project
+from mlops_assets.errors import ConfigError
+
+# One problem of a ConfigError listing several: "<file>:<line>: <key path>: <message>" + fix.
+_PROBLEM = re.compile(r"^  (?P<file>/\S+?):(?P<line>\d+): (?P<path>\S+): (?P<message>.*)$")
+
+
+@dataclass(frozen=True)
+class Reported:
+    """One problem as the user reads it."""
+
+    file: str
+    line: int
+    key_path: str
+    message: str
+    fix: str
 
 
 def use_case_file(configs: Path, name: str = "churn") -> Path:
@@ -38,3 +57,36 @@ def dataset(data: dict[str, Any], name: str) -> dict[str, Any]:
     """The dataset mapping called ``name``."""
     found: dict[str, Any] = next(d for d in data["datasets"] if d["name"] == name)
     return found
+
+
+def environ_for(data_dir: Path, **extra: str) -> dict[str, str]:
+    """An environment with MLOPS_DATA_DIR at ``data_dir`` plus ``extra``."""
+    return {"MLOPS_DATA_DIR": str(data_dir), **extra}
+
+
+def load_error(configs: Path, data_dir: Path, env: str | None = None) -> ConfigError:
+    """The ConfigError that loading ``configs`` must raise."""
+    with pytest.raises(ConfigError) as info:
+        load_project(configs, env=env, environ=environ_for(data_dir))
+    return info.value
+
+
+def reported(err: ConfigError) -> list[Reported]:
+    """Every problem listed in ``err``'s message."""
+    lines = err.message.splitlines()
+    found = []
+    for i, text in enumerate(lines):
+        match = _PROBLEM.match(text)
+        if match is not None:
+            fix = lines[i + 1].strip().removeprefix("fix: ") if i + 1 < len(lines) else ""
+            found.append(
+                Reported(match["file"], int(match["line"]), match["path"], match["message"], fix)
+            )
+    return found
+
+
+def only_problem(err: ConfigError) -> Reported:
+    """The single problem of ``err`` (fails when there are several)."""
+    problems = reported(err)
+    assert len(problems) == 1, err.message
+    return problems[0]
