@@ -1,4 +1,4 @@
-"""`mlops-assets simulate`: write daily landing files from the command line.
+"""`mlops-assets simulate`: write daily landing files for every dataset of a use case.
 
 The project's CLI mounts this with `register(subparsers)`; the subcommand's handler is stored as
 `args.func` (it is `run`). `python -m mlops_assets.simulate` runs it alone.
@@ -10,6 +10,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -24,12 +25,12 @@ from mlops_assets.simulate.runner import SimulationSummary, simulate
 DATA_DIR_ENV = "MLOPS_DATA_DIR"
 DEFAULT_DATA_DIR = Path(".mlops_data")
 DRIFT_HELP = (
-    "COLUMN:FROM_DAY:multiply=1.3[,add=5] (numeric shift) or "
-    "COLUMN:FROM_DAY:to_value=Month-to-month,fraction=0.5 (categorical remap); repeatable"
+    "[DATASET.]COLUMN:FROM_DAY:multiply=1.3[,add=5] (numeric; shift=DAYS for dates) or "
+    "[DATASET.]COLUMN:FROM_DAY:to_value=VALUE,fraction=0.5 (remap); repeatable"
 )
 _DRIFT_FIX = (
-    "write --drift as COLUMN:FROM_DAY:multiply=1.3 (or add=..., or both comma-separated) or "
-    "COLUMN:FROM_DAY:to_value=VALUE,fraction=0.5"
+    "write --drift as COLUMN:FROM_DAY:multiply=1.3 (or add=/shift=..., comma-separated) or "
+    "COLUMN:FROM_DAY:to_value=VALUE,fraction=0.5; prefix DATASET. when several datasets have it"
 )
 
 
@@ -38,23 +39,57 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     defaults = SimulationConfig()
     parser = subparsers.add_parser(
         "simulate",
-        help="write simulated daily landing files (customers + delayed churn labels)",
-        description="Sample the shipped wa_churn table into daily landing files under "
-        "<data-dir>/landing/<use-case>/, with noise, drift, bad rows and duplicates.",
+        help="write simulated daily landing files for every dataset of a use case",
+        description="Write daily landing files under <data-dir>/landing/<use-case>/ for every "
+        "dataset the use case declares (labels delayed), sampled from a source table with noise "
+        "or synthesized from the declared schema, with drift, bad rows and duplicates.",
     )
-    parser.add_argument("--days", type=int, default=defaults.days, help="number of days")
-    parser.add_argument("--rows-per-day", type=int, default=defaults.rows_per_day)
-    parser.add_argument(
-        "--start-date", default=defaults.start_date.isoformat(), help="first day, YYYY-MM-DD"
+    add = parser.add_argument
+    add("--use-case", default=defaults.use_case, help="use case (configs/use_cases/NAME.yaml)")
+    add("--config-dir", type=Path, default=None, help="configs folder ($MLOPS_CONFIG_DIR)")
+    add("--days", type=int, default=defaults.days, help="number of days")
+    add("--rows-per-day", type=int, default=defaults.rows_per_day)
+    add("--start-date", default=defaults.start_date.isoformat(), help="first day, YYYY-MM-DD")
+    add("--seed", type=int, default=defaults.seed)
+    add("--format", choices=("csv", "parquet"), default=None, help="default: as declared")
+    add("--label-delay-days", type=int, default=defaults.label_delay_days)
+    add("--drift", action="append", default=[], metavar="SPEC", help=DRIFT_HELP)
+    for flag, value, what in (
+        ("--bad-row-rate", defaults.bad_row_rate, "broken rows"),
+        ("--duplicate-rate", defaults.duplicate_rate, "re-sent rows"),
+    ):
+        add(
+            flag,
+            action="append",
+            default=[],
+            metavar="[DATASET=]RATE",
+            help=f"share of {what} (default {value}, labels 0); repeatable",
+        )
+    add(
+        "--source",
+        default=None,
+        help="a .csv/.parquet file, a shipped table (wa_churn, ames) or 'synthetic'; "
+        "default: the use case's shipped table (churn, housing), else synthetic",
     )
-    parser.add_argument("--seed", type=int, default=defaults.seed)
-    parser.add_argument("--format", choices=("csv", "parquet"), default=defaults.file_format)
-    parser.add_argument("--label-delay-days", type=int, default=defaults.label_delay_days)
-    parser.add_argument("--drift", action="append", default=[], metavar="SPEC", help=DRIFT_HELP)
-    parser.add_argument("--bad-row-rate", type=float, default=defaults.bad_row_rate)
-    parser.add_argument("--duplicate-rate", type=float, default=defaults.duplicate_rate)
-    parser.add_argument("--use-case", default=defaults.use_case)
-    parser.add_argument(
+    add(
+        "--map",
+        action="append",
+        default=[],
+        metavar="SOURCE=DECLARED",
+        help="source column feeding a declared column of another name; repeatable",
+    )
+    add("--entity-column", default=None, help="declared entity id column (default: inferred)")
+    add("--timestamp-column", default=None, help="declared event-time column (default: inferred)")
+    add(
+        "--replay-order",
+        default=None,
+        metavar="COL[,COL]",
+        help="replay the source in this order: day d samples the d-th slice",
+    )
+    add("--entities", type=int, default=defaults.entities, help="entities of a synthetic source")
+    add("--noise", type=float, default=defaults.noise, help="numeric jitter (share of std)")
+    add("--resample-rate", type=float, default=defaults.resample_rate)
+    add(
         "--data-dir",
         type=Path,
         default=None,
@@ -64,7 +99,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 
 
 def parse_drift(spec: str) -> NumericDrift | CategoricalDrift:
-    """Parse one --drift SPEC; raises ConfigError saying how to write it."""
+    """Parse one --drift SPEC (its column is checked against the use case later)."""
     parts = spec.split(":", 2)
     if len(parts) != 3 or not all(parts):
         raise ConfigError("malformed --drift spec", context={"spec": spec}, fix=_DRIFT_FIX)
@@ -76,16 +111,31 @@ def parse_drift(spec: str) -> NumericDrift | CategoricalDrift:
             raise ConfigError("malformed --drift option", context={"spec": spec}, fix=_DRIFT_FIX)
         options[key.strip()] = value.strip()
     kind = "categorical" if "to_value" in options or "fraction" in options else "numeric"
+    model = CategoricalDrift if kind == "categorical" else NumericDrift
     try:
-        if kind == "numeric":
-            return NumericDrift.model_validate({"column": column, "from_day": from_day, **options})
-        return CategoricalDrift.model_validate({"column": column, "from_day": from_day, **options})
+        return model.model_validate({"column": column, "from_day": from_day, **options})
     except ValidationError as exc:
         raise ConfigError(
             f"invalid {kind} --drift spec",
             context={"spec": spec, "errors": _errors(exc)},
             fix=_DRIFT_FIX,
         ) from exc
+
+
+def _pairs(values: list[str], flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            raise ConfigError(f"malformed {flag} {value!r}", fix=f"write {flag} NAME=VALUE")
+        out[key.strip()] = rest.strip()
+    return out
+
+
+def _rates(values: list[str], flag: str) -> tuple[str | None, dict[str, str]]:
+    """The last plain RATE, and DATASET=RATE pairs."""
+    plain = [v for v in values if "=" not in v]
+    return (plain[-1] if plain else None), _pairs([v for v in values if "=" in v], flag)
 
 
 def config_from_args(args: argparse.Namespace) -> SimulationConfig:
@@ -97,19 +147,34 @@ def config_from_args(args: argparse.Namespace) -> SimulationConfig:
         raise ConfigError(
             "--start-date is not a date", context={"value": args.start_date}, fix="use YYYY-MM-DD"
         ) from exc
+    bad, bad_per_dataset = _rates(args.bad_row_rate, "--bad-row-rate")
+    dup, dup_per_dataset = _rates(args.duplicate_rate, "--duplicate-rate")
+    fields: dict[str, Any] = {
+        "start_date": start,
+        "days": args.days,
+        "rows_per_day": args.rows_per_day,
+        "seed": args.seed,
+        "file_format": args.format,
+        "label_delay_days": args.label_delay_days,
+        "drift": drift,
+        "dataset_bad_row_rates": bad_per_dataset,
+        "dataset_duplicate_rates": dup_per_dataset,
+        "use_case": args.use_case,
+        "source": args.source,
+        "column_map": _pairs(args.map, "--map"),
+        "entity_column": args.entity_column,
+        "timestamp_column": args.timestamp_column,
+        "replay_order": [c.strip() for c in (args.replay_order or "").split(",") if c.strip()],
+        "entities": args.entities,
+        "noise": args.noise,
+        "resample_rate": args.resample_rate,
+    }
+    if bad is not None:
+        fields["bad_row_rate"] = bad
+    if dup is not None:
+        fields["duplicate_rate"] = dup
     try:
-        return SimulationConfig(
-            start_date=start,
-            days=args.days,
-            rows_per_day=args.rows_per_day,
-            seed=args.seed,
-            file_format=args.format,
-            label_delay_days=args.label_delay_days,
-            drift=drift,
-            bad_row_rate=args.bad_row_rate,
-            duplicate_rate=args.duplicate_rate,
-            use_case=args.use_case,
-        )
+        return SimulationConfig.model_validate(fields)
     except ValidationError as exc:
         raise ConfigError(
             "invalid simulate options",
@@ -127,7 +192,7 @@ def resolve_data_dir(value: Path | None) -> Path:
 
 
 def format_summary(summary: SimulationSummary) -> str:
-    """A short text table: one line per day, then totals."""
+    """A short text table: one line per day (observations and labels), then totals."""
     lines = [f"{'date':<10}  {'rows':>10}  {'bad':>7}  {'dups':>7}  {'labels':>10}  drifted"]
     for day in summary.days:
         lines.append(
@@ -136,9 +201,15 @@ def format_summary(summary: SimulationSummary) -> str:
         )
     root = summary.data_dir / "landing" / summary.config.use_case
     lines.append(
-        f"{len(summary.files_written)} files, {summary.rows_written:,} customer rows in "
+        f"{len(summary.files_written)} files, {summary.rows_written:,} rows in "
         f"{summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s) under {root}"
     )
+    totals: dict[str, int] = {}
+    for day in summary.days:
+        for name, written in day.datasets.items():
+            totals[name] = totals.get(name, 0) + written.rows_written
+    datasets = ", ".join(f"{name} {rows:,}" for name, rows in totals.items())
+    lines.append(f"source: {summary.source}; rows per dataset: {datasets}")
     return "\n".join(lines)
 
 
@@ -147,8 +218,12 @@ def run(args: argparse.Namespace) -> int:
 
     Returns 0 on success, 2 on a ConfigError, 1 on another MLOpsError (message on stderr).
     """
+    from mlops_assets.config.project import load_project
+
     try:
-        summary = simulate(config_from_args(args), resolve_data_dir(args.data_dir))
+        config = config_from_args(args)
+        use_case = load_project(directory=args.config_dir).use_case(config.use_case)
+        summary = simulate(config, resolve_data_dir(args.data_dir), use_case)
     except MLOpsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2 if isinstance(exc, ConfigError) else 1

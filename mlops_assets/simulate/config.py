@@ -1,39 +1,41 @@
-"""Configuration of the landing-file simulator: what to write, how much, and what to break."""
+"""Configuration of the landing-file simulator: which use case, from what, how much, what to break.
+
+Drift targets are written `COLUMN` or `DATASET.COLUMN`; whether the column exists (and what a drift
+may do to its type) is checked against the use case when the simulation is planned, with a
+did-you-mean hint (see `simulate.plan`).
+"""
 
 import datetime as dt
 from typing import Annotated, Literal, Self
 
-from pydantic import Field, model_validator
+from pydantic import AliasChoices, Field, model_validator
 
 from mlops_assets.config.base import StrictModel
-from mlops_assets.data import (
-    WA_CHURN_BINARY_FEATURES,
-    WA_CHURN_CATEGORICAL_FEATURES,
-    WA_CHURN_NUMERIC_FEATURES,
-)
 
-NUMERIC_DRIFT_COLUMNS: tuple[str, ...] = WA_CHURN_NUMERIC_FEATURES
-CATEGORICAL_DRIFT_COLUMNS: tuple[str, ...] = (
-    WA_CHURN_CATEGORICAL_FEATURES + WA_CHURN_BINARY_FEATURES
-)
+DRIFT_TARGET = r"^([a-z][a-z0-9_]*\.)?[A-Za-z_][A-Za-z0-9_]*$"
+"""`column` or `dataset.column`."""
 
 
 class NumericDrift(StrictModel):
-    """From `from_day` on, every observation's `column` becomes `value * multiply + add`."""
+    """From `from_day` on, `column` becomes `value * multiply + add` (dates: moved `add` days)."""
 
     type: Literal["numeric"] = Field(default="numeric", description="Discriminator: numeric shift.")
-    column: str = Field(description=f"Numeric feature to shift: one of {NUMERIC_DRIFT_COLUMNS}.")
+    column: str = Field(
+        pattern=DRIFT_TARGET,
+        description="Column to shift: `column` or `dataset.column`; int64, float64, date or "
+        "datetime.",
+    )
     from_day: int = Field(ge=1, description="1-based index of the first simulated day affected.")
     multiply: float = Field(default=1.0, ge=0, allow_inf_nan=False, description="Scale factor.")
-    add: float = Field(default=0.0, allow_inf_nan=False, description="Offset added after scaling.")
+    add: float = Field(
+        default=0.0,
+        allow_inf_nan=False,
+        validation_alias=AliasChoices("add", "shift"),
+        description="Offset added after scaling (`shift` is a synonym); days for date/datetime.",
+    )
 
     @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.column not in NUMERIC_DRIFT_COLUMNS:
-            raise ValueError(
-                f"numeric drift needs a numeric column, got {self.column!r}; "
-                f"use one of {list(NUMERIC_DRIFT_COLUMNS)} or a categorical drift"
-            )
+    def _changes_something(self) -> Self:
         if self.multiply == 1.0 and self.add == 0.0:
             raise ValueError(
                 f"numeric drift on {self.column!r} changes nothing; set multiply != 1 or add != 0"
@@ -42,39 +44,32 @@ class NumericDrift(StrictModel):
 
 
 class CategoricalDrift(StrictModel):
-    """From `from_day` on, a random `fraction` of observations get `column` set to `to_value`."""
+    """From `from_day` on, a random `fraction` of rows get `column` set to `to_value`."""
 
     type: Literal["categorical"] = Field(
         default="categorical", description="Discriminator: categorical remap."
     )
     column: str = Field(
-        description=f"Categorical or 0/1 feature to remap: one of {CATEGORICAL_DRIFT_COLUMNS}."
+        pattern=DRIFT_TARGET,
+        description="Column to remap: `column` or `dataset.column`, of any type.",
     )
     from_day: int = Field(ge=1, description="1-based index of the first simulated day affected.")
     to_value: str = Field(
         min_length=1,
-        description='Value moved rows get (e.g. "Month-to-month"; "0"/"1" for 0/1 columns).',
+        description='Value moved rows get, as text (e.g. "Month-to-month", "1", "true"); it must '
+        "parse as the column's type.",
     )
     fraction: float = Field(gt=0, le=1, description="Share of each day's rows moved to `to_value`.")
-
-    @model_validator(mode="after")
-    def _check(self) -> Self:
-        if self.column not in CATEGORICAL_DRIFT_COLUMNS:
-            raise ValueError(
-                f"categorical drift needs a categorical or 0/1 column, got {self.column!r}; "
-                f"use one of {list(CATEGORICAL_DRIFT_COLUMNS)} or a numeric drift"
-            )
-        if self.column in WA_CHURN_BINARY_FEATURES and self.to_value not in ("0", "1"):
-            raise ValueError(f"{self.column!r} holds 0/1, so to_value must be '0' or '1'")
-        return self
 
 
 DriftInjection = Annotated[NumericDrift | CategoricalDrift, Field(discriminator="type")]
 """One drift to inject: a numeric shift or a categorical remap, told apart by `type`."""
 
+Rate = Annotated[float, Field(ge=0, le=0.5)]
+
 
 class SimulationConfig(StrictModel):
-    """How many daily landing files to write, from which day, and which faults to inject."""
+    """How many daily landing files to write for which use case, from what, and what to break."""
 
     start_date: dt.date = Field(
         default=dt.date(2026, 1, 1), description="Date of the first simulated day (day 1)."
@@ -84,11 +79,13 @@ class SimulationConfig(StrictModel):
         default=1000,
         ge=1,
         le=100_000_000,
-        description="Distinct observations per day (duplicates come on top).",
+        description="Observations per day and observation dataset (duplicates come on top).",
     )
     seed: int = Field(default=42, ge=0, description="Random seed; same config gives same files.")
-    file_format: Literal["csv", "parquet"] = Field(
-        default="csv", description="Landing file format; every column is written as text."
+    file_format: Literal["csv", "parquet"] | None = Field(
+        default=None,
+        description="Landing file format; None: each dataset's declared `source.format`. Every "
+        "column is written as text.",
     )
     label_delay_days: int = Field(
         default=3,
@@ -98,23 +95,72 @@ class SimulationConfig(StrictModel):
     drift: list[DriftInjection] = Field(
         default_factory=list, description="Drifts to inject, applied in order."
     )
-    bad_row_rate: float = Field(
+    bad_row_rate: Rate = Field(
         default=0.01,
-        ge=0,
-        le=0.5,
-        description="Expected share of rows broken (null id, negative tenure, unknown contract, "
-        "unparseable monthly_charges).",
+        description="Expected share of observation rows broken, one defect each (a null key, an "
+        "unparseable value, a value out of range, unknown or not matching its pattern).",
     )
-    duplicate_rate: float = Field(
+    duplicate_rate: Rate = Field(
         default=0.005,
-        ge=0,
-        le=0.5,
-        description="Expected share of rows re-sent as exact copies (same customer_id, event_ts).",
+        description="Expected share of observation rows re-sent as exact copies.",
+    )
+    dataset_bad_row_rates: dict[str, Rate] = Field(
+        default_factory=dict,
+        description="Per dataset bad_row_rate overriding the one above (the labels dataset is "
+        "clean unless listed here).",
+    )
+    dataset_duplicate_rates: dict[str, Rate] = Field(
+        default_factory=dict,
+        description="Per dataset duplicate_rate overriding the one above (the labels dataset "
+        "has no copies unless listed here).",
     )
     use_case: str = Field(
         default="churn",
         pattern=r"^[a-z][a-z0-9_]*$",
-        description="Use case name: the folder under <data_dir>/landing/.",
+        description="Use case to simulate (its YAML declares the datasets written).",
+    )
+    source: str | None = Field(
+        default=None,
+        description="Where rows come from: a .csv/.parquet file, a shipped table (wa_churn, ames) "
+        "or `synthetic` (from the declared schema). None: the use case's shipped table when it "
+        "has one (churn: wa_churn, housing: ames), else synthetic.",
+    )
+    column_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Source column -> declared column, for names that do not match by name.",
+    )
+    entity_column: str | None = Field(
+        default=None,
+        description="Declared entity id column of the observations; default: the model's or "
+        "feature table's entity key, else the first key. Generated when the source lacks it.",
+    )
+    timestamp_column: str | None = Field(
+        default=None,
+        description="Declared event-time column of the observations; default: the dataset's "
+        "event_time, else its first date/datetime key. Always generated inside each day.",
+    )
+    replay_order: list[str] = Field(
+        default_factory=list,
+        description="Source columns ordering a replay: day d samples the d-th slice of the "
+        "source sorted by them (default: the timestamp column when the source has it).",
+    )
+    entities: int = Field(
+        default=5000,
+        ge=1,
+        le=100_000_000,
+        description="Distinct entities of a synthetic source (a file source has one per row).",
+    )
+    noise: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Numeric jitter: standard deviation as a share of each column's spread.",
+    )
+    resample_rate: float = Field(
+        default=0.02,
+        ge=0,
+        le=1,
+        description="Share of categorical values redrawn from the column's own distribution.",
     )
 
     @model_validator(mode="after")
@@ -130,3 +176,11 @@ class SimulationConfig(StrictModel):
     def date_of(self, day_index: int) -> dt.date:
         """Calendar date of the 1-based `day_index`."""
         return self.start_date + dt.timedelta(days=day_index - 1)
+
+    def rates(self, dataset: str, is_labels: bool) -> tuple[float, float]:
+        """(bad_row_rate, duplicate_rate) of one dataset."""
+        bad, dup = (0.0, 0.0) if is_labels else (self.bad_row_rate, self.duplicate_rate)
+        return (
+            self.dataset_bad_row_rates.get(dataset, bad),
+            self.dataset_duplicate_rates.get(dataset, dup),
+        )

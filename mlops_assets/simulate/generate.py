@@ -1,204 +1,161 @@
-"""Vectorised generation of one simulated day: sample, add noise, drift, break, duplicate.
+"""Vectorised generation of one simulated day of an observation dataset.
 
-Every random decision draws from its own stream, keyed by (seed, day, purpose), so turning a drift
-or a fault on or off never changes the sample, the timestamps or the noise of any day. Text columns
-are gathered as `Enum` codes (fast at 10M rows) and only become text when a file is written.
+Sample base rows (or the day's slice of a replayed source), perturb them (`noise.NoisePlan`), add
+the day's unique sorted event timestamps, drift, keep one row per key, remember what the labels
+file of a later day needs, then break and duplicate rows (`faults`). Text columns stay `Enum`
+codes until the file is written.
 """
 
-import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from enum import IntEnum
 
+import narwhals as nw
 import numpy as np
 import polars as pl
 
-from mlops_assets.data import (
-    WA_CHURN_BINARY_FEATURES,
-    WA_CHURN_FEATURES,
-    WA_CHURN_KEY,
-    WA_CHURN_TARGET,
-)
-from mlops_assets.simulate.config import (
-    CategoricalDrift,
-    NumericDrift,
-    SimulationConfig,
-)
+from mlops_assets.config.datasets import rule_columns
+from mlops_assets.config.rules import AcceptedValuesRule, RangeRule, RegexRule, Rule, SqlRule
+from mlops_assets.simulate.domains import MICROS_PER_DAY
+from mlops_assets.simulate.faults import apply_drift, break_rows
+from mlops_assets.simulate.labels import EVENT_US, event_times
+from mlops_assets.simulate.plan import DatasetPlan, SimulationPlan
+from mlops_assets.simulate.streams import Stream, rng_for
+from mlops_assets.transforms.quality import row_failure
 
-MICROS_PER_DAY = 86_400_000_000
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S%.6fZ"
-MONTHLY_CHARGES_JITTER = 0.02
-"""Standard deviation of the multiplicative noise on monthly_charges (2 %)."""
-DAYS_PER_TENURE_MONTH = 30
-UNKNOWN_CONTRACT = "Quarterly"
-UNPARSEABLE_CHARGES = "n/a"
-_EPOCH = dt.date(1970, 1, 1)
-
-
-class Stream(IntEnum):
-    """Independent random streams of one day."""
-
-    SAMPLE = 0
-    TIME = 1
-    NOISE = 2
-    BAD = 3
-    DUPLICATE = 4
-    DRIFT = 100  # + position of the injection in config.drift
-
-
-class BadKind(IntEnum):
-    """The defects a bad row carries (one each)."""
-
-    NULL_CUSTOMER_ID = 0
-    NEGATIVE_TENURE = 1
-    UNKNOWN_CONTRACT = 2
-    UNPARSEABLE_MONTHLY_CHARGES = 3
+_EPOCH_DAYS = 719_163  # date(1970, 1, 1).toordinal()
+_GUARDED = (RangeRule, AcceptedValuesRule, RegexRule, SqlRule)
 
 
 @dataclass(frozen=True)
 class DayBatch:
-    """One generated day: the landing rows and what is needed to write its labels later."""
+    """One generated day of a dataset: typed rows to write and the observations to label later."""
 
-    customers: pl.DataFrame  # typed (Enum/Int64/Float64/String); text once written
-    label_rows: np.ndarray  # base-table rows of the labelled observations (null ids excluded)
-    label_event_us: np.ndarray  # their event timestamps, microseconds since the epoch (UTC)
+    frame: pl.DataFrame
+    pending: pl.DataFrame | None
     observations: int
     bad_rows: int
     duplicates: int
     drifted_columns: tuple[str, ...]
 
 
-def day_rng(seed: int, day_index: int, stream: int) -> np.random.Generator:
-    """The random generator of one purpose on one day."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(day_index, stream)))
+def day_start_us(day_ordinal: int) -> int:
+    """Microseconds since the epoch at 00:00 UTC of the day with proleptic ordinal `day_ordinal`."""
+    return (day_ordinal - _EPOCH_DAYS) * MICROS_PER_DAY
 
 
-def day_start_us(day: dt.date) -> int:
-    """Microseconds since the epoch at 00:00 UTC of `day`."""
-    return (day - _EPOCH).days * MICROS_PER_DAY
+def _sample(dp: DatasetPlan, plan: SimulationPlan, day_index: int, n: int) -> np.ndarray:
+    assert dp.base is not None
+    rng = rng_for(plan.config.seed, day_index, Stream.SAMPLE, dp.stream)
+    if not dp.replay:
+        return rng.integers(0, dp.base.height, n)
+    height, days = dp.base.height, plan.config.days
+    lo = min((day_index - 1) * height // days, height - 1)
+    hi = max(day_index * height // days, lo + 1)
+    return lo + rng.integers(0, hi - lo, n)
 
 
-def format_ts(micros: np.ndarray) -> pl.Series:
-    """ISO-8601 UTC text ("2026-01-01T13:45:12.123456Z") of epoch microseconds."""
-    naive = pl.Series(micros, dtype=pl.Int64).cast(pl.Datetime("us"))
-    return naive.dt.strftime(TIMESTAMP_FORMAT)
+def _noisy(
+    frame: pl.DataFrame, dp: DatasetPlan, plan: SimulationPlan, day_index: int
+) -> pl.DataFrame:
+    noise, config, n = dp.noise, plan.config, frame.height
+    assert dp.base is not None
+    original = frame
+    if noise.jitter:
+        rng = rng_for(config.seed, day_index, Stream.NOISE, dp.stream)
+        exprs = []
+        for jitter in noise.jitter:
+            draws = rng.normal(0.0, jitter.sd, n)
+            col = pl.col(jitter.column)
+            if jitter.multiplicative:
+                value = col * pl.Series(1.0 + draws)
+            else:
+                value = (col.cast(pl.Float64) + pl.Series(draws)).clip(jitter.lo, jitter.hi)
+            if jitter.integer:
+                value = value.round(0).cast(pl.Int64)
+            elif jitter.decimals is not None:
+                value = value.round(jitter.decimals)
+            exprs.append(value.alias(jitter.column))
+        frame = frame.with_columns(exprs)
+    if noise.resample and config.resample_rate > 0:
+        rng = rng_for(config.seed, day_index, Stream.RESAMPLE, dp.stream)
+        for column in noise.resample:
+            picked = np.flatnonzero(rng.random(n) < config.resample_rate)
+            donors = dp.base[column].gather(pl.Series(rng.integers(0, dp.base.height, picked.size)))
+            frame = frame.with_columns(frame[column].scatter(picked, donors))
+    if noise.evolve is not None:
+        frame = noise.evolve(frame, day_index)
+    if noise.guard and (noise.jitter or noise.resample):
+        frame = _undo_rule_breaks(frame, original, dp)
+    return frame
 
 
-def prepare_base(base: pl.DataFrame, config: SimulationConfig) -> pl.DataFrame:
-    """The base table with its text columns as Enums that also hold every value we may write."""
-    extra: dict[str, set[str]] = {"contract": {UNKNOWN_CONTRACT}}
-    for injection in config.drift:
-        if isinstance(injection, CategoricalDrift):
-            extra.setdefault(injection.column, set()).add(injection.to_value)
-    text = [c for c, dtype in base.schema.items() if dtype == pl.String]
-    return base.with_columns(
-        pl.col(c).cast(pl.Enum(sorted(set(base[c].drop_nulls().to_list()) | extra.get(c, set()))))
-        for c in text
+def _failing(frame: pl.DataFrame, rules: Sequence[Rule]) -> pl.Series:
+    enums = [c for c, t in frame.schema.items() if isinstance(t, pl.Enum)]
+    plain = nw.from_native(frame.with_columns(pl.col(c).cast(pl.String) for c in enums))
+    flags = [failure[0].fill_null(False) for r in rules if (failure := row_failure(r))]
+    return plain.select(nw.any_horizontal(*flags, ignore_nulls=True).alias("f")).to_native()["f"]
+
+
+def _undo_rule_breaks(frame: pl.DataFrame, original: pl.DataFrame, dp: DatasetPlan) -> pl.DataFrame:
+    """Rows the noise made fail a row rule they passed get their original values back."""
+    rules = [
+        r
+        for r in dp.config.rules
+        if isinstance(r, _GUARDED) and all(c in frame.columns for c in rule_columns(r))
+    ]
+    if not rules:
+        return frame
+    undo = _failing(frame, rules) & ~_failing(original, rules)
+    if not undo.any():
+        return frame
+    changed = [j.column for j in dp.noise.jitter] + list(dp.noise.resample)
+    return frame.with_columns(
+        pl.when(undo).then(original[c]).otherwise(pl.col(c)).alias(c) for c in changed
     )
 
 
-def _drift_expr(
-    injection: NumericDrift | CategoricalDrift, rng: np.random.Generator, n: int, dtype: pl.DataType
-) -> pl.Expr:
-    col = pl.col(injection.column)
-    if isinstance(injection, NumericDrift):
-        shifted = (col.cast(pl.Float64) * injection.multiply + injection.add).clip(lower_bound=0)
-        return shifted.round(0).cast(pl.Int64) if dtype == pl.Int64 else shifted.round(2)
-    moved = pl.lit(pl.Series(rng.random(n) < injection.fraction))
-    value = int(injection.to_value) if injection.column in WA_CHURN_BINARY_FEATURES else None
-    target = pl.lit(injection.to_value if value is None else value).cast(dtype)
-    return pl.when(moved).then(target).otherwise(col)
-
-
-def _sample(
-    base: pl.DataFrame, config: SimulationConfig, day_index: int
-) -> tuple[np.ndarray, np.ndarray, pl.DataFrame]:
-    """Rows drawn from `base`, their unique sorted timestamps, and the noisy feature frame."""
-    n, seed = config.rows_per_day, config.seed
-    rows = day_rng(seed, day_index, Stream.SAMPLE).integers(0, base.height, n)
-    # n distinct, sorted microsecond offsets inside the day: sorted draws + 0..n-1.
-    offsets = np.sort(day_rng(seed, day_index, Stream.TIME).integers(0, MICROS_PER_DAY - n + 1, n))
-    event_us = day_start_us(config.date_of(day_index)) + offsets + np.arange(n, dtype=np.int64)
-    months = (day_index - 1) // DAYS_PER_TENURE_MONTH
-    jitter = 1.0 + day_rng(seed, day_index, Stream.NOISE).normal(0.0, MONTHLY_CHARGES_JITTER, n)
-    frame = base.select(WA_CHURN_KEY, *WA_CHURN_FEATURES)[rows].with_columns(
-        monthly_charges=(pl.col("monthly_charges") * pl.Series(jitter)).round(2),
-        tenure=pl.col("tenure") + months,
-    )
-    if months > 0:  # charges accrue while tenure advances
-        accrued = pl.col("total_charges").fill_null(0.0) + pl.col("monthly_charges") * months
-        frame = frame.with_columns(total_charges=accrued.round(2))
-    return rows, event_us, frame
-
-
-def generate_day(base: pl.DataFrame, config: SimulationConfig, day_index: int) -> DayBatch:
-    """Generate the landing rows of the 1-based `day_index` from `prepare_base(...)`'s table."""
-    n, seed = config.rows_per_day, config.seed
-    rows, event_us, frame = _sample(base, config, day_index)
-
-    drifted: list[str] = []
-    for position, injection in enumerate(config.drift):
-        if injection.from_day <= day_index:
-            rng = day_rng(seed, day_index, Stream.DRIFT + position)
-            expr = _drift_expr(injection, rng, n, frame.schema[injection.column])
-            frame = frame.with_columns(expr.alias(injection.column))
-            drifted.append(injection.column)
-
-    bad_rng = day_rng(seed, day_index, Stream.BAD)
-    n_bad = int(bad_rng.binomial(n, config.bad_row_rate))
-    kind = np.full(n, -1, dtype=np.int8)
-    kind[bad_rng.choice(n, n_bad, replace=False)] = bad_rng.integers(0, len(BadKind), n_bad)
-    is_bad = {k: pl.lit(pl.Series(kind == k)) for k in BadKind}
-    contract_type = frame.schema["contract"]
-    customers = frame.with_columns(
-        pl.when(is_bad[BadKind.NULL_CUSTOMER_ID])
-        .then(None)
-        .otherwise(pl.col(WA_CHURN_KEY))
-        .alias(WA_CHURN_KEY),
-        pl.when(is_bad[BadKind.NEGATIVE_TENURE])
-        .then(-1 - pl.col("tenure"))
-        .otherwise(pl.col("tenure"))
-        .alias("tenure"),
-        pl.when(is_bad[BadKind.UNKNOWN_CONTRACT])
-        .then(pl.lit(UNKNOWN_CONTRACT).cast(contract_type))
-        .otherwise(pl.col("contract"))
-        .alias("contract"),
-        pl.when(is_bad[BadKind.UNPARSEABLE_MONTHLY_CHARGES])
-        .then(pl.lit(UNPARSEABLE_CHARGES))
-        .otherwise(pl.col("monthly_charges").cast(pl.String))
-        .alias("monthly_charges"),
-    ).insert_column(1, format_ts(event_us).alias("event_ts"))
-
-    good = np.flatnonzero(kind < 0)
-    dup_rng = day_rng(seed, day_index, Stream.DUPLICATE)
-    n_dup = min(int(dup_rng.binomial(n, config.duplicate_rate)), good.size)
-    if n_dup:
-        resent = np.sort(good[dup_rng.choice(good.size, n_dup, replace=False)])
-        customers = pl.concat([customers, customers[resent]])
-
-    labelled = kind != BadKind.NULL_CUSTOMER_ID
+def generate_day(dp: DatasetPlan, plan: SimulationPlan, day_index: int) -> DayBatch:
+    """The rows of `dp`'s file on the 1-based `day_index` (see the module docstring)."""
+    assert dp.base is not None
+    config, n = plan.config, plan.config.rows_per_day
+    rows = _sample(dp, plan, day_index, n)
+    frame = _noisy(dp.base[rows], dp, plan, day_index)
+    if dp.time is not None:
+        start = day_start_us(config.date_of(day_index).toordinal())
+        rng = rng_for(config.seed, day_index, Stream.TIME, dp.stream)
+        offsets = np.sort(rng.integers(0, MICROS_PER_DAY - n + 1, n))
+        micros = pl.Series(start + offsets + np.arange(n, dtype=np.int64), dtype=pl.Int64)
+        time_type = pl.Date() if dp.facts[dp.time].dtype == "date" else pl.Datetime("us")
+        frame = frame.with_columns(event_times(micros, time_type).alias(dp.time))
+    typed, drifted = apply_drift(frame, dp, config, day_index)
+    if dp.time is None or dp.time not in dp.config.keys or dp.facts[dp.time].dtype == "date":
+        typed = typed.filter(pl.struct(dp.config.keys).is_first_distinct())
+    pending = _pending(typed, dp, plan, day_start_us(config.date_of(day_index).toordinal()))
+    broken = break_rows(typed.select(c.name for c in dp.config.columns), dp, config, day_index)
+    if pending is not None:
+        hidden = [i for i, d in enumerate(dp.defects) if d.column in (dp.entity, dp.time)]
+        pending = pending.filter(pl.Series(~np.isin(broken.kind, hidden)))
     return DayBatch(
-        customers=customers,
-        label_rows=rows[labelled],
-        label_event_us=event_us[labelled],
-        observations=n,
-        bad_rows=n_bad,
-        duplicates=n_dup,
+        frame=broken.frame,
+        pending=pending,
+        observations=typed.height,
+        bad_rows=broken.bad_rows,
+        duplicates=broken.duplicates,
         drifted_columns=tuple(drifted),
     )
 
 
-def build_labels(
-    base: pl.DataFrame, rows: np.ndarray, event_us: np.ndarray, label_day: dt.date
-) -> pl.DataFrame:
-    """Labels of the observations (`rows` of `base` seen at `event_us`) landing on `label_day`.
-
-    `label_ts` is the observation's time of day on `label_day`.
-    """
-    event_ts = format_ts(event_us)
-    picked = base.select(WA_CHURN_KEY, WA_CHURN_TARGET)[rows]
-    return picked.select(
-        WA_CHURN_KEY,
-        event_ts.alias("event_ts"),
-        WA_CHURN_TARGET,
-        pl.concat_str(pl.lit(label_day.isoformat()), event_ts.str.slice(10)).alias("label_ts"),
-    )
+def _pending(
+    typed: pl.DataFrame, dp: DatasetPlan, plan: SimulationPlan, day_start: int
+) -> pl.DataFrame | None:
+    """What the labels file needs of each observation: shared columns, label, event time."""
+    labels, roles = plan.labels, plan.roles
+    if labels is None or dp.name != roles.primary or roles.label is None:
+        return None
+    wanted = [c.name for c in labels.config.columns if c.name in typed.columns]
+    wanted = list(dict.fromkeys([*wanted, roles.label]))
+    if dp.time is not None:
+        micros = typed[dp.time].cast(pl.Datetime("us")).cast(pl.Int64)
+    else:
+        micros = pl.Series([day_start] * typed.height, dtype=pl.Int64)
+    return typed.select(wanted).with_columns(micros.alias(EVENT_US))

@@ -1,9 +1,8 @@
-"""Where landing files live, and how they are written so a reader never sees half a file.
+"""Where landing files go (the lakehouse owns the folders), and how they are written atomically.
 
-Layout (what the ingestion reads)::
+Layout (what the ingestion reads; `<subdir>` is the dataset's landing subdir, by default its name)::
 
-    <data_dir>/landing/<use_case>/customers/<YYYY-MM-DD>/customers_<YYYY-MM-DD>.<ext>
-    <data_dir>/landing/<use_case>/labels/<YYYY-MM-DD>/labels_<YYYY-MM-DD>.<ext>
+    <landing root>/<use_case>/<subdir>/<YYYY-MM-DD>/<dataset>_<YYYY-MM-DD>.<csv|parquet>
 
 Every column of a landing file is text (CSV, or Parquet with String columns), so both formats
 read back to the same frame: ``pl.read_csv(path, infer_schema=False)`` / ``pl.read_parquet(path)``.
@@ -17,41 +16,45 @@ from typing import Literal
 import polars as pl
 
 from mlops_assets.errors import StorageError
+from mlops_assets.simulate.text import as_text
+from mlops_assets.storage.lakehouse import LocalLakehouse
 
 FileFormat = Literal["csv", "parquet"]
-Dataset = Literal["customers", "labels"]
-
-CUSTOMERS_COLUMNS: tuple[str, ...] = ("customer_id", "event_ts")  # + the 19 features
-LABELS_COLUMNS: tuple[str, ...] = ("customer_id", "event_ts", "churn", "label_ts")
 
 
 def landing_root(data_dir: Path, use_case: str) -> Path:
-    """The landing folder of one use case: `<data_dir>/landing/<use_case>`."""
-    return data_dir / "landing" / use_case
+    """The landing folder of one use case (under the lakehouse's landing root)."""
+    return LocalLakehouse(data_dir).landing_root() / use_case
 
 
 def landing_file(
-    data_dir: Path, use_case: str, dataset: Dataset, day: dt.date, file_format: FileFormat
+    data_dir: Path,
+    use_case: str,
+    dataset: str,
+    day: dt.date,
+    file_format: str,
+    subdir: str | None = None,
 ) -> Path:
-    """Path of the `customers` or `labels` landing file of one day."""
+    """Path of one dataset's landing file of one day."""
     stamp = day.isoformat()
-    ext = "csv" if file_format == "csv" else "parquet"
-    return landing_root(data_dir, use_case) / dataset / stamp / f"{dataset}_{stamp}.{ext}"
+    ext = "parquet" if file_format == "parquet" else "csv"
+    folder = LocalLakehouse(data_dir).landing_dir(use_case, subdir or dataset)
+    return folder / stamp / f"{dataset}_{stamp}.{ext}"
 
 
-def write_atomic(frame: pl.DataFrame, path: Path, file_format: FileFormat) -> None:
-    """Write `frame` to `path` through a hidden temp file and a rename (replaces any old file).
+def write_atomic(frame: pl.DataFrame, path: Path, file_format: str, delimiter: str = ",") -> None:
+    """Write `frame` as text to `path` through a hidden temp file and a rename (replaces any old).
 
-    Every column is written as text: CSV renders values itself, Parquet gets String columns.
+    Raises StorageError when the file cannot be written (the previous file, if any, stays).
     """
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        if file_format == "csv":
-            frame.write_csv(tmp)
-        else:
-            text = frame.select(pl.all().cast(pl.String))
+        text = as_text(frame)
+        if file_format == "parquet":
             text.write_parquet(tmp, compression="zstd", statistics=False)
+        else:
+            text.write_csv(tmp, separator=delimiter)
         tmp.replace(path)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise StorageError(

@@ -95,6 +95,11 @@ def test_every_option_reaches_the_config(tmp_path: Path) -> None:
             "partner:4:fraction=0.25,to_value=0",
             CategoricalDrift(column="partner", from_day=4, to_value="0", fraction=0.25),
         ),
+        (
+            "labels.churn:2:to_value=Yes,fraction=0.3",
+            CategoricalDrift(column="labels.churn", from_day=2, to_value="Yes", fraction=0.3),
+        ),
+        ("orders.placed_at:3:shift=2", NumericDrift(column="orders.placed_at", from_day=3, add=2)),
     ],
 )
 def test_drift_specs(spec: str, expected: NumericDrift | CategoricalDrift) -> None:
@@ -111,9 +116,8 @@ def test_drift_specs(spec: str, expected: NumericDrift | CategoricalDrift) -> No
         ("monthly_charges:x:multiply=1.3", "from_day"),
         ("monthly_charges:3:mult=1.3", "mult"),
         ("monthly_charges:3:multiply=big", "multiply"),
-        ("gender:1:multiply=2", "needs a numeric column"),
         ("contract:2:to_value=Two year", "fraction"),
-        ("partner:1:to_value=yes,fraction=0.5", "must be '0' or '1'"),
+        ("customers/x:1:multiply=2", "pattern"),
     ],
 )
 def test_bad_drift_specs_raise_config_error_with_a_fix(spec: str, why: str) -> None:
@@ -122,6 +126,49 @@ def test_bad_drift_specs_raise_config_error_with_a_fix(spec: str, why: str) -> N
     assert why in str(info.value)
     assert info.value.context["spec"] == spec
     assert info.value.fix and "COLUMN:FROM_DAY:" in info.value.fix
+
+
+def test_new_options_reach_the_config(tmp_path: Path) -> None:
+    args = _parse(
+        "--use-case",
+        "housing",
+        "--source",
+        str(tmp_path / "sales.csv"),
+        "--map",
+        "SalePrice=sale_price",
+        "--entity-column",
+        "property_id",
+        "--timestamp-column",
+        "listed_at",
+        "--replay-order",
+        "year_sold, mo_sold",
+        "--entities",
+        "300",
+        "--noise",
+        "0.05",
+        "--resample-rate",
+        "0",
+        "--bad-row-rate",
+        "0.03",
+        "--bad-row-rate",
+        "sales=0.02",
+        "--duplicate-rate",
+        "listings=0.1",
+        "--config-dir",
+        str(tmp_path),
+    )
+    config = config_from_args(args)
+    assert config.source == str(tmp_path / "sales.csv")
+    assert config.column_map == {"SalePrice": "sale_price"}
+    assert (config.entity_column, config.timestamp_column) == ("property_id", "listed_at")
+    assert config.replay_order == ["year_sold", "mo_sold"]
+    assert (config.entities, config.noise, config.resample_rate) == (300, 0.05, 0.0)
+    assert config.bad_row_rate == 0.03 and config.duplicate_rate == 0.005
+    assert config.dataset_bad_row_rates == {"sales": 0.02}
+    assert config.dataset_duplicate_rates == {"listings": 0.1}
+    assert config.file_format is None and args.config_dir == tmp_path
+    with pytest.raises(ConfigError, match="malformed --map"):
+        config_from_args(_parse("--map", "no_equals_sign"))
 
 
 def test_run_reports_a_bad_spec_and_writes_nothing(
@@ -137,6 +184,15 @@ def test_run_reports_a_bad_spec_and_writes_nothing(
 @pytest.mark.parametrize(
     ("argv", "why"),
     [
+        (["--drift", "gender:1:multiply=2"], "unknown column 'gender'"),
+        (["--drift", "monthly_charge:1:multiply=2"], "did you mean 'monthly_charges'"),
+        (["--drift", "contract:1:multiply=2"], "numeric drift needs an int64"),
+        (["--drift", "partner:1:to_value=yes,fraction=0.5"], "not a valid int64"),
+        (["--drift", "customer.tenure:1:add=1"], "unknown dataset 'customer'"),
+        (["--drift", "labels.tenure:1:add=1"], "unknown column 'tenure'"),
+        (["--bad-row-rate", "label=0.1"], "did you mean 'labels'"),
+        (["--use-case", "chrun"], "no use case named 'chrun'"),
+        (["--source", "nope"], "neither a .csv/.parquet file nor a shipped table"),
         (["--days", "0"], "days"),
         (["--start-date", "2026-13-01"], "--start-date is not a date"),
         (["--days", "3", "--drift", "tenure:4:add=1"], "starts on day 4"),

@@ -17,7 +17,10 @@ def test_defaults_match_the_documented_contract() -> None:
     config = SimulationConfig()
     assert config.start_date == dt.date(2026, 1, 1)
     assert config.rows_per_day == 1000
-    assert config.file_format == "csv"
+    assert config.file_format is None  # each dataset's declared format
+    assert config.source is None and config.entities == 5000
+    assert config.rates("customers", is_labels=False) == (0.01, 0.005)
+    assert config.rates("labels", is_labels=True) == (0.0, 0.0)
     assert config.label_delay_days == 3
     assert config.bad_row_rate == 0.01
     assert config.duplicate_rate == 0.005
@@ -54,8 +57,9 @@ def test_drift_union_is_discriminated_by_type() -> None:
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        ({"column": "contract", "from_day": 1, "multiply": 2.0}, "needs a numeric column"),
         ({"column": "tenure", "from_day": 1}, "changes nothing"),
+        ({"column": "bad column", "from_day": 1, "add": 1.0}, "pattern"),
+        ({"column": "a.b.c", "from_day": 1, "add": 1.0}, "pattern"),
         ({"column": "tenure", "from_day": 0, "add": 1.0}, "greater than or equal to 1"),
         ({"column": "tenure", "from_day": 1, "add": float("nan")}, "finite"),
         ({"column": "tenure", "from_day": 1, "add": 1.0, "scale": 2}, "Extra inputs"),
@@ -69,8 +73,6 @@ def test_numeric_drift_rejections(payload: dict[str, object], message: str) -> N
 @pytest.mark.parametrize(
     ("payload", "message"),
     [
-        ({"column": "tenure", "to_value": "1", "fraction": 0.5}, "categorical or 0/1 column"),
-        ({"column": "partner", "to_value": "yes", "fraction": 0.5}, "must be '0' or '1'"),
         ({"column": "contract", "to_value": "Two year", "fraction": 0.0}, "greater than 0"),
         ({"column": "contract", "to_value": "Two year", "fraction": 1.5}, "less than or equal"),
         ({"column": "contract", "to_value": "", "fraction": 0.5}, "at least 1 character"),
@@ -81,6 +83,18 @@ def test_categorical_drift_rejections(payload: dict[str, object], message: str) 
         CategoricalDrift.model_validate({"from_day": 1, **payload})
 
 
+def test_shift_is_a_synonym_of_add_and_rates_override_per_dataset() -> None:
+    shifted = NumericDrift.model_validate({"column": "x.signup_on", "from_day": 2, "shift": 3})
+    assert shifted.add == 3.0 and shifted.model_dump()["add"] == 3.0
+    config = SimulationConfig(
+        dataset_bad_row_rates={"labels": 0.1}, dataset_duplicate_rates={"customers": 0.2}
+    )
+    assert config.rates("labels", is_labels=True) == (0.1, 0.0)
+    assert config.rates("customers", is_labels=False) == (0.01, 0.2)
+    with pytest.raises(ValidationError, match=r"less than or equal to 0\.5"):
+        SimulationConfig(dataset_bad_row_rates={"labels": 0.9})
+
+
 def test_config_rejections() -> None:
     late = NumericDrift(column="tenure", from_day=9, add=1)
     with pytest.raises(ValidationError, match="starts on day 9 but the simulation has only 5"):
@@ -89,6 +103,8 @@ def test_config_rejections() -> None:
         SimulationConfig.model_validate({"dayz": 3})
     with pytest.raises(ValidationError, match="csv"):
         SimulationConfig.model_validate({"file_format": "json"})
+    with pytest.raises(ValidationError, match="entities"):
+        SimulationConfig(entities=0)
     with pytest.raises(ValidationError, match="pattern"):
         SimulationConfig(use_case="../escape")
     config = SimulationConfig()

@@ -19,8 +19,8 @@ def _runs(
     plain = simulate(config.model_copy(update={"drift": []}), tmp_path / "plain")
     assert all(not d.drifted_columns for d in plain.days)
     return (
-        [read_landing(d.customers_file) for d in drifted.days],
-        [read_landing(d.customers_file) for d in plain.days],
+        [read_landing(d.observations_file) for d in drifted.days],
+        [read_landing(d.observations_file) for d in plain.days],
     )
 
 
@@ -96,7 +96,7 @@ def test_drift_to_a_new_category_and_on_a_flag(tmp_path: Path) -> None:
         ["payment_method"],
         ["payment_method", "paperless_billing"],
     ]
-    day1, day2 = (read_landing(d.customers_file) for d in summary.days)
+    day1, day2 = (read_landing(d.observations_file) for d in summary.days)
     assert abs((day1["payment_method"] == "Crypto").mean() - 0.2) < 0.03  # type: ignore[operator]
     assert set(day1["paperless_billing"].unique()) == {"0", "1"}
     assert set(day2["paperless_billing"].unique()) == {"1"}

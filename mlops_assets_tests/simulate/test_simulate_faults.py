@@ -29,7 +29,7 @@ def test_rates_and_counts(tmp_path: Path, bad_rate: float, dup_rate: float) -> N
     )
     summary = simulate(config, tmp_path)
     for day in summary.days:
-        frame = read_landing(day.customers_file)
+        frame = read_landing(day.observations_file)
         assert frame.height == day.rows_written == ROWS + day.duplicates
 
         originals = frame.head(ROWS)  # re-sent copies are appended after the day's observations
@@ -51,7 +51,7 @@ def test_rates_and_counts(tmp_path: Path, bad_rate: float, dup_rate: float) -> N
 
 def test_unparseable_values_are_the_documented_ones(tmp_path: Path) -> None:
     summary = simulate(SimulationConfig(days=1, rows_per_day=5000, bad_row_rate=0.2), tmp_path)
-    frame = read_landing(summary.days[0].customers_file)
+    frame = read_landing(summary.days[0].observations_file)
     broken = frame.filter(as_float("monthly_charges").is_null())
     assert set(broken["monthly_charges"].unique()) == {"n/a"}
     assert set(frame.filter(~pl.col("contract").is_in(CONTRACTS))["contract"]) == {"Quarterly"}
@@ -62,7 +62,7 @@ def test_zero_rates_give_clean_files(tmp_path: Path) -> None:
     config = SimulationConfig(days=2, rows_per_day=3000, bad_row_rate=0, duplicate_rate=0)
     summary = simulate(config, tmp_path)
     for day in summary.days:
-        frame = read_landing(day.customers_file)
+        frame = read_landing(day.observations_file)
         assert day.bad_rows == day.duplicates == 0 and frame.height == 3000
         assert _defects(frame).select(pl.any_horizontal(pl.all())).to_series().sum() == 0
         assert frame.filter(pl.col("customer_id").is_null()).height == 0

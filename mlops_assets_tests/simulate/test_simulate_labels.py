@@ -36,7 +36,7 @@ def test_labels_arrive_delay_days_later(
         assert day.labels_file is not None
         labels = read_landing(day.labels_file)
         observed_day = summary.days[day.day_index - delay - 1]
-        observed = read_landing(observed_day.customers_file)
+        observed = read_landing(observed_day.observations_file)
         expected = (
             observed.filter(pl.col("customer_id").is_not_null())
             .select("customer_id", "event_ts")

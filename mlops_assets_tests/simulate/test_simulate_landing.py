@@ -6,15 +6,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from mlops_assets.config.project import load_project
 from mlops_assets.data import WA_CHURN_FEATURES
 from mlops_assets.errors import StorageError
-from mlops_assets.simulate import (
-    CUSTOMERS_COLUMNS,
-    LABELS_COLUMNS,
-    SimulationConfig,
-    landing_file,
-    simulate,
-)
+from mlops_assets.simulate import SimulationConfig, landing_file, simulate
 from mlops_assets.simulate.layout import write_atomic
 from mlops_assets_tests.simulate.landing_helpers import as_float, as_int, read_landing
 
@@ -40,16 +35,21 @@ def test_layout_and_columns(tmp_path: Path) -> None:
     assert {str(p.relative_to(tmp_path)) for p in summary.files_written} == expected
     assert [d.date for d in summary.days] == [config.date_of(i) for i in range(1, 5)]
 
-    customers = read_landing(summary.days[0].customers_file)
-    assert customers.columns == [*CUSTOMERS_COLUMNS, *WA_CHURN_FEATURES]
+    customers = read_landing(summary.days[0].observations_file)
+    declared = {
+        d.name: [c.name for c in d.columns] for d in load_project().use_case("churn").datasets
+    }
+    assert (
+        customers.columns
+        == declared["customers"]
+        == ["customer_id", "event_ts", *WA_CHURN_FEATURES]
+    )
     assert customers.columns[:2] == ["customer_id", "event_ts"] and len(customers.columns) == 21
     assert customers.height == summary.days[0].rows_written
     labels_file = summary.days[2].labels_file
     assert labels_file is not None
     labels = read_landing(labels_file)
-    assert (
-        labels.columns == list(LABELS_COLUMNS) == ["customer_id", "event_ts", "churn", "label_ts"]
-    )
+    assert labels.columns == declared["labels"] == ["customer_id", "event_ts", "churn", "label_ts"]
     assert labels.height == summary.days[2].label_rows > 0
     assert landing_file(tmp_path, "churn", "labels", dt.date(2026, 4, 1), "csv") == labels_file
 
@@ -57,7 +57,7 @@ def test_layout_and_columns(tmp_path: Path) -> None:
 def test_event_timestamps_are_unique_iso_utc_inside_their_day(tmp_path: Path) -> None:
     summary = simulate(SimulationConfig(days=2, rows_per_day=2000, duplicate_rate=0), tmp_path)
     for day in summary.days:
-        frame = read_landing(day.customers_file)
+        frame = read_landing(day.observations_file)
         assert frame["event_ts"].str.contains(ISO_UTC).all()
         parsed = frame["event_ts"].str.to_datetime("%Y-%m-%dT%H:%M:%S%.fZ", time_zone="UTC")
         assert (parsed.dt.date() == day.date).all()
@@ -77,7 +77,7 @@ def test_noise_is_small_and_tenure_advances_with_time(tmp_path: Path, base: pl.D
     )
 
     def joined(day_index: int) -> pl.DataFrame:
-        frame = read_landing(summary.days[day_index - 1].customers_file)
+        frame = read_landing(summary.days[day_index - 1].observations_file)
         return frame.join(source, on="customer_id", how="left", validate="m:1").with_columns(
             as_int("tenure"), as_float("monthly_charges"), as_float("total_charges")
         )
@@ -126,8 +126,10 @@ def test_parquet_holds_the_same_rows_as_csv(tmp_path: Path) -> None:
 
 
 def test_use_case_names_the_landing_folder(tmp_path: Path) -> None:
-    summary = simulate(SimulationConfig(days=1, rows_per_day=10, use_case="telco"), tmp_path)
-    assert summary.days[0].customers_file == (
+    telco = load_project().use_case("churn").model_copy(update={"name": "telco"})
+    config = SimulationConfig(days=1, rows_per_day=10, use_case="telco")
+    summary = simulate(config, tmp_path, telco)
+    assert summary.days[0].observations_file == (
         tmp_path / "landing/telco/customers/2026-01-01/customers_2026-01-01.csv"
     )
 

@@ -28,6 +28,6 @@ def test_200k_rows_per_day_in_a_few_seconds(tmp_path: Path) -> None:
     # measured ~0.6 s here (about 700k rows/s); the bound only catches a per-row Python path
     assert summary.seconds < 20
     assert summary.days[1].label_rows > 0.98 * ROWS
-    last = read_landing(summary.days[1].customers_file)
+    last = read_landing(summary.days[1].observations_file)
     assert last.height == summary.days[1].rows_written > ROWS
     assert last["event_ts"].n_unique() == ROWS
