@@ -38,8 +38,8 @@ def build_landing_sensor(uc: UseCaseConfig, job: AssetJob) -> dg.SensorDefinitio
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         house = lakehouse.get()
         days: dict[str, list[tuple[str, int, int]]] = {}
-        for ds in uc.datasets:
-            root = house.landing_dir(uc.name, ds.landing_subdir)
+        roots = [house.landing_dir(uc.name, ds.landing_subdir) for ds in uc.datasets]
+        for ds, root in zip(uc.datasets, roots, strict=True):
             if not root.is_dir():
                 continue
             for day_dir in sorted(p for p in root.iterdir() if p.is_dir()):
@@ -66,7 +66,8 @@ def build_landing_sensor(uc: UseCaseConfig, job: AssetJob) -> dg.SensorDefinitio
             )
         if not requests:
             return dg.SkipReason(
-                f"no new or changed landing files of {uc.name} ({len(days)} day(s) seen)"
+                f"no new or changed landing files of {uc.name} under "
+                f"{', '.join(str(r) for r in roots)} ({len(days)} day(s) seen)"
             )
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
 

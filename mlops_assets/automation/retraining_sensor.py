@@ -10,18 +10,20 @@ retrainings, and the cursor (last retrain window and history) survives daemon re
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import dagster as dg
-import polars as pl
 from pydantic import BaseModel, Field
 
 from mlops_assets.assets.keys import asset_key, op_name, tables
 from mlops_assets.automation.jobs import AssetJob
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.engines.frames import to_polars
 from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.storage.lakehouse import Lakehouse
+
+if TYPE_CHECKING:
+    from mlops_assets.monitoring.policy import WindowVerdict
 
 
 class RetrainCursor(BaseModel):
@@ -39,24 +41,20 @@ def window_time(window: str) -> datetime:
     return datetime.fromisoformat(window).replace(tzinfo=UTC) + timedelta(days=1)
 
 
-def load_verdicts(house: Lakehouse, uc: UseCaseConfig) -> list[dict[str, object]]:
-    """One record per window: drift and performance joined on the window, oldest first."""
+def load_verdicts(house: Lakehouse, uc: UseCaseConfig) -> list["WindowVerdict"]:
+    """One verdict per drift window, with that window's performance if any, oldest first."""
+    from mlops_assets.monitoring.windows import DriftWindow, PerformanceWindow, verdicts
+
     names = tables(uc)
     if not house.table_exists(names.drift):
         return []
-    drift = to_polars(house.read_table(names.drift)).select(
-        "window", "status", "dataset_drift", "drift_share", "n_current"
+    drift = DriftWindow.read(house.read_table(names.drift))
+    performance = (
+        PerformanceWindow.read(house.read_table(names.performance))
+        if house.table_exists(names.performance)
+        else []
     )
-    if house.table_exists(names.performance):
-        perf = to_polars(house.read_table(names.performance)).select(
-            "window", pl.col("status").alias("perf_status"), "degraded"
-        )
-        drift = drift.join(perf, on="window", how="left")
-    else:
-        drift = drift.with_columns(
-            pl.lit(None, pl.String).alias("perf_status"), pl.lit(None, pl.Boolean).alias("degraded")
-        )
-    return drift.sort("window").to_dicts()
+    return verdicts(drift, performance)
 
 
 def build_retraining_sensor(uc: UseCaseConfig, training_job: AssetJob) -> dg.SensorDefinition:
@@ -77,27 +75,15 @@ def build_retraining_sensor(uc: UseCaseConfig, training_job: AssetJob) -> dg.Sen
     def _sensor(
         context: dg.SensorEvaluationContext, lakehouse: LakehouseResource, alerts: AlertsResource
     ) -> dg.SensorResult | dg.SkipReason:
-        from mlops_assets.monitoring.policy import WindowVerdict, decide_retraining
+        from mlops_assets.monitoring.policy import decide_retraining
 
         cursor = RetrainCursor.model_validate_json(context.cursor or "{}")
-        records = load_verdicts(lakehouse.get(), uc)
-        if not records:
+        verdicts = load_verdicts(lakehouse.get(), uc)
+        if not verdicts:
             return dg.SkipReason("no monitoring windows yet: materialize the drift asset first")
-        latest = str(records[-1]["window"])
+        latest = verdicts[-1].window
         if latest == cursor.last_window:
             return dg.SkipReason(f"no new monitoring window since {latest}")
-        verdicts = [
-            WindowVerdict(
-                window=str(r["window"]),
-                drift_detected=r["status"] == "drift",
-                performance_degraded=None
-                if r["perf_status"] in (None, "insufficient_data")
-                else bool(r["degraded"]),
-                drift_share=float(r["drift_share"] or 0.0),  # type: ignore[arg-type]
-                n_rows=int(r["n_current"] or 0),  # type: ignore[call-overload]
-            )
-            for r in records
-        ]
         now = window_time(latest)
         period_start = now - timedelta(days=policy.max_retrains_period_days)
         retrains = [window_time(w) for w in cursor.retrain_windows]

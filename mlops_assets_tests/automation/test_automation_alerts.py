@@ -165,6 +165,7 @@ def test_run_failure_alert_reaches_the_webhook(
             dagster_event=entry.dagster_event,
             dagster_instance=instance,
             dagster_run=run,
+            resources=defs.resources,
         ).for_run_failure()
         with caplog.at_level(logging.DEBUG):
             sensor(context)

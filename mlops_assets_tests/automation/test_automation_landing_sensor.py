@@ -17,8 +17,10 @@ def _tick(
     defs: dg.Definitions, instance: dg.DagsterInstance, cursor: str | None
 ) -> dg.SensorResult | dg.SkipReason:
     sensor = defs.resolve_sensor_def(SENSOR)
-    context = dg.build_sensor_context(cursor=cursor, instance=instance, definitions=defs)
-    result = sensor(context)
+    with dg.build_sensor_context(
+        cursor=cursor, instance=instance, definitions=defs, resources=defs.resources
+    ) as context:
+        result = sensor(context)
     assert isinstance(result, dg.SensorResult | dg.SkipReason)
     return result
 

@@ -1,16 +1,16 @@
 """Alert delivery against real HTTP receivers on 127.0.0.1 (a webhook and a fake Slack API)."""
 
+import itertools
 import json
-import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from mlops_assets.config.monitoring import AlertsConfig, SlackChannel, WebhookChannel
 from mlops_assets.errors import AlertError
-from mlops_assets.monitoring.alerts import Alert, send_alerts
+from mlops_assets.monitoring.alerts import Alert, DeliveryPolicy, send_alerts
+from mlops_assets_tests.monitoring.http_receiver import Receiver, Reply, serve
 
 SECRET_PATH = "/hooks/T000/B000/s3cr3t-t0ken"
 SLACK_TOKEN = "xoxb-test-s3cr3t-slack-token"
@@ -22,44 +22,14 @@ ALERT = Alert(
     context={"use_case": "churn", "partition": "2026-03-01", "drift_share": 0.625},
     links={"report": "http://127.0.0.1:3000/report.html"},
 )
-
-
-@dataclass
-class Receiver:
-    """A local HTTP server that records requests and answers with a chosen status/body."""
-
-    status: int = 200
-    body: dict[str, object] = field(default_factory=lambda: {"ok": True, "ts": "1.0"})
-    requests: list[tuple[str, dict[str, str], bytes]] = field(default_factory=list)
-    port: int = 0
+FAST = DeliveryPolicy(attempts=3, backoff_s=0.05, max_backoff_s=0.5, deadline_s=10)
+"""Retries with short waits, so a test of three attempts takes well under a second."""
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("Content-Length", 0))
-            state.requests.append((self.path, dict(self.headers), self.rfile.read(length)))
-            payload = json.dumps(state.body).encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    state.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serve() as state:
+        yield state
 
 
 def webhook_config(**channel: object) -> AlertsConfig:
@@ -117,7 +87,8 @@ def test_non_2xx_raises_with_status_and_fix_but_no_secret(receiver: Receiver) ->
 def test_unreachable_webhook_raises_without_leaking_the_url(receiver: Receiver) -> None:
     url = f"http://127.0.0.1:1{SECRET_PATH}"  # nothing listens on port 1
     with pytest.raises(AlertError, match="could not be reached") as info:
-        send_alerts(ALERT, webhook_config(timeout_s=2), environ={"TEST_ALERT_URL": url})
+        send_alerts(ALERT, webhook_config(timeout_s=2), {"TEST_ALERT_URL": url}, FAST)
+    assert info.value.context["attempts"] == FAST.attempts  # unreachable is worth a retry
     assert "s3cr3t" not in str(info.value)
 
 
@@ -170,3 +141,88 @@ def test_every_channel_is_attempted_when_one_fails(receiver: Receiver) -> None:
     with pytest.raises(AlertError, match="MISSING_URL is not set"):
         send_alerts(ALERT, config, environ=env)
     assert len(receiver.requests) == 1  # the good channel still received the alert
+
+
+def _gaps(receiver: Receiver) -> list[float]:
+    return [b - a for a, b in itertools.pairwise(receiver.received_at)]
+
+
+def test_transient_failures_are_retried_with_backoff_until_delivered(receiver: Receiver) -> None:
+    receiver.script = [Reply(503), Reply(502)]
+    env = {"TEST_ALERT_URL": receiver.url(SECRET_PATH)}
+    started = time.monotonic()
+    (result,) = send_alerts(ALERT, webhook_config(), env, FAST)
+    elapsed = time.monotonic() - started
+    assert (result.status, result.detail, result.attempts) == ("sent", "HTTP 200", 3)
+    assert len(receiver.requests) == 3
+    first, second = _gaps(receiver)
+    assert first >= FAST.backoff_s and second >= 2 * FAST.backoff_s  # the wait doubles
+    assert elapsed < 5, f"three quick attempts took {elapsed:.1f} s"
+
+
+def test_a_slow_receiver_times_out_and_the_retry_gets_through(receiver: Receiver) -> None:
+    receiver.script = [Reply(200, delay_s=6.0)]  # answers the first request far too late
+    env = {"TEST_ALERT_URL": receiver.url()}
+    started = time.monotonic()
+    (result,) = send_alerts(ALERT, webhook_config(timeout_s=1.0), env, FAST)
+    elapsed = time.monotonic() - started
+    assert (result.status, result.attempts) == ("sent", 2)
+    assert elapsed < 5, f"the 1 s timeout did not bound the wait ({elapsed:.1f} s)"
+
+
+def test_client_errors_are_not_retried(receiver: Receiver) -> None:
+    receiver.status = 404
+    env = {"TEST_ALERT_URL": receiver.url(SECRET_PATH)}
+    with pytest.raises(AlertError, match="HTTP 404") as info:
+        send_alerts(ALERT, webhook_config(), env, FAST)
+    assert len(receiver.requests) == 1
+    assert "attempts" not in info.value.context
+    assert "s3cr3t" not in str(info.value)
+
+
+def test_persistent_server_errors_stop_after_the_attempts(receiver: Receiver) -> None:
+    receiver.status = 500
+    env = {"TEST_ALERT_URL": receiver.url(SECRET_PATH)}
+    with pytest.raises(AlertError, match="HTTP 500") as info:
+        send_alerts(ALERT, webhook_config(), env, FAST)
+    assert len(receiver.requests) == FAST.attempts
+    assert info.value.context["attempts"] == FAST.attempts
+    assert info.value.fix and "retried" in info.value.fix
+
+
+def test_retry_after_is_honoured_but_capped(receiver: Receiver) -> None:
+    receiver.script = [
+        Reply(429, headers={"Retry-After": "0.4"}),
+        Reply(503, headers={"Retry-After": "120"}),
+    ]
+    env = {"TEST_ALERT_URL": receiver.url()}
+    started = time.monotonic()
+    (result,) = send_alerts(ALERT, webhook_config(), env, FAST)
+    elapsed = time.monotonic() - started
+    assert result.attempts == 3
+    asked, capped = _gaps(receiver)
+    assert asked >= 0.4  # the receiver's Retry-After, longer than our own backoff
+    assert FAST.max_backoff_s <= capped < 3  # 120 s asked, capped at max_backoff_s
+    assert elapsed < 5
+
+
+def test_the_deadline_bounds_the_retries(receiver: Receiver) -> None:
+    receiver.status = 503
+    policy = DeliveryPolicy(attempts=10, backoff_s=0.2, max_backoff_s=0.2, deadline_s=0.5)
+    env = {"TEST_ALERT_URL": receiver.url()}
+    started = time.monotonic()
+    with pytest.raises(AlertError, match="HTTP 503"):
+        send_alerts(ALERT, webhook_config(), env, policy)
+    elapsed = time.monotonic() - started
+    assert 2 <= len(receiver.requests) <= 3  # 10 allowed, but no retry may start after 0.5 s
+    assert elapsed < 2, f"the 0.5 s deadline did not bound delivery ({elapsed:.1f} s)"
+
+
+def test_slack_server_errors_are_retried(receiver: Receiver) -> None:
+    pytest.importorskip("slack_sdk")
+    receiver.script = [Reply(503)]
+    (result,) = send_alerts(
+        ALERT, slack_config(receiver.port), {"SLACK_BOT_TOKEN": SLACK_TOKEN}, FAST
+    )
+    assert (result.status, result.attempts) == ("sent", 2)
+    assert [path for path, _, _ in receiver.requests] == ["/api/chat.postMessage"] * 2
