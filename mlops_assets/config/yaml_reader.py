@@ -133,7 +133,14 @@ class _Scan:
                     f"alias *{event.anchor} is used inside its own anchor (a recursive structure)",
                     "point the alias at a node that does not contain it",
                 )
-            self.add(event, where, self.anchors.get(event.anchor or "", 1))
+            if event.anchor not in self.anchors:
+                self.fail(
+                    event,
+                    where,
+                    f"alias *{event.anchor} has no anchor &{event.anchor} before it",
+                    f"define `&{event.anchor}` on an earlier node, or fix the alias name",
+                )
+            self.add(event, where, self.anchors[event.anchor or ""])
         elif isinstance(event, yaml.CollectionStartEvent):
             if len(self.frames) >= MAX_DEPTH:
                 self.fail(

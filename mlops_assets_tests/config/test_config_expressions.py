@@ -12,7 +12,13 @@ import narwhals as nw
 import polars as pl
 import pytest
 
-from mlops_assets.config.expressions import compile_expression, parse_expression, referenced_columns
+from mlops_assets.config.expressions import (
+    MAX_NESTING,
+    MAX_TOKENS,
+    compile_expression,
+    parse_expression,
+    referenced_columns,
+)
 from mlops_assets.errors import ConfigError
 
 Row = dict[str, Any]
@@ -211,3 +217,29 @@ def test_in_list_takes_literals_only() -> None:
         compile_expression("a in (b, 1)")
     out = nw.from_native(FRAME).select(compile_expression("a in (-4, 5)").alias("o"))
     assert out["o"].to_list() == [_in(r["a"], [-4, 5]) for r in ROWS]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("(" * 100 + "a" + ")" * 100, f"nested deeper than {MAX_NESTING} levels"),
+        ("not " * 100 + "a", f"nested deeper than {MAX_NESTING} levels"),
+        ("-" * 100 + "a", f"nested deeper than {MAX_NESTING} levels"),
+        ("abs(" * 60 + "a" + ")" * 60, f"nested deeper than {MAX_NESTING} levels"),
+        (" + ".join(["a"] * 1000), f"too long (at most {MAX_TOKENS})"),
+    ],
+)
+def test_expressions_are_bounded_so_no_recursion_error_escapes(text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_expression(text)
+    assert fragment in info.value.message
+    assert len(info.value.message) < 300  # the expression itself is shortened
+
+
+def test_the_largest_accepted_expression_compiles_and_runs() -> None:
+    nested = "(" * (MAX_NESTING - 1) + "a" + ")" * (MAX_NESTING - 1)
+    long = " + ".join(["a"] * ((MAX_TOKENS + 1) // 2))
+    for text in (nested, long):
+        out = nw.from_native(FRAME).select(compile_expression(text).alias("o"))
+        assert len(out) == len(ROWS)
+    assert referenced_columns(parse_expression(long)) == {"a"}
