@@ -71,7 +71,7 @@ class DeploymentResult(BaseModel):
 def endpoint_name(prefix: str, use_case: str, model: str) -> str:
     """``<prefix>-<use case>-<model>``, restricted to what Databricks accepts (63 characters)."""
     raw = f"{prefix}-{use_case}-{model}"
-    name = re.sub(r"[^A-Za-z0-9_-]+", "-", raw).strip("-")[:_NAME_LIMIT].rstrip("-")
+    name = re.sub(r"[^A-Za-z0-9_]+", "-", raw).strip("-")[:_NAME_LIMIT].rstrip("-")
     if not name:
         raise ServingError(
             f"cannot derive an endpoint name from {raw!r}",

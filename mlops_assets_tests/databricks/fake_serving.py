@@ -176,10 +176,12 @@ class ServingEndpoints:
                 raise ServingFaultError(
                     404, "RESOURCE_DOES_NOT_EXIST", f"no served entity {served}"
                 )
-            return entities[served]
+            chosen: dict[str, Any] = entities[served]
+            return chosen
         routes = endpoint.config["traffic_config"]["routes"]
         best = max(routes, key=lambda r: r["traffic_percentage"])
-        return entities[best.get("served_model_name") or best["served_entity_name"]]
+        chosen = entities[best.get("served_model_name") or best["served_entity_name"]]
+        return chosen
 
     def answer(self, entity: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         """Predictions for a validated ``dataframe_split`` body (called outside the lock)."""

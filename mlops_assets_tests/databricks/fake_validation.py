@@ -90,7 +90,13 @@ def check_value(annotation: Any, value: Any, where: str) -> None:
                 f"unknown or invalid field(s) {lost} for {annotation.__name__}"
             )
         return
-    expected = {bool: bool, int: int, float: (int, float), str: str}.get(annotation)
+    scalars: dict[object, type | tuple[type, ...]] = {
+        bool: bool,
+        int: int,
+        float: (int, float),
+        str: str,
+    }
+    expected = scalars.get(annotation)
     if expected is not None and (
         not isinstance(value, expected) or (annotation is not bool and isinstance(value, bool))
     ):
