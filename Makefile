@@ -13,9 +13,13 @@ export MLFLOW_SERVER_ENABLE_JOB_EXECUTION := false
 # Small models on a 2-core box: OpenMP busy-waiting next to other processes (MLflow servers,
 # Dagster) made a 150-tree fit 10x slower; one thread per process is faster here. Override freely.
 export OMP_NUM_THREADS ?= 1
-RUN := $(UV) run --frozen
+# `install` syncs .venv from uv.lock once per change of the lock (the stamp), so RUN needn't sync.
+INSTALL_STAMP := .venv/.mlops-assets-installed
+RUN := $(UV) run --frozen --no-sync
+DEV_HOST ?= 127.0.0.1
+DEV_PORT ?= 3000
 
-.PHONY: help uv install browser demo demo-drift dev lint typecheck test test-fast bench schema mlflow-ui clean
+.PHONY: help uv install browser demo demo-drift dev dagster-home check-defs lint typecheck test test-fast bench schema mlflow-ui clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -23,8 +27,12 @@ help: ## list the targets
 uv: ## install uv (with pip) when it is missing
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet uv
 
-install: uv ## create .venv from uv.lock (all extras)
+install: $(INSTALL_STAMP) ## create .venv from uv.lock (all extras); again only when the lock changes
+
+$(INSTALL_STAMP): uv.lock pyproject.toml
+	@$(MAKE) --no-print-directory uv
 	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
+	@touch $@
 
 demo: install ## simulate 7 days and run the whole lifecycle headless, then print a summary
 	$(RUN) mlops-assets demo --days 7
@@ -32,9 +40,17 @@ demo: install ## simulate 7 days and run the whole lifecycle headless, then prin
 demo-drift: install ## two simulated weeks, drift from day 8: detect, explain, retrain
 	$(RUN) mlops-assets demo-drift --days 14 --drift-from 8
 
-dev: install ## start the Dagster UI on http://127.0.0.1:3000
+dev: install ## start the Dagster UI (location mlops_assets) on http://127.0.0.1:3000; Ctrl-C stops it
+	$(RUN) mlops-assets dev --host $(DEV_HOST) --port $(DEV_PORT)
+
+dagster-home: install
 	@$(RUN) python -c "from mlops_assets.cli.instance import ensure_dagster_home; import os, pathlib; ensure_dagster_home(pathlib.Path(os.environ['DAGSTER_HOME']))"
-	$(RUN) dagster dev -m mlops_assets.definitions -h 127.0.0.1 -p 3000
+
+check-defs: install dagster-home ## dg check defs, then dg list defs compared with the in-process build
+	$(RUN) dg check defs
+	@mkdir -p $(MLOPS_DATA_DIR)
+	$(RUN) dg list defs --json > $(MLOPS_DATA_DIR)/dg_list_defs.json
+	$(RUN) mlops-assets check-defs $(MLOPS_DATA_DIR)/dg_list_defs.json
 
 lint: install ## ruff
 	$(RUN) ruff check .
@@ -48,7 +64,7 @@ browser: ## install Debian's chromium for the UI test when possible (root + apt)
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium not installed: the browser test will be skipped"; }
 
-test: install browser lint typecheck ## lint, type-check and run every test
+test: install browser lint typecheck check-defs ## lint, type-check, check the dg project, run every test
 	$(RUN) pytest
 
 test-fast: install ## tests only

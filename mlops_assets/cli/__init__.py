@@ -1,4 +1,5 @@
-"""The ``mlops-assets`` command: simulate data, run the demo, validate config, export schemas."""
+"""The ``mlops-assets`` command: simulate data, run the demos, validate config, export schemas,
+start the UI, add use-case component instances, cross-check ``dg list defs``."""
 
 import argparse
 import sys
@@ -8,7 +9,7 @@ from mlops_assets.errors import MLOpsError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mlops_assets.cli import demo, demo_drift, schema, serve, validate
+    from mlops_assets.cli import check_defs, demo, demo_drift, dev, init, schema, serve, validate
     from mlops_assets.simulate import cli as simulate_cli
 
     parser = argparse.ArgumentParser(
@@ -22,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     validate.register(subparsers)
     schema.register(subparsers)
     serve.register(subparsers)
+    dev.register(subparsers)
+    init.register(subparsers)
+    check_defs.register(subparsers)
     return parser
 
 

@@ -1,0 +1,111 @@
+"""``mlops-assets dev``: the Dagster UI for the code location ``mlops_assets``.
+
+``dagster dev -w workspace.yaml`` (webserver, daemon and code server) runs in a process group of
+its own. One Ctrl-C or SIGTERM to this command (or to ``make dev``, which forwards SIGTERM) is
+passed on once, as the SIGINT ``dagster dev`` shuts down on; whatever is still running in that
+group after ``--stop-timeout`` seconds is killed. Started from a background shell, a plain
+``dagster dev`` inherits an ignored SIGINT and then ignores SIGTERM too; here it never does.
+"""
+
+import argparse
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+from mlops_assets.config.loader import project_root
+
+LOCATION_NAME = "mlops_assets"
+FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def dev_command(host: str, port: int, workspace: Path | None = None) -> list[str]:
+    """``dagster dev`` on the project's workspace.yaml (location ``mlops_assets``)."""
+    workspace = workspace or project_root() / "workspace.yaml"
+    return [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-w",
+        str(workspace),
+        "-h",
+        host,
+        "-p",
+        str(port),
+    ]
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # a process of the group exists but is not ours to signal
+        return True
+    return True
+
+
+def _signal_group(pgid: int, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pgid, sig)
+
+
+def supervise(command: Sequence[str], stop_timeout: float = 60.0) -> int:
+    """Run ``command`` in a new process group until it exits or a signal asks it to stop."""
+    stop_requested: list[float] = []
+    started: list[subprocess.Popen[bytes]] = []
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        if not stop_requested:  # one stop, passed on once: a second SIGINT would cut cleanup
+            stop_requested.append(time.monotonic())
+            if started:
+                _signal_group(started[0].pid, signal.SIGINT)
+
+    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
+    try:  # handlers are set first: the child starts with default dispositions, never SIG_IGN
+        proc = subprocess.Popen(list(command), start_new_session=True)
+        started.append(proc)
+        if stop_requested:  # a signal arrived while starting
+            _signal_group(proc.pid, signal.SIGINT)
+        while True:
+            try:
+                code = proc.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                if stop_requested and time.monotonic() - stop_requested[0] > stop_timeout:
+                    _signal_group(proc.pid, signal.SIGKILL)
+        deadline = time.monotonic() + (stop_timeout if stop_requested else 5.0)
+        while _group_alive(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        _signal_group(proc.pid, signal.SIGKILL)  # whatever outlived dagster dev
+        return 0 if stop_requested else code
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
+    parser = subparsers.add_parser("dev", help="start the Dagster UI (Ctrl-C or SIGTERM stops it)")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
+    parser.add_argument("--port", type=int, default=3000, help="port of the UI")
+    parser.add_argument(
+        "--stop-timeout", type=float, default=60.0, help="seconds to wait before killing"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from mlops_assets.cli.instance import ensure_dagster_home
+
+    home = os.environ.get("DAGSTER_HOME")
+    if home:
+        ensure_dagster_home(Path(home))
+    command = dev_command(args.host, args.port)
+    print(f"Dagster UI for location {LOCATION_NAME}: http://{args.host}:{args.port}", flush=True)
+    return supervise(command, stop_timeout=args.stop_timeout)

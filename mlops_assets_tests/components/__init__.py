@@ -1,0 +1,1 @@
+"""Tests of mlops_assets.components."""
