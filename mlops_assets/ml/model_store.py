@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 MODEL_ARTIFACT_NAME = "model"
 ARTIFACTS_DIR = "mlops"
 METADATA_KEY = "mlops"
+ARTIFACT_TAG_PREFIX = "mlops.artifact."
+"""Version tag ``mlops.artifact.<name>``: the ``runs:/`` URI of a file logged with the model."""
 
 
 class ModelVersionInfo(BaseModel):
@@ -63,6 +65,14 @@ def version_info(mv: ModelVersion) -> ModelVersionInfo:
         aliases=sorted(mv.aliases or []),
         tags=dict(mv.tags or {}),
     )
+
+
+def artifact_uri(version: ModelVersionInfo, artifact: str) -> str | None:
+    """The ``runs:/`` URI of an artifact logged with ``version`` (see :func:`log_and_register`).
+
+    The one reader of the ``mlops.artifact.<name>`` tags; None when the version has no such file.
+    """
+    return version.tags.get(f"{ARTIFACT_TAG_PREFIX}{artifact}") or None
 
 
 def pip_requirements(config: ModelConfig) -> list[str]:
@@ -191,10 +201,10 @@ def _log_and_register(
         target = f"{ARTIFACTS_DIR}/{key}"
         if path.is_dir():
             mlflow.log_artifacts(str(path), artifact_path=target)
-            tags[f"mlops.artifact.{key}"] = f"runs:/{run_id}/{target}"
+            tags[f"{ARTIFACT_TAG_PREFIX}{key}"] = f"runs:/{run_id}/{target}"
         else:
             mlflow.log_artifact(str(path), artifact_path=target)
-            tags[f"mlops.artifact.{key}"] = f"runs:/{run_id}/{target}/{path.name}"
+            tags[f"{ARTIFACT_TAG_PREFIX}{key}"] = f"runs:/{run_id}/{target}/{path.name}"
     mv = mlflow.register_model(info.model_uri, name, tags=tags)
     client = mlflow.MlflowClient()
     summary = ", ".join(f"{k}={v:.4f}" for k, v in result.validation_metrics.items())

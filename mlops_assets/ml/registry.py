@@ -115,6 +115,33 @@ class Registry:
 
         return self._call(f"reading @{alias}", name, read)
 
+    def require_champion(self, name: str, purpose: str) -> ModelVersionInfo:
+        """The ``@champion`` version, or a RegistryError saying how to get one.
+
+        Args:
+            purpose: what the champion is needed for, completing "<name> has no @champion to
+                ...": e.g. ``"score with"``, ``"monitor"``.
+        """
+        found = self.alias_version(name, CHAMPION)
+        if found is None:
+            raise RegistryError(
+                f"{name} has no @{CHAMPION} to {purpose}",
+                context={"model": name, "registry_uri": self.settings.effective_registry_uri},
+                fix="run the training job until a model passes the promotion gates",
+            )
+        return found
+
+    def latest_version(self, name: str) -> ModelVersionInfo | None:
+        """The most recently registered version (highest number), or None when there is none."""
+
+        def read() -> ModelVersionInfo | None:
+            versions = self.client.search_model_versions(f"name = '{name}'")
+            if not versions:
+                return None
+            return version_info(max(versions, key=lambda mv: int(mv.version)))
+
+        return self._call("listing versions", name, read)
+
     def get_version(self, name: str, version: str) -> ModelVersionInfo:
         """A registered version (RegistryError if it does not exist)."""
         return self._call(

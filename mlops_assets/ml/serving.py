@@ -113,7 +113,7 @@ def start_server(
         log_path = Path(name)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     url = f"http://{config.host}:{port}"
-    with log_path.open("wb") as log:
+    with log_path.open("ab") as log:  # appends: never clobbers what another server wrote
         process = subprocess.Popen(
             serve_command(model_uri, config.host, port),
             stdout=log,

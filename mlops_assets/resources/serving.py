@@ -1,6 +1,8 @@
 """Where local serving endpoints keep their state, and whether they outlive the run."""
 
 import json
+import os
+import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -18,6 +20,7 @@ class EndpointState(BaseModel):
     running: bool = Field(description="Whether the server was left running.")
     smoke_test_latency_ms: float = Field(description="Latency of the deployment smoke test.")
     smoke_test_predictions: list[float] = Field(description="Predictions of the smoke test.")
+    log_path: str | None = Field(default=None, description="The server's own log file.")
 
 
 class ServingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -34,8 +37,10 @@ class ServingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         path.mkdir(parents=True, exist_ok=True)
         return path / f"{model_name}.json"
 
-    def log_path(self, model_name: str, version: str) -> Path:
-        return Path(self.state_dir) / f"{model_name}-v{version}.log"
+    def log_path(self, model_name: str, version: str, deployment: str) -> Path:
+        """The log of one deployment's server (one file per deployment: a re-deployment of the
+        same version never writes into the log of the server it replaces)."""
+        return Path(self.state_dir) / f"{model_name}-v{version}-{deployment}.log"
 
     def read_state(self, model_name: str) -> EndpointState | None:
         path = self.state_path(model_name)
@@ -44,4 +49,19 @@ class ServingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         return EndpointState.model_validate(json.loads(path.read_text(encoding="utf-8")))
 
     def write_state(self, state: EndpointState) -> None:
-        self.state_path(state.model_name).write_text(state.model_dump_json(indent=2))
+        """Record ``state`` atomically: readers see the previous file or the new one, never half.
+
+        The state file is the only record of a running server (its pid); a torn write would
+        orphan it.
+        """
+        path = self.state_path(state.model_name)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(state.model_dump_json(indent=2))
+                handle.flush()
+                os.fsync(handle.fileno())
+            Path(tmp).replace(path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -15,7 +15,7 @@ from mlops_assets.errors import PromotionError, RegistryError
 from mlops_assets.ml.gates import decide
 from mlops_assets.ml.locking import file_lock, lock_path
 from mlops_assets.ml.model_store import log_and_register
-from mlops_assets.ml.registry import CHAMPION, Registry
+from mlops_assets.ml.registry import CHAMPION, Registry, gate_metrics
 from mlops_assets.ml.tracking import MlflowSettings, RunTags, start_run
 from mlops_assets.ml.training import TrainingResult
 from mlops_assets_tests.ml.conftest import model_config
@@ -100,7 +100,10 @@ _RACER = textwrap.dedent(
     registry = Registry(settings, lock_dir=Path(lock_dir))
     registry.alias_version(name, "champion")  # connect and warm up before the start signal
     Path(go).with_name(f"ready-{version}").touch()
+    deadline = time.monotonic() + 120
     while not Path(go).exists():
+        if time.monotonic() > deadline:
+            sys.exit("the start signal never came")
         time.sleep(0.01)
     try:
         registry.promote(name, version, expected_champion=expected)
@@ -193,3 +196,48 @@ def test_ml_registry_records_the_gate_decision(
     assert description is not None
     assert description.count("Gate decision") == 1
     assert description.startswith("sklearn.ensemble.HistGradientBoostingClassifier; validation:")
+
+
+def test_ml_registry_gate_metrics_read_back_what_record_decision_wrote(
+    settings: MlflowSettings,
+    good_result: TrainingResult,
+    churn_splits: dict[str, pl.DataFrame],
+    model_name: str,
+    tmp_path: Path,
+) -> None:
+    registry = Registry(settings, lock_dir=tmp_path)
+    assert registry.latest_version(model_name) is None
+    with start_run(settings, "register", TAGS):
+        info = log_and_register(
+            good_result, model_config(), settings, churn_splits["train"], registered_name=model_name
+        )
+    latest = registry.latest_version(model_name)
+    assert latest is not None and latest.version == info.version
+    # values whose shortest repr matters: nothing may be lost between the tag and the float
+    metrics = {"roc_auc": 0.1 + 0.2, "accuracy": 1 / 3, "log_loss": 1e-300, "f1": 0.0}
+    decision = decide(metrics, None, model_config().gates)
+    registry.record_decision(model_name, info.version, decision, metrics)
+    version = registry.get_version(model_name, info.version)
+    # the version also carries validation metrics and the decision: only gate metrics come back
+    assert "mlops.val_roc_auc" in version.tags and "gate.action" in version.tags
+    assert gate_metrics(version) == metrics
+
+
+def test_ml_registry_require_champion_names_the_purpose_and_the_fix(
+    settings: MlflowSettings,
+    good_result: TrainingResult,
+    churn_splits: dict[str, pl.DataFrame],
+    model_name: str,
+    tmp_path: Path,
+) -> None:
+    registry = Registry(settings, lock_dir=tmp_path)
+    with pytest.raises(RegistryError, match=f"{model_name} has no @champion to monitor") as info:
+        registry.require_champion(model_name, purpose="monitor")
+    assert info.value.fix is not None and "training job" in info.value.fix
+    with start_run(settings, "register", TAGS):
+        version = log_and_register(
+            good_result, model_config(), settings, churn_splits["train"], registered_name=model_name
+        ).version
+    registry.promote(model_name, version, expected_champion=None)
+    champion = registry.require_champion(model_name, purpose="score with")
+    assert (champion.version, champion.model_uri) == (version, f"models:/{model_name}/{version}")

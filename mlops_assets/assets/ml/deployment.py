@@ -6,8 +6,9 @@ import signal
 
 import dagster as dg
 
-from mlops_assets.assets.keys import group, key
+from mlops_assets.assets.keys import asset_key, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name, use_mlflow
+from mlops_assets.assets.ml.metadata import endpoint_metadata
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.errors import ServingError
 from mlops_assets.ml.decisions import ChampionState
@@ -18,11 +19,12 @@ from mlops_assets.resources.serving import EndpointState, ServingResource
 def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     """``[uc, serving, endpoint]``, downstream of the champion: never deployed before one exists."""
     config = model_config(uc)
+    refs = tables(uc)
     name = registered_name(uc)
 
     @dg.asset(
-        key=key(uc.name, "serving", "endpoint"),
-        ins={"champion": dg.AssetIn(key=key(uc.name, "models", "champion"))},
+        key=asset_key(refs.endpoint),
+        ins={"champion": dg.AssetIn(key=asset_key(refs.champion))},
         group_name=group(uc.name, "serving"),
         io_manager_key="state_io",
         kinds={"mlflow"},
@@ -39,19 +41,11 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     ) -> EndpointState:
         from mlops_assets.ml.serving import smoke_test, start_server, stop_server
 
-        if champion.champion_version is None:
-            raise ServingError(
-                f"{name} has no @champion yet: nothing to deploy",
-                context={"model": name},
-                fix="run the training job until a model passes the gates",
-            )
-        uri = f"models:/{name}/{champion.champion_version}"
-        handle = start_server(
-            uri,
-            config.serving,
-            settings=use_mlflow(mlflow, uc.name),
-            log_path=serving.log_path(name, champion.champion_version),
-        )
+        version = _version_to_serve(champion)
+        uri = f"models:/{name}/{version}"
+        log_path = serving.log_path(name, version, context.run_id[:8])
+        settings = use_mlflow(mlflow, uc.name)
+        handle = start_server(uri, config.serving, settings=settings, log_path=log_path)
         try:
             result = smoke_test(handle)
         except Exception:
@@ -66,31 +60,34 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             stop_server(handle)
         state = EndpointState(
             model_name=name,
-            model_version=champion.champion_version,
+            model_version=version,
             model_uri=uri,
             url=handle.url if serving.keep_running else None,
             pid=handle.pid if serving.keep_running else None,
             running=serving.keep_running,
             smoke_test_latency_ms=result.latency_ms,
-            smoke_test_predictions=[float(_first(p)) for p in result.predictions],
+            smoke_test_predictions=[_positive(p) for p in result.predictions],
+            log_path=str(log_path),
         )
         serving.write_state(state)
-        context.add_output_metadata(
-            {
-                "model_version": int(champion.champion_version),
-                "endpoint": dg.MetadataValue.url(handle.url + "/invocations")
-                if serving.keep_running
-                else "stopped after the smoke test",
-                "smoke_test_latency_ms": result.latency_ms,
-                "smoke_test_rows": result.n_rows,
-            }
-        )
+        context.add_output_metadata(endpoint_metadata(state, handle.url, result.n_rows))
         return state
 
     return _endpoint
 
 
-def _first(prediction: object) -> float:
+def _version_to_serve(champion: ChampionState) -> str:
+    if champion.champion_version is None:
+        raise ServingError(
+            f"{champion.model_name} has no @champion yet: nothing to deploy",
+            context={"model": champion.model_name},
+            fix="run the training job until a model passes the gates",
+        )
+    return champion.champion_version
+
+
+def _positive(prediction: object) -> float:
+    """A classifier's P(positive) (the last of ``[P(0), P(1)]``) or a regressor's value."""
     if isinstance(prediction, list | tuple):
         return float(prediction[-1])
     return float(prediction)  # type: ignore[arg-type]

@@ -1,21 +1,16 @@
 """Training: fit the configured model on the point-in-time training set, tracked in MLflow."""
 
-import json
-import tempfile
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import polars as pl
 from pydantic import Field
 
-from mlops_assets.assets.keys import group, key
+from mlops_assets.assets.keys import asset_key, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name, run_tags
+from mlops_assets.assets.ml.metadata import training_metadata
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.engines.frames import LazyFrame, to_polars
-from mlops_assets.ml.training import TrainingResult
+from mlops_assets.engines.frames import LazyFrame
 from mlops_assets.resources.io_managers.mlflow_model import REGISTERED_NAME, USE_CASE, TrainedModel
-from mlops_assets.resources.metadata import markdown_table
 from mlops_assets.resources.mlflow import MlflowResource
 
 
@@ -33,12 +28,12 @@ class TrainingRunConfig(dg.Config):
 def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     """``[uc, models, <model>]``: a new registered model version per materialization."""
     model_cfg = model_config(uc)
-    assert uc.training_set is not None
+    refs = tables(uc)
     name = registered_name(uc)
 
     @dg.asset(
-        key=key(uc.name, "models", model_cfg.name),
-        ins={"training_set": dg.AssetIn(key=key(uc.name, "features", uc.training_set.name))},
+        key=asset_key(refs.model),
+        ins={"training_set": dg.AssetIn(key=asset_key(refs.training_set))},
         group_name=group(uc.name, "training"),
         io_manager_key="mlflow_model_io",
         kinds={"mlflow", "scikit-learn"},
@@ -57,81 +52,32 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     ) -> TrainedModel:
         import mlflow as mlflow_lib
 
+        from mlops_assets.ml.columns import collect_columns, training_columns
         from mlops_assets.ml.split import split_frame
         from mlops_assets.ml.tracking import run_url, start_run
         from mlops_assets.ml.training import train_model
+        from mlops_assets.monitoring.reference_profiles import build_reference_profiles
 
         settings = mlflow.settings(uc.name)
-        splits = split_frame(to_polars(training_set), model_cfg.entity_key, model_cfg.split)
+        rows = collect_columns(training_set, training_columns(model_cfg))
+        splits = split_frame(rows, model_cfg.entity_key, model_cfg.split)
+        train, validation = splits["train"], splits["validation"]
         with start_run(settings, f"train {name}", run_tags(context)) as run:
             if config.reason:
                 mlflow_lib.set_tag("mlops.reason", config.reason)
-            mlflow_lib.log_params(
-                {"n_train": splits["train"].height, "n_validation": splits["validation"].height}
+            mlflow_lib.log_params({"n_train": train.height, "n_validation": validation.height})
+            result = train_model(train, validation, model_cfg, config.params)
+            profiles = build_reference_profiles(
+                result.pipeline, train, validation, model_cfg, uc.monitoring.drift
             )
-            result = train_model(splits["train"], splits["validation"], model_cfg, config.params)
-            artifacts = _reference_profiles(uc, splits["train"], splits["validation"], result)
-            experiment_id = run.info.experiment_id
-            run_id = run.info.run_id
-        url = run_url(settings, experiment_id, run_id)
-        metadata: dict[str, Any] = {
-            "validation_metrics": markdown_table(
-                ["metric", "value"], sorted(result.validation_metrics.items())
-            ),
-            **{f"validation_{k}": float(v) for k, v in result.validation_metrics.items()},
-            "params": json.dumps(result.params, sort_keys=True, default=str),
-            "n_train": result.n_train,
-            "n_validation": result.n_validation,
-            "search_trials": len(result.trials),
-            "mlflow_run_id": run_id,
-        }
-        if url:
-            metadata["mlflow_run"] = dg.MetadataValue.url(url)
-        context.add_output_metadata(metadata)
+            url = run_url(settings, run.info.experiment_id, run.info.run_id)
+            context.add_output_metadata(training_metadata(result, run.info.run_id, url))
         return TrainedModel(
             result=result,
             config=model_cfg,
             registered_name=name,
-            input_example=splits["train"].head(5),
-            artifacts=artifacts,
+            input_example=train.head(5),
+            profiles=profiles,
         )
 
     return _train
-
-
-def _reference_profiles(
-    uc: UseCaseConfig, train: pl.DataFrame, validation: pl.DataFrame, result: TrainingResult
-) -> dict[str, Path]:
-    """Drift references computed once at training time and stored with the model version.
-
-    ``reference_profile``: the model inputs of the training rows; ``prediction_profile``: the
-    model's outputs on the validation rows (the prediction distribution to expect in production).
-    """
-    from mlops_assets.ml.frames import feature_frame
-    from mlops_assets.monitoring.profile import build_profile, save_profile
-
-    config = model_config(uc)
-    drift = uc.monitoring.drift
-    folder = Path(tempfile.mkdtemp(prefix="mlops-profile-"))
-    inputs = build_profile(
-        train,
-        numeric=list(config.numeric_features),
-        categorical=list(config.categorical_features),
-        config=drift,
-        seed=config.split.seed,
-    )
-    pipeline = result.pipeline
-    features = feature_frame(validation, config)
-    if config.task == "classification":
-        outputs = pipeline.predict_proba(features)[:, 1]
-    else:
-        outputs = pipeline.predict(features)
-    column = "probability" if config.task == "classification" else "prediction"
-    predictions = pl.DataFrame({column: pl.Series(column, outputs, dtype=pl.Float64)})
-    prediction_profile = build_profile(
-        predictions, numeric=[column], categorical=[], config=drift, seed=config.split.seed
-    )
-    return {
-        "reference_profile": save_profile(inputs, folder / "reference_profile.json"),
-        "prediction_profile": save_profile(prediction_profile, folder / "prediction_profile.json"),
-    }

@@ -1,9 +1,11 @@
 """MLflow model IO manager: a trained model output is logged and registered as a new version.
 
-Downstream assets receive a :class:`ModelVersionInfo` (the latest registered version, or the one an
-alias points at when the input asks for ``alias`` in its metadata) and load it by URI.
+Downstream assets receive a :class:`ModelVersionInfo`: the version the upstream materialization
+registered (its ``model_version`` metadata), so two trainings running at once each evaluate their
+own model; or the version an alias points at when the input asks for ``alias`` in its metadata.
 """
 
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,10 +17,14 @@ from mlops_assets.config.ml import ModelConfig
 from mlops_assets.errors import RegistryError
 from mlops_assets.ml.model_store import ModelVersionInfo
 from mlops_assets.ml.training import TrainingResult
+from mlops_assets.monitoring.reference_profiles import ReferenceProfiles
 from mlops_assets.resources.mlflow import MlflowResource
 
 REGISTERED_NAME = "mlops/registered_model"
 USE_CASE = "mlops/use_case"
+MODEL_VERSION = "model_version"
+"""Output metadata key holding the registered version (an integer)."""
+_PAGE = 50
 
 
 @dataclass(frozen=True)
@@ -29,6 +35,7 @@ class TrainedModel:
     config: ModelConfig
     registered_name: str
     input_example: pl.DataFrame
+    profiles: ReferenceProfiles | None = None
     artifacts: dict[str, Path] = field(default_factory=dict)
 
 
@@ -40,6 +47,7 @@ class MlflowModelIOManager(dg.ConfigurableIOManager):
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         from mlops_assets.ml.model_store import log_and_register
         from mlops_assets.ml.tracking import model_version_url
+        from mlops_assets.monitoring.reference_profiles import saved_profiles
 
         if not isinstance(obj, TrainedModel):
             raise RegistryError(
@@ -48,17 +56,21 @@ class MlflowModelIOManager(dg.ConfigurableIOManager):
             )
         use_case = str((context.definition_metadata or {}).get(USE_CASE, "default"))
         settings = self.mlflow.settings(use_case)
-        info = log_and_register(
-            obj.result,
-            obj.config,
-            settings,
-            obj.input_example,
-            obj.artifacts,
-            registered_name=obj.registered_name,
+        files: AbstractContextManager[dict[str, Path]] = (
+            saved_profiles(obj.profiles) if obj.profiles is not None else nullcontext({})
         )
+        with files as profile_files:
+            info = log_and_register(
+                obj.result,
+                obj.config,
+                settings,
+                obj.input_example,
+                {**obj.artifacts, **profile_files},
+                registered_name=obj.registered_name,
+            )
         metadata: dict[str, Any] = {
             "registered_model": info.name,
-            "model_version": int(info.version),
+            MODEL_VERSION: int(info.version),
             "model_uri": info.model_uri,
             "mlflow_run_id": info.run_id or "",
         }
@@ -68,14 +80,14 @@ class MlflowModelIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> ModelVersionInfo:
-        from mlops_assets.ml.model_store import version_info
         from mlops_assets.ml.registry import Registry
 
         upstream = context.upstream_output
         meta = (upstream.definition_metadata if upstream else None) or {}
         name = str(meta.get(REGISTERED_NAME, ""))
-        use_case = str(meta.get(USE_CASE, "default"))
-        registry = Registry(self.mlflow.settings(use_case), lock_dir=self.mlflow.locks)
+        registry = Registry(
+            self.mlflow.settings(str(meta.get(USE_CASE, "default"))), lock_dir=self.mlflow.locks
+        )
         alias = (context.definition_metadata or {}).get("alias")
         if alias:
             found = registry.alias_version(name, str(alias))
@@ -85,12 +97,52 @@ class MlflowModelIOManager(dg.ConfigurableIOManager):
                     fix="train and promote a model first (the training job)",
                 )
             return found
-        versions = registry.client.search_model_versions(f"name = '{name}'")
-        if not versions:
+        version = materialized_version(context)
+        if version is not None:
+            return registry.get_version(name, version)
+        latest = registry.latest_version(name)
+        if latest is None:
             raise RegistryError(
                 f"model {name!r} has no registered version",
                 context={"model": name},
                 fix="materialize the training asset first",
             )
-        latest = max(versions, key=lambda mv: int(mv.version))
-        return version_info(latest)
+        context.log.warning(
+            f"no materialization of {context.asset_key.to_user_string()} is recorded on this "
+            f"Dagster instance: using the newest registered version of {name} "
+            f"(v{latest.version})"
+        )
+        return latest
+
+
+def materialized_version(context: dg.InputContext) -> str | None:
+    """The model version registered by the upstream materialization this input reads.
+
+    The upstream run's own materialization when the model was trained in this run (or the run
+    it re-executes), else the asset's latest materialization; None when the instance has none.
+    """
+    run_id: str | None = None
+    if context.upstream_output is not None:
+        try:
+            run_id = context.upstream_output.run_id
+        except dg.DagsterInvariantViolationError:  # not produced in this run
+            run_id = None
+    key = context.asset_key
+    found = _find_version(context.instance, key, run_id) if run_id else None
+    return found or _find_version(context.instance, key, None)
+
+
+def _find_version(instance: dg.DagsterInstance, key: dg.AssetKey, run_id: str | None) -> str | None:
+    """The ``model_version`` of the newest materialization of ``key`` (by ``run_id`` if given)."""
+    cursor: str | None = None
+    while True:
+        page = instance.fetch_materializations(key, limit=_PAGE, cursor=cursor)
+        for record in page.records:
+            if run_id is not None and record.run_id != run_id:
+                continue
+            event = record.asset_materialization
+            value = event.metadata.get(MODEL_VERSION) if event is not None else None
+            return None if value is None else str(value.value)
+        if not page.has_more:
+            return None
+        cursor = page.cursor

@@ -48,13 +48,26 @@ def _state(data_dir: Path) -> EndpointState:
     )
 
 
-def _server_pids(log: Path) -> tuple[int, bool]:
-    """The served process id from the uvicorn log, and whether it logged its own shutdown."""
-    text = log.read_text(errors="replace")
-    started = re.search(r"Started server process \[(\d+)\]", text)
-    assert started, text[-2000:]
-    assert '"POST /invocations HTTP/1.1" 200' in text
-    return int(started.group(1)), f"Finished server process [{started.group(1)}]" in text
+def _served_and_shut_down(log: Path, timeout_s: float = 30.0) -> int:
+    """The uvicorn process id of a deployment's log, once it logged an answer and its shutdown.
+
+    A stopped server writes its last lines while it exits: poll the log until they are there.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = log.read_text(errors="replace") if log.exists() else ""
+        started = re.search(r"Started server process \[(\d+)\]", text)
+        if (
+            started
+            and '"POST /invocations HTTP/1.1" 200' in text
+            and f"Finished server process [{started.group(1)}]" in text
+        ):
+            return int(started.group(1))
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"{log} shows no served request and shutdown after {timeout_s:g} s:\n{text[-2000:]}"
+            )
+        time.sleep(0.2)
 
 
 def _invocation_body(data_dir: Path, day: str, version: str) -> tuple[str, Any]:
@@ -171,11 +184,13 @@ def test_endpoints_answer_and_are_stopped_when_replaced_or_not_kept(
     expected = np.asarray(local.predict(example))[:, 1]
     assert meta["smoke_test_rows"] == len(expected) == len(final.smoke_test_predictions)
     np.testing.assert_allclose(final.smoke_test_predictions, expected, atol=1e-9)
-    # a real server answered that smoke test, logged its shutdown and is gone
-    pid, finished = _server_pids(data_dir / "serving" / f"{MODEL}-v1.log")
-    assert pid not in (state.pid, replaced.pid)
-    assert finished
-    assert not process_running(pid)
+    # each deployment has its own server log: every server answered and logged its shutdown
+    logs = [s.log_path for s in (state, replaced, final)]
+    assert all(logs) and len(set(logs)) == 3
+    assert meta["server_log"] == final.log_path
+    pids = [_served_and_shut_down(Path(str(log))) for log in logs]
+    assert len(set(pids)) == 3
+    assert all(_wait_gone(pid, timeout_s=15) for pid in pids)
 
 
 def test_deploying_without_a_champion_is_a_serving_error(no_champion_copy: Retrained) -> None:
