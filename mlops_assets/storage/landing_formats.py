@@ -96,7 +96,7 @@ def read_content(data: bytes, name: str, spec: ReadSpec) -> FileContent:
     else:
         fmt = "csv" + compression
         _reject_other_content(data, fmt)
-        if not data.strip():
+        if not data[:_SNIFF_BYTES].strip() and not data.strip():
             return FileContent(
                 frame=pl.DataFrame(), format=fmt, notes=[*notes, "empty file: no header, no rows"]
             )
@@ -104,8 +104,11 @@ def read_content(data: bytes, name: str, spec: ReadSpec) -> FileContent:
             notes.append("named .parquet but holds text: read as CSV")
         if spec.dataset_format == "parquet":
             notes.append("CSV in a parquet dataset: values kept as text")
-        data = _drop_blank_lines(data)
         frame = _read_csv(data, spec, fmt)
+        if frame.height and frame.select(pl.all_horizontal(pl.all().is_null()).any()).item():
+            data, dropped = _drop_blank_lines(data)  # only when a row came out all-null
+            if dropped:
+                frame = _read_csv(data, spec, fmt)
         missing = check_header(frame.columns, spec, _first_line(data), fmt)
         short = _fields_missing_at_end(data, spec.delimiter, frame.width) if frame.height else 0
         is_last = pl.int_range(pl.len()) == pl.len() - 1
@@ -142,25 +145,24 @@ def _read_parquet(data: bytes, spec: ReadSpec, fmt: str) -> pl.DataFrame:
     return frame
 
 
-def _drop_blank_lines(data: bytes) -> bytes:
-    """``data`` without blank lines outside quotes (Polars would make each an all-null row).
+def _drop_blank_lines(data: bytes) -> tuple[bytes, int]:
+    """``data`` without blank lines outside quotes (Polars makes each an all-null row), and
+    how many runs of them were dropped.
 
     Only blank lines are visited (not rows): a quote count between them says whether a blank
     line is a record separator or part of a quoted value.
     """
-    if b"\n\n" not in data and b"\n\r\n" not in data:
-        return data
     if b'"' not in data:
-        return _BLANK_LINES.sub(b"\n", data)
-    kept, start, scanned, quotes = [], 0, 0, 0
+        return _BLANK_LINES.subn(b"\n", data)
+    kept, start, scanned, quotes, dropped = [], 0, 0, 0, 0
     for match in _BLANK_LINES.finditer(data):
         quotes += data.count(b'"', scanned, match.start())
         scanned = match.end()
         if quotes % 2 == 0:
             kept.append(data[start : match.start() + 1])
-            start = match.end()
+            start, dropped = match.end(), dropped + 1
     kept.append(data[start:])
-    return b"".join(kept)
+    return (b"".join(kept), dropped) if dropped else (data, 0)
 
 
 def _read_csv(data: bytes, spec: ReadSpec, fmt: str) -> pl.DataFrame:
@@ -276,18 +278,21 @@ def _fields_missing_at_end(data: bytes, delimiter: str, expected: int) -> int:
 
     Polars fills a short line with nulls (indistinguishable from empty fields), so the last
     record's fields are counted again: it starts after the last line break outside quotes (an
-    even number of ``"`` before it) and its fields are the delimiters outside quotes plus one,
+    even number of ``"`` before it, i.e. after it, as a file Polars parsed has paired quotes;
+    only the last record is scanned) and its fields are the delimiters outside quotes plus one,
     so quoted line breaks and delimiters, escaped quotes and huge fields are all handled.
     """
-    end = len(data.rstrip(b"\r\n"))
-    quotes_before, pos = data.count(b'"', 0, end), end
+    end = len(data)
+    while end and data[end - 1] in b"\r\n":
+        end -= 1
+    quotes_after, pos = 0, end
     while True:
         newline = data.rfind(b"\n", 0, pos)
         if newline < 0:
             return 0  # a single line: the header
-        quotes_before -= data.count(b'"', newline, pos)
-        if quotes_before % 2 == 0:
-            break
+        quotes_after += data.count(b'"', newline, pos)
+        if quotes_after % 2 == 0:  # Polars parsed the file: its quotes pair up, so the
+            break  # quotes before this line break are even too
         pos = newline
     outside_quotes = data[newline + 1 : end].split(b'"')[::2]
     separator = delimiter.encode()
