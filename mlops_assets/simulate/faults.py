@@ -10,6 +10,7 @@ from mlops_assets.simulate.defects import DefectKind, defect_expr
 from mlops_assets.simulate.drift import drift_expr
 from mlops_assets.simulate.plan import DatasetPlan
 from mlops_assets.simulate.streams import Stream, rng_for
+from mlops_assets.simulate.text import text_expr
 
 # Defects that keep a typed value are applied before those that turn a column into text.
 _TYPED_FIRST = {
@@ -57,15 +58,7 @@ def break_rows(
     n_bad = int(bad_rng.binomial(n, dp.bad_rate)) if dp.defects else 0
     kind = np.full(n, -1, dtype=np.int32)
     kind[bad_rng.choice(n, n_bad, replace=False)] = bad_rng.integers(0, len(dp.defects), n_bad)
-    order = sorted(range(len(dp.defects)), key=lambda i: _TYPED_FIRST[dp.defects[i].kind])
-    for index in order:
-        defect = dp.defects[index]
-        hit = kind == index
-        if not hit.any():
-            continue
-        fact = dp.facts[defect.column]
-        expr = defect_expr(defect, fact, frame.schema[defect.column], pl.lit(pl.Series(hit)))
-        frame = frame.with_columns(expr)
+    frame = _apply_defects(frame, dp, kind)
 
     good = np.flatnonzero(kind < 0)
     dup_rng = rng_for(config.seed, day_index, Stream.DUPLICATE, dp.stream)
@@ -74,3 +67,27 @@ def break_rows(
         resent = np.sort(good[dup_rng.choice(good.size, n_dup, replace=False)])
         frame = pl.concat([frame, frame[resent]])
     return Broken(frame=frame, kind=kind, bad_rows=n_bad, duplicates=n_dup)
+
+
+def _apply_defects(frame: pl.DataFrame, dp: DatasetPlan, kind: np.ndarray) -> pl.DataFrame:
+    """Break only the hit rows (gathered, broken, scattered back), one column at a time."""
+    by_column: dict[str, list[int]] = {}
+    for index, defect in enumerate(dp.defects):
+        by_column.setdefault(defect.column, []).append(index)
+    updates: list[pl.Series] = []
+    for column, indexes in by_column.items():
+        rows = np.flatnonzero(np.isin(kind, indexes))
+        if rows.size == 0:
+            continue
+        dtype = frame.schema[column]
+        hit = frame.select(column)[rows]
+        for index in sorted(indexes, key=lambda i: _TYPED_FIRST[dp.defects[i].kind]):
+            defect = dp.defects[index]
+            mask = pl.lit(pl.Series(kind[rows] == index))
+            fact = dp.facts[column]
+            hit = hit.with_columns(defect_expr(defect, fact, hit.schema[column], mask))
+        series = frame[column]
+        if hit.schema[column] != dtype:  # a value is text now: so is the whole column
+            series = frame.select(text_expr(column, dtype)).to_series()
+        updates.append(series.clone().scatter(rows, hit[column]))
+    return frame.with_columns(updates) if updates else frame

@@ -6,24 +6,20 @@ file of a later day needs, then break and duplicate rows (`faults`). Text column
 codes until the file is written.
 """
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-import narwhals as nw
 import numpy as np
 import polars as pl
 
 from mlops_assets.config.datasets import rule_columns
-from mlops_assets.config.rules import AcceptedValuesRule, RangeRule, RegexRule, Rule, SqlRule
 from mlops_assets.simulate.domains import MICROS_PER_DAY
 from mlops_assets.simulate.faults import apply_drift, break_rows
 from mlops_assets.simulate.labels import EVENT_US, event_times
 from mlops_assets.simulate.plan import DatasetPlan, SimulationPlan
+from mlops_assets.simulate.rulecheck import failing, value_rules
 from mlops_assets.simulate.streams import Stream, rng_for
-from mlops_assets.transforms.quality import row_failure
 
 _EPOCH_DAYS = 719_163  # date(1970, 1, 1).toordinal()
-_GUARDED = (RangeRule, AcceptedValuesRule, RegexRule, SqlRule)
 
 
 @dataclass(frozen=True)
@@ -74,6 +70,8 @@ def _noisy(
                 value = value.round(0).cast(pl.Int64)
             elif jitter.decimals is not None:
                 value = value.round(jitter.decimals)
+            if jitter.keep_zero:
+                value = pl.when(col == 0).then(col).otherwise(value)
             exprs.append(value.alias(jitter.column))
         frame = frame.with_columns(exprs)
     if noise.resample and config.resample_rate > 0:
@@ -89,26 +87,20 @@ def _noisy(
     return frame
 
 
-def _failing(frame: pl.DataFrame, rules: Sequence[Rule]) -> pl.Series:
-    enums = [c for c, t in frame.schema.items() if isinstance(t, pl.Enum)]
-    plain = nw.from_native(frame.with_columns(pl.col(c).cast(pl.String) for c in enums))
-    flags = [failure[0].fill_null(False) for r in rules if (failure := row_failure(r))]
-    return plain.select(nw.any_horizontal(*flags, ignore_nulls=True).alias("f")).to_native()["f"]
-
-
 def _undo_rule_breaks(frame: pl.DataFrame, original: pl.DataFrame, dp: DatasetPlan) -> pl.DataFrame:
     """Rows the noise made fail a row rule they passed get their original values back."""
+    changed = [j.column for j in dp.noise.jitter] + list(dp.noise.resample)
     rules = [
         r
-        for r in dp.config.rules
-        if isinstance(r, _GUARDED) and all(c in frame.columns for c in rule_columns(r))
+        for r in value_rules(dp.config.rules, frame.columns)
+        if set(rule_columns(r)) & set(changed)
     ]
     if not rules:
         return frame
-    undo = _failing(frame, rules) & ~_failing(original, rules)
+    read = sorted({c for r in rules for c in rule_columns(r)})
+    undo = failing(frame.select(read), rules) & ~failing(original.select(read), rules)
     if not undo.any():
         return frame
-    changed = [j.column for j in dp.noise.jitter] + list(dp.noise.resample)
     return frame.with_columns(
         pl.when(undo).then(original[c]).otherwise(pl.col(c)).alias(c) for c in changed
     )

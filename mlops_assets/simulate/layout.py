@@ -16,7 +16,7 @@ from typing import Literal
 import polars as pl
 
 from mlops_assets.errors import StorageError
-from mlops_assets.simulate.text import as_text
+from mlops_assets.simulate.text import DATE_FORMAT, TIMESTAMP_FORMAT, as_text
 from mlops_assets.storage.lakehouse import LocalLakehouse
 
 FileFormat = Literal["csv", "parquet"]
@@ -50,11 +50,12 @@ def write_atomic(frame: pl.DataFrame, path: Path, file_format: str, delimiter: s
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = as_text(frame)
         if file_format == "parquet":
-            text.write_parquet(tmp, compression="zstd", statistics=False)
-        else:
-            text.write_csv(tmp, separator=delimiter)
+            as_text(frame).write_parquet(tmp, compression="zstd", statistics=False)
+        else:  # Polars writes typed values as `as_text` spells them (checked by a test)
+            frame.write_csv(
+                tmp, separator=delimiter, datetime_format=TIMESTAMP_FORMAT, date_format=DATE_FORMAT
+            )
         tmp.replace(path)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise StorageError(

@@ -20,8 +20,10 @@ from mlops_assets.simulate.domains import ColumnFacts
 
 MAX_RESAMPLED_INT_LEVELS = 20
 """Integer columns with at most this many distinct values are categories (flags, counts)."""
+ZERO_INFLATED = 0.01
+"""Columns with at least this share of exact zeros keep them (jitter only moves other values)."""
 DAYS_PER_TENURE_MONTH = 30
-_MAX_DECIMALS = 6
+_MAX_DECIMALS = 10
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,7 @@ class Jitter:
     hi: float | None = None
     integer: bool = False
     decimals: int | None = None
+    keep_zero: bool = False  # zero-inflated columns (no basement: 0 sq ft) keep their zeros
 
 
 @dataclass(frozen=True)
@@ -49,13 +52,13 @@ class NoisePlan:
 
 
 def decimals_of(series: pl.Series) -> int | None:
-    """The fewest decimals that represent every value of a float column (None: more than 6)."""
+    """The fewest decimals that represent every value of a float column (None: more than 10)."""
     values = series.drop_nulls().cast(pl.Float64)
     if values.is_empty():
         return 2
     for digits in range(_MAX_DECIMALS + 1):
         scaled = values * 10**digits
-        if bool(((scaled - scaled.round(0)).abs() < 1e-6 * (1 + scaled.abs())).all()):
+        if bool(((scaled - scaled.round(0)).abs() <= 1e-9 * (1 + scaled.abs())).all()):
             return digits
     return None
 
@@ -86,6 +89,7 @@ def generic_plan(
                         hi=_as_float(series.max()),
                         integer=fact.dtype == "int64",
                         decimals=None if fact.dtype == "int64" else decimals_of(series),
+                        keep_zero=int((series == 0).sum()) >= ZERO_INFLATED * series.len(),
                     )
                 )
     return NoisePlan(jitter=tuple(jitter), resample=tuple(resample))

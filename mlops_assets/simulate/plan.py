@@ -21,6 +21,7 @@ from mlops_assets.simulate.drift import DriftTarget, resolve_drifts
 from mlops_assets.simulate.labels import infer_task, synthesize_labels
 from mlops_assets.simulate.noise import NoisePlan, generic_plan, wa_churn_plan
 from mlops_assets.simulate.roles import Roles, find_roles, unknown
+from mlops_assets.simulate.rulecheck import failing, value_rules
 from mlops_assets.simulate.sources import SourceTable, resolve_source
 from mlops_assets.simulate.streams import Stream, rng_for
 
@@ -130,7 +131,7 @@ def plan_simulation(config: SimulationConfig, uc: UseCaseConfig) -> SimulationPl
             replay_order=tuple(config.replay_order) if name == roles.primary else (),
         )
         table = build_base(spec, source, config, time)
-        base = table.frame
+        base = table.frame if source.frame is not None else _satisfying(table.frame, ds)
         if label_facts is not None and label_facts.name not in table.from_source:
             base = base.with_columns(_synthetic_labels(base, label_facts, spec, uc, config))
         if name == roles.primary and entity is not None:
@@ -204,3 +205,15 @@ def _synthetic_labels(
     features = [c for c in spec.columns if c not in (spec.entity, label.name)]
     rng = rng_for(config.seed, 0, Stream.LABEL_COLUMNS, 0)
     return synthesize_labels(base.select(features), features, label, task, positive, rng)
+
+
+def _satisfying(base: pl.DataFrame, ds: DatasetConfig) -> pl.DataFrame:
+    """Synthesized rows that pass every value rule (cross-column SQL rules are not drawn for)."""
+    kept = base.filter(~failing(base, value_rules(ds.rules, base.columns)))
+    if kept.height == 0:
+        raise ConfigError(
+            f"no synthesized row of dataset {ds.name!r} satisfies its rules",
+            context={"dataset": ds.name, "rules": [r.check_name for r in ds.rules]},
+            fix="pass --source with real rows, or loosen the SQL rules",
+        )
+    return kept
