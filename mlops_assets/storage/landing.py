@@ -17,7 +17,8 @@ content is sniffed (gzip ``1f 8b`` is decompressed, ``PAR1`` is Parquet), so a P
 CSV dataset or a gzip named ``.csv`` is read correctly and the note says so. CSV values stay
 strings (typing happens in silver); Parquet keeps its types, except in a CSV dataset where its
 values become text like every other CSV value. Reads are whole-file Polars reads (no per-row
-Python); only the last record is parsed again to tell a line cut short from empty fields.
+Python); blank lines are dropped (Polars would invent all-null rows), and only the last record's
+fields are counted again, to tell a line cut short from empty fields.
 """
 
 import re
@@ -38,11 +39,14 @@ from mlops_assets.storage.landing_formats import (
 )
 
 __all__ = [
+    "DATA_SUFFIXES",
+    "IN_PROGRESS",
     "MISSING_FIELDS",
     "FileStatus",
     "LandingBatch",
     "LandingFile",
     "MissingColumnsPolicy",
+    "display_name",
     "landing_files",
     "read_landing",
     "skip_reason",
