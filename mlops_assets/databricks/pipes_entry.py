@@ -16,6 +16,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 PIPES_CONTEXT_ARG = "--dagster-pipes-context"
 LOGGER_NAME = "mlops_assets.pipes"
@@ -30,6 +31,14 @@ class _PipesHandler(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.pipes_log.log(record.levelno, self.format(record))
+
+
+def pipes_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Step metadata as Pipes expects it: mappings and lists become typed JSON values."""
+    return {
+        key: {"raw_value": value, "type": "json"} if isinstance(value, dict | list) else value
+        for key, value in metadata.items()
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -73,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.setLevel(logging.INFO)
         log.addHandler(_PipesHandler(pipes.log))
         pipes.log.info(f"step {step} started")
-        metadata = run(request, context, log)
+        metadata = pipes_metadata(run(request, context, log))
         if pipes.is_asset_step:
             pipes.report_asset_materialization(metadata=metadata)
         else:
