@@ -167,6 +167,17 @@ def _entries(exc: ValidationError, model: Any) -> list[_Entry]:
     return found
 
 
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    """One adapter per model: building one costs milliseconds, and configs load at every start,
+    sensor tick and step."""
+    if model not in _ADAPTERS:
+        _ADAPTERS[model] = TypeAdapter(model)
+    return _ADAPTERS[model]
+
+
 def validate(
     data: Any,
     model: type[T] | Any,
@@ -176,7 +187,7 @@ def validate(
     overlay: Overlay | None = None,
 ) -> T:
     """Validate ``data`` against ``model``; raise one ConfigError listing every problem."""
-    adapter: TypeAdapter[T] = TypeAdapter(model)
+    adapter: TypeAdapter[T] = _adapter(model)
     try:
         return adapter.validate_python(data)
     except ValidationError as exc:

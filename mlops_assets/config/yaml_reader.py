@@ -1,14 +1,16 @@
 """Read one YAML file safely: YAML 1.2 booleans, no duplicate keys, bounded size and nesting.
 
-Before anything is built, the file's event stream (LibYAML when PyYAML has it) is scanned once:
+The node tree is composed from the file's event stream (LibYAML's parser when PyYAML has it),
+checking on the way -- before any data is built:
 
 * a key written twice in a mapping is an error at the line of the second one (YAML would silently
   keep the last);
 * the document may expand to at most :data:`MAX_NODES` values, counting every use of an alias as
   a copy of its anchor, so an alias bomb ("billion laughs") fails in milliseconds instead of
   eating gigabytes in the steps that copy the data;
-* nesting is bounded by :data:`MAX_DEPTH` (LibYAML's composer recurses in C and crashes the
-  process on very deep nesting) and an alias may not refer to the node that contains it.
+* nesting is bounded by :data:`MAX_DEPTH` (the steps that copy and validate the data recurse;
+  LibYAML's own composer crashed the process on 100,000 levels) and an alias may not refer to
+  the node that contains it (a recursive structure).
 """
 
 import re
@@ -46,30 +48,36 @@ _Yaml12Loader.add_implicit_resolver(
 )
 
 
+Loc = tuple[str | int, ...]
+
+
 @dataclass
 class _Frame:
-    """An open mapping or list while the event stream is scanned."""
+    """An open mapping or list while the events are composed."""
 
-    is_mapping: bool
-    path: tuple[str | int, ...]
+    node: yaml.MappingNode | yaml.SequenceNode
+    path: Loc
     anchor: str | None
     size: int = 1
-    index: int = 0
-    expecting_key: bool = True
-    key: str | int = "?"
+    key: yaml.Node | None = None  # a mapping's key waiting for its value
+    key_name: str | int = "?"
     seen: dict[str, int] = field(default_factory=dict)
 
 
-class _Scan:
-    """One pass over the events: duplicate keys, expansion size, depth, recursive aliases."""
+class _Composer:
+    """Build the node tree from the event stream (as PyYAML's composer does), checking on the
+    way: duplicate keys, expansion size, depth, undefined and recursive aliases, one document."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, loader: Any) -> None:
         self.file = path
+        self.loader = loader
         self.frames: list[_Frame] = []
-        self.anchors: dict[str, int] = {}
+        self.anchors: dict[str, tuple[yaml.Node, int]] = {}
         self.total = 0
+        self.root: yaml.Node | None = None
+        self.documents = 0
 
-    def fail(self, event: yaml.Event, where: tuple[str | int, ...], message: str, fix: str) -> None:
+    def fail(self, event: yaml.Event, where: Loc, message: str, fix: str) -> None:
         line = event.start_mark.line + 1 if event.start_mark is not None else None
         raise ConfigError(
             f"{self.file}:{line}: {key_path(where)}: {message}",
@@ -77,22 +85,19 @@ class _Scan:
             fix=fix,
         )
 
-    def place(self, event: yaml.NodeEvent) -> tuple[str | int, ...]:
-        """The key path of the node starting at ``event`` (and record it in its parent)."""
+    def place(self, event: yaml.NodeEvent) -> Loc:
+        """The key path of the node starting at ``event``; a key is checked for duplicates."""
         if not self.frames:
             return ()
         parent = self.frames[-1]
-        if not parent.is_mapping:
-            parent.index += 1
-            return (*parent.path, parent.index - 1)
-        if not parent.expecting_key:
-            parent.expecting_key = True
-            return (*parent.path, parent.key)
-        parent.expecting_key = False
+        if isinstance(parent.node, yaml.SequenceNode):
+            return (*parent.path, len(parent.node.value))
+        if parent.key is not None:
+            return (*parent.path, parent.key_name)
         if not isinstance(event, yaml.ScalarEvent):
-            parent.key = "?"  # a complex key: the constructor refuses it later
+            parent.key_name = "?"  # a complex key: the constructor refuses it later
             return (*parent.path, "?")
-        name, line = event.value, event.start_mark.line + 1 if event.start_mark else 0
+        name = event.value
         if name in parent.seen:
             self.fail(
                 event,
@@ -101,14 +106,12 @@ class _Scan:
                 f"{parent.seen[name]}); YAML would silently keep only the last one",
                 "remove or rename one of the two",
             )
-        parent.seen[name] = line
-        parent.key = name
+        parent.seen[name] = event.start_mark.line + 1 if event.start_mark else 0
+        parent.key_name = name
         return (*parent.path, name)
 
-    def add(self, event: yaml.Event, where: tuple[str | int, ...], size: int) -> None:
+    def attach(self, node: yaml.Node, event: yaml.Event, where: Loc, size: int) -> None:
         self.total += size
-        if self.frames:
-            self.frames[-1].size += size
         if self.total > MAX_NODES:
             self.fail(
                 event,
@@ -117,57 +120,92 @@ class _Scan:
                 "alias `*name` copies its anchor): refused as an alias bomb",
                 "use fewer or smaller aliases; a real configuration is far smaller",
             )
+        if not self.frames:
+            self.root = node
+            return
+        parent = self.frames[-1]
+        parent.size += size
+        if isinstance(parent.node, yaml.SequenceNode):
+            parent.node.value.append(node)
+        elif parent.key is None:
+            parent.key = node
+        else:
+            parent.node.value.append((parent.key, node))
+            parent.key = None
+
+    def alias(self, event: yaml.AliasEvent, where: Loc) -> None:
+        name = event.anchor or ""
+        if any(f.anchor == name for f in self.frames):
+            self.fail(
+                event,
+                where,
+                f"alias *{name} is used inside its own anchor (a recursive structure)",
+                "point the alias at a node that does not contain it",
+            )
+        if name not in self.anchors:
+            self.fail(
+                event,
+                where,
+                f"alias *{name} has no anchor &{name} before it",
+                f"define `&{name}` on an earlier node, or fix the alias name",
+            )
+        node, size = self.anchors[name]
+        self.attach(node, event, where, size)
+
+    def start(self, event: yaml.CollectionStartEvent, where: Loc) -> None:
+        if len(self.frames) >= MAX_DEPTH:
+            self.fail(
+                event,
+                where,
+                f"nested deeper than {MAX_DEPTH} levels",
+                "flatten the structure; configurations need a handful of levels",
+            )
+        mapping = isinstance(event, yaml.MappingStartEvent)
+        kind = yaml.MappingNode if mapping else yaml.SequenceNode
+        tag = event.tag
+        if tag is None or tag == "!":
+            tag = self.loader.resolve(kind, None, event.implicit)
+        start: Any = event.start_mark  # LibYAML's marks have the same fields as PyYAML's
+        node = kind(tag, [], start, None, flow_style=event.flow_style)
+        self.attach(node, event, where, 1)
+        self.frames.append(_Frame(node, where, event.anchor))
 
     def event(self, event: yaml.Event) -> None:
-        if isinstance(event, yaml.ScalarEvent | yaml.AliasEvent | yaml.CollectionStartEvent):
+        if isinstance(event, yaml.ScalarEvent):  # the most frequent events first
             where = self.place(event)
-        if isinstance(event, yaml.ScalarEvent):
+            tag = event.tag
+            if tag is None or tag == "!":
+                tag = self.loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+            marks: tuple[Any, Any] = (event.start_mark, event.end_mark)
+            node = yaml.ScalarNode(tag, event.value, *marks, style=event.style)
             if event.anchor:
-                self.anchors[event.anchor] = 1
-            self.add(event, where, 1)
-        elif isinstance(event, yaml.AliasEvent):
-            if any(f.anchor == event.anchor for f in self.frames):
-                self.fail(
-                    event,
-                    where,
-                    f"alias *{event.anchor} is used inside its own anchor (a recursive structure)",
-                    "point the alias at a node that does not contain it",
-                )
-            if event.anchor not in self.anchors:
-                self.fail(
-                    event,
-                    where,
-                    f"alias *{event.anchor} has no anchor &{event.anchor} before it",
-                    f"define `&{event.anchor}` on an earlier node, or fix the alias name",
-                )
-            self.add(event, where, self.anchors[event.anchor or ""])
-        elif isinstance(event, yaml.CollectionStartEvent):
-            if len(self.frames) >= MAX_DEPTH:
-                self.fail(
-                    event,
-                    where,
-                    f"nested deeper than {MAX_DEPTH} levels",
-                    "flatten the structure; configurations need a handful of levels",
-                )
-            self.add(event, where, 1)
-            is_mapping = isinstance(event, yaml.MappingStartEvent)
-            self.frames.append(_Frame(is_mapping, where, event.anchor))
+                self.anchors[event.anchor] = (node, 1)
+            self.attach(node, event, where, 1)
         elif isinstance(event, yaml.CollectionEndEvent):
             done = self.frames.pop()
+            done.node.end_mark = event.end_mark
             if done.anchor:
-                self.anchors[done.anchor] = done.size
+                self.anchors[done.anchor] = (done.node, done.size)
             if self.frames:
-                self.frames[-1].size += done.size - 1  # its own 1 was added at its start
+                self.frames[-1].size += done.size - 1  # its own 1 was counted at its start
+        elif isinstance(event, yaml.AliasEvent):
+            self.alias(event, self.place(event))
+        elif isinstance(event, yaml.CollectionStartEvent):
+            self.start(event, self.place(event))
+        elif isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                self.fail(
+                    event,
+                    (),
+                    "the file holds more than one YAML document (a second `---`)",
+                    "keep one document per file",
+                )
 
-
-def _scan(text: str, path: Path) -> None:
-    scan = _Scan(path)
-    loader = _Yaml12Loader(text)
-    try:
-        while (event := loader.get_event()) is not None:
-            scan.event(event)
-    finally:
-        loader.dispose()
+    def compose(self) -> yaml.Node | None:
+        while (event := self.loader.get_event()) is not None:
+            self.event(event)
+        return self.root
 
 
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
@@ -187,10 +225,9 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
             fix="save the file as UTF-8 YAML",
         ) from exc
     try:
-        _scan(text, path)
         loader = _Yaml12Loader(text)
         try:  # parse once: the node tree gives line numbers, the data is built from it
-            node: yaml.Node | None = loader.get_single_node()
+            node = _Composer(path, loader).compose()
             return (loader.construct_document(node) if node is not None else None), node
         finally:
             loader.dispose()

@@ -42,8 +42,15 @@ def load_use_case(configs: Path, name: str = "churn") -> dict[str, Any]:
 def write_use_case(configs: Path, data: dict[str, Any], name: str = "churn") -> Path:
     """Write ``data`` as the use case file (block style, keys in their order)."""
     path = use_case_file(configs, name)
-    path.write_text(yaml.safe_dump(data, sort_keys=False, width=1000), encoding="utf-8")
+    path.write_text(dump_yaml(data), encoding="utf-8")
     return path
+
+
+def dump_yaml(data: Any) -> str:
+    """``data`` as block-style YAML, keys in their order (LibYAML's emitter when available)."""
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    text: str = yaml.dump(data, Dumper=dumper, sort_keys=False, width=1000)
+    return text
 
 
 def line_of(path: Path, needle: str) -> int:
