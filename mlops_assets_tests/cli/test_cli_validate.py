@@ -79,7 +79,8 @@ def test_missing_variable_is_named(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = use_case_file(configs_copy)
-    path.write_text(path.read_text() + "\nowners: ['${CHURN_TEAM}']\n")
+    owners = "owners: ['${CHURN_TEAM}']"  # replaces the line: a second `owners` key fails
+    path.write_text(path.read_text().replace('owners: ["team:ml-platform"]', owners))
     monkeypatch.setenv("MLOPS_CONFIG_DIR", str(configs_copy))
     assert main(["validate"]) == 2
     err = capsys.readouterr().err

@@ -55,7 +55,8 @@ def test_overlay_and_substitution_survive(
     mlops_env: dict[str, str], configs_copy: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = use_case_file(configs_copy)
-    path.write_text(path.read_text() + "\nowners: ['${CHURN_TEAM:-team:default}']\n")
+    owners = "owners: ['${CHURN_TEAM:-team:default}']"  # replaces the line: a second key fails
+    path.write_text(path.read_text().replace('owners: ["team:ml-platform"]', owners))
     overlay = path.with_name("churn.local.yaml")
     overlay.write_text("schedules:\n  ingestion: '0 5 * * *'\n", encoding="utf-8")
     monkeypatch.setenv("MLOPS_CONFIG_DIR", str(configs_copy))
