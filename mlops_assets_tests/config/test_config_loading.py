@@ -268,6 +268,25 @@ def test_environment_overlay_is_deep_merged(configs_copy: Path, data_dir: Path) 
     assert again.owners == base.owners
 
 
+def test_a_problem_written_in_the_overlay_points_at_the_overlay(
+    configs_copy: Path, data_dir: Path
+) -> None:
+    overlay = use_case_file(configs_copy).with_name("churn.local.yaml")
+    overlay.write_text(
+        "schedules:\n  ingestion: '0 5 * * *'\n"
+        "training_set:\n  label_column: churned\n"
+        "model:\n  task: clasification\n"
+    )
+    err = _load_error(configs_copy, _environ(data_dir))
+    assert err.context["file"] == str(overlay)
+    assert (err.context["key_path"], err.context["line"]) == ("model.task", 6)
+    overlay.write_text("training_set:\n  label_column: churned\n")
+    err = _load_error(configs_copy, _environ(data_dir))
+    assert (err.context["file"], err.context["line"]) == (str(overlay), 2)
+    assert err.context["key_path"] == "training_set.label_column"
+    assert err.fix is not None and err.fix.startswith("did you mean `churn`?")
+
+
 def test_deep_merge_semantics() -> None:
     base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
     assert deep_merge(base, {"a": {"c": [3]}, "e": 2}) == {"a": {"b": 1, "c": [3]}, "d": 1, "e": 2}

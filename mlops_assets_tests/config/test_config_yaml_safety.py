@@ -163,6 +163,18 @@ def test_deep_nesting_is_refused_before_the_parser_can_crash(tmp_path: Path) -> 
     assert f"nested deeper than {MAX_DEPTH} levels" in done.stdout
 
 
+def test_a_second_document_is_refused(tmp_path: Path) -> None:
+    err = _read_error(tmp_path / "two.yaml", "name: a\n---\nname: b\n")
+    assert "more than one YAML document" in err.message
+    assert err.context["line"] == 2
+
+
+def test_an_empty_file_has_no_data(tmp_path: Path) -> None:
+    path = tmp_path / "empty.yaml"
+    path.write_text("# only a comment\n")
+    assert read_yaml(path) == (None, None)
+
+
 def test_a_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
     path.write_bytes("name: caf\xe9\n".encode("latin-1"))
