@@ -101,6 +101,21 @@ def test_injected_429_is_retried_after_retry_after(
     assert [s for _, p, s in fake.requests if p.endswith("/Me")] == [429, 429, 200]
 
 
+def test_injected_404_and_503_reach_the_caller_as_the_sdk_errors(
+    fake: FakeWorkspace, client: WorkspaceClient
+) -> None:
+    from databricks.sdk.errors import TemporarilyUnavailable
+
+    fake.inject("GET", r"/scim/v2/Me$", 404, times=1)
+    with pytest.raises(NotFound, match="injected 404"):
+        client.current_user.me()
+    fake.inject("GET", r"/scim/v2/Me$", 503, times=None, retry_after=0.2)
+    brief = workspace_client(resolve_credentials(auth_settings(retry_timeout_s=1)))
+    with pytest.raises(TimeoutError) as caught:
+        brief.current_user.me()
+    assert isinstance(caught.value.__cause__, TemporarilyUnavailable)
+
+
 def test_a_job_runs_a_real_process_and_reports_its_exit(
     fake: FakeWorkspace, client: WorkspaceClient
 ) -> None:
