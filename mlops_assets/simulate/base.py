@@ -66,7 +66,8 @@ def build_base(
     base = pl.DataFrame(columns)
     order = list(spec.replay_order)
     if not order and frame is not None and time is not None:
-        found = match_columns(frame, [time], {n: f.spec for n, f in spec.facts.items()}, {})
+        specs = {n: f.spec for n, f in spec.facts.items()}
+        found = match_columns(frame, [time], specs, config.column_map)
         order = [found[time]] if time in found else []
     if order and frame is not None:
         missing = [c for c in order if c not in frame.columns]

@@ -49,7 +49,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     add("--config-dir", type=Path, default=None, help="configs folder ($MLOPS_CONFIG_DIR)")
     add("--days", type=int, default=defaults.days, help="number of days")
     add("--rows-per-day", type=int, default=defaults.rows_per_day)
-    add("--start-date", default=defaults.start_date.isoformat(), help="first day, YYYY-MM-DD")
+    add("--start-date", default=None, help="first day, YYYY-MM-DD (default: the use case's)")
     add("--seed", type=int, default=defaults.seed)
     add("--format", choices=("csv", "parquet"), default=None, help="default: as declared")
     add("--label-delay-days", type=int, default=defaults.label_delay_days)
@@ -142,7 +142,7 @@ def config_from_args(args: argparse.Namespace) -> SimulationConfig:
     """Build the SimulationConfig of parsed arguments; raises ConfigError with a fix."""
     drift = [parse_drift(spec) for spec in args.drift]
     try:
-        start = dt.date.fromisoformat(args.start_date)
+        start = dt.date.fromisoformat(args.start_date) if args.start_date else None
     except ValueError as exc:
         raise ConfigError(
             "--start-date is not a date", context={"value": args.start_date}, fix="use YYYY-MM-DD"
@@ -150,7 +150,6 @@ def config_from_args(args: argparse.Namespace) -> SimulationConfig:
     bad, bad_per_dataset = _rates(args.bad_row_rate, "--bad-row-rate")
     dup, dup_per_dataset = _rates(args.duplicate_rate, "--duplicate-rate")
     fields: dict[str, Any] = {
-        "start_date": start,
         "days": args.days,
         "rows_per_day": args.rows_per_day,
         "seed": args.seed,
@@ -169,6 +168,8 @@ def config_from_args(args: argparse.Namespace) -> SimulationConfig:
         "noise": args.noise,
         "resample_rate": args.resample_rate,
     }
+    if start is not None:
+        fields["start_date"] = start
     if bad is not None:
         fields["bad_row_rate"] = bad
     if dup is not None:
@@ -223,6 +224,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
         use_case = load_project(directory=args.config_dir).use_case(config.use_case)
+        if args.start_date is None:  # the use case's first partition
+            config = config.model_copy(update={"start_date": use_case.start_date})
         summary = simulate(config, resolve_data_dir(args.data_dir), use_case)
     except MLOpsError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -25,6 +25,8 @@ SYNTHETIC_LEVELS = 6
 DEFAULT_SPAN = 100.0
 """Width of a synthesized numeric range when a bound (or both) is missing."""
 
+_TRUE = ["true", "t", "yes", "y", "1"]
+_FALSE = ["false", "f", "no", "n", "0"]
 POLARS_TYPES: dict[str, pl.DataType] = {
     "string": pl.String(),
     "int64": pl.Int64(),
@@ -113,7 +115,9 @@ def typed_values(values: list[Scalar] | tuple[Scalar, ...], dtype: DType) -> pl.
     if dtype == "string":
         return text
     if dtype == "bool":
-        return text.str.to_lowercase().is_in(["true", "t", "yes", "y", "1"])
+        lowered = text.str.to_lowercase()
+        truth = pl.when(lowered.is_in(_TRUE)).then(True).when(lowered.is_in(_FALSE)).then(False)
+        return pl.select(truth).to_series()
     if dtype == "date":
         return text.str.to_date("%Y-%m-%d")
     if dtype == "datetime":
@@ -146,9 +150,9 @@ def synthesize(
         return pl.Series(name, np.round(rng.uniform(lo, hi, n), 2), dtype=pl.Float64)
     start = (today - dt.date(1970, 1, 1)).days
     if dtype == "date":
-        days = start - rng.integers(0, 3 * 365, n)
+        days = start - rng.integers(1, 3 * 365 + 1, n)  # strictly before `today`
         return pl.Series(name, days, dtype=pl.Int32).cast(pl.Date)
-    micros = start * MICROS_PER_DAY - rng.integers(0, 30 * MICROS_PER_DAY, n)
+    micros = start * MICROS_PER_DAY - rng.integers(1, 30 * MICROS_PER_DAY + 1, n)
     return pl.Series(name, micros, dtype=pl.Int64).cast(pl.Datetime("us"))
 
 
