@@ -25,6 +25,7 @@ from mlops_assets.config.problems import (
     describe_value,
     key_path,
     looks_like_secret_not_name,
+    scrub,
 )
 from mlops_assets.config.substitution import substitute
 from mlops_assets.config.yaml_reader import read_yaml
@@ -152,10 +153,12 @@ def _entries(exc: ValidationError, model: Any) -> list[_Entry]:
         loc = tuple(err["loc"])
         cause = err.get("ctx", {}).get("error")
         if isinstance(cause, ConfigProblemsError):
-            found.extend(_Entry((*loc, *p.loc), p.message, p.fix, _UNSET) for p in cause.problems)
+            found.extend(
+                _Entry((*loc, *p.loc), scrub(p.message), p.fix, _UNSET) for p in cause.problems
+            )
             continue
         value = _UNSET if err["type"] == "missing" else err.get("input")
-        message = err["msg"]
+        message = scrub(err["msg"])
         last = str(next((p for p in reversed(loc) if isinstance(p, str)), ""))
         fix = _fix_for(err, model, loc)
         if last.endswith("_env") and isinstance(value, str):
@@ -173,9 +176,12 @@ _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
 def _adapter(model: Any) -> TypeAdapter[Any]:
     """One adapter per model: building one costs milliseconds, and configs load at every start,
     sensor tick and step."""
-    if model not in _ADAPTERS:
-        _ADAPTERS[model] = TypeAdapter(model)
-    return _ADAPTERS[model]
+    try:
+        if model not in _ADAPTERS:
+            _ADAPTERS[model] = TypeAdapter(model)
+        return _ADAPTERS[model]
+    except TypeError:  # an unhashable type expression: no cache
+        return TypeAdapter(model)
 
 
 def validate(

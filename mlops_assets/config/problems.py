@@ -112,6 +112,14 @@ def mask(text: str) -> str:
     return f"'{text[:4]}****' ({len(text)} characters)"
 
 
+def scrub(message: str) -> str:
+    """``message`` with every secret-looking word masked (messages may quote a value)."""
+    return _WORD.sub(lambda m: mask(m[0]) if looks_like_secret(m[0]) else m[0], message)
+
+
+_WORD = re.compile(r"[^\s'\"`,;()\[\]{}]+")
+
+
 def describe_value(value: object, *, secret: bool = False) -> str:
     """``value`` for an error message: short, masked when secret-like, mappings summarised."""
     if isinstance(value, str):

@@ -23,6 +23,7 @@ from mlops_assets_tests.config.config_helpers import (
 
 DATABRICKS_TOKEN = "dapi" + "0f3c9a1b2d4e5f60718293a4b5c6d7e8"
 SLACK_TOKEN = "xoxb-" + "2048637151-7351201932-Zq8VvLmT3nRcY5pHkWd2sJxB"
+GITHUB_TOKEN = "ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8"
 WEBHOOK = "https://hooks.example.com/services/T0A1B2C3D/B4E5F6G7H/" + "q1W2e3R4t5Y6u7I8o9P0aSdF"
 
 
@@ -108,6 +109,29 @@ def test_a_secret_in_any_other_field_is_masked(configs_copy: Path, data_dir: Pat
     assert SLACK_TOKEN not in _everything(err)
 
 
+@pytest.mark.parametrize(
+    ("place", "quoted_by"),
+    [
+        (("model", "gates", "primary_metric"), "unknown metric"),
+        (("model", "flavor", "estimator"), "not in an allowed family"),
+    ],
+)
+def test_a_secret_quoted_by_a_validator_message_is_masked(
+    configs_copy: Path, data_dir: Path, place: tuple[str, ...], quoted_by: str
+) -> None:
+    data = load_use_case(configs_copy)
+    parent = data
+    for key in place[:-1]:
+        parent = parent[key]
+    secret = f"x.{GITHUB_TOKEN}" if place[-1] == "estimator" else SLACK_TOKEN
+    parent[place[-1]] = secret
+    write_use_case(configs_copy, data)
+    err = load_error(configs_copy, data_dir)
+    assert quoted_by in err.message
+    assert secret not in _everything(err) and secret[4:24] not in _everything(err)
+    assert f"'{secret[:4]}****'" in err.message
+
+
 def test_variable_names_are_accepted(configs_copy: Path, data_dir: Path) -> None:
     data = load_use_case(configs_copy)
     data["monitoring"]["alerts"]["channels"] = [
@@ -152,7 +176,7 @@ def test_describe_value(value: object, shown: str) -> None:
         (DATABRICKS_TOKEN, True),
         (SLACK_TOKEN, True),
         (WEBHOOK, True),
-        ("ghp_" + "a1B2c3D4e5F6g7H8i9J0k1L2m3N4o5P6q7R8", True),
+        (GITHUB_TOKEN, True),
         ("AKIA" + "IOSFODNN7EXAMPLE", True),
         ("sklearn.ensemble.HistGradientBoostingClassifier", False),
         ("charges_per_month_of_tenure", False),
