@@ -1,9 +1,11 @@
 """Local Spark sessions (classic and Spark Connect) and Arrow conversion to and from Polars.
 
 pyspark is imported inside the functions, so importing this module stays fast and works without
-Java. Sessions use the settings measured on this machine (see shared/STACK_NOTES.md): loopback
-only, no UI, UTC session time zone, as many shuffle partitions as cores (the default of 200 makes
-every small join or group-by slow). The transforms themselves never import this module: they take
+Java. Local sessions use the settings measured on this machine (see shared/STACK_NOTES.md):
+loopback only, no UI, UTC session time zone, as many shuffle partitions as cores (the default of
+200 makes every small join or group-by slow). :func:`connect_remote` opens a Spark Connect session
+to a running server instead (Sail in the tests; Databricks speaks the same protocol), which needs
+no Java on this side. The transforms themselves never import this module: they take
 ``narwhals.LazyFrame`` and ``nw.from_native(spark_df)`` is all a Spark caller needs.
 
 The session time zone must be "UTC" for the transforms: narwhals maps ``Datetime("us", "UTC")`` to
@@ -13,9 +15,11 @@ Spark's TIMESTAMP only when it equals the session's zone (a cluster set to "Etc/
 import importlib.util
 import os
 import shutil
+import socket
 import sys
+import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -56,8 +60,11 @@ def _java_home() -> Path | None:
     return Path(java).resolve().parent.parent if java else None
 
 
-def check_spark_available(kind: SparkKind = "classic") -> None:
-    """Raise EngineError (with a fix) unless pyspark, its Connect extras and Java are present."""
+def check_spark_available(kind: SparkKind = "classic", *, need_java: bool = True) -> None:
+    """Raise EngineError (with a fix) unless pyspark, its Connect extras and Java are present.
+
+    ``need_java=False``: a client of a remote Spark Connect server runs no JVM of its own.
+    """
     try:
         import pyspark  # noqa: F401
     except ImportError as exc:
@@ -72,7 +79,7 @@ def check_spark_available(kind: SparkKind = "classic") -> None:
                 context={"missing_modules": missing},
                 fix=_PYSPARK_FIX,
             )
-    if _java_home() is None:
+    if need_java and _java_home() is None:
         raise EngineError(
             "Spark needs a Java runtime and none was found",
             context={"JAVA_HOME": os.environ.get("JAVA_HOME"), "PATH": os.environ.get("PATH")},
@@ -120,8 +127,17 @@ def get_spark(
     from pyspark.sql import SparkSession
 
     current = SparkSession.getActiveSession()
+    if current is not None and _is_remote(current):
+        raise EngineError(
+            "a Spark Connect session to a remote server is active in this process",
+            context={"wanted": f"local {kind} session"},
+            fix="stop it with stop_spark(session) first: a process talks Spark Connect or "
+            "classic Spark, one at a time",
+        )
     if current is not None and is_connect(current) != (kind == "connect"):
         stop_spark(current)
+    if kind == "classic":
+        _leave_connect_mode()
     builder: Any = SparkSession.builder.appName(app_name)
     builder = builder.remote(master) if kind == "connect" else builder.master(master)
     for key, value in settings.items():
@@ -144,14 +160,114 @@ def get_spark(
     return session
 
 
+def connect_remote(
+    url: str,
+    *,
+    conf: Mapping[str, str] | None = None,
+    timeout_s: float = 60.0,
+) -> "SparkSession":
+    """A new Spark Connect session to a running server (``sc://host:port``: Sail, a cluster).
+
+    Unlike :func:`get_spark` it never reuses another session: ``getOrCreate`` would hand back
+    whatever Connect session is already active in the process, whatever its URL. While it lives
+    the process is in Connect mode (no classic session); stop it with :func:`stop_spark`. The
+    session
+    time zone is UTC (see the module docstring) unless ``conf`` says otherwise. The first query
+    is retried until ``timeout_s``: a server that has just opened its port may not serve
+    sessions yet.
+    """
+    check_spark_available("connect", need_java=False)
+    if not url.startswith("sc://"):
+        raise EngineError(
+            f"{url!r} is not a Spark Connect URL",
+            context={"url": url},
+            fix="pass sc://host:port (for a local Spark use get_spark instead)",
+        )
+    from pyspark.sql import SparkSession
+
+    current = SparkSession.getActiveSession()
+    if current is not None and not is_connect(current):
+        raise EngineError(
+            "a classic Spark session is active in this process",
+            context={"url": url},
+            fix="stop it with stop_spark(session) first: a process talks Spark Connect or "
+            "classic Spark, one at a time",
+        )
+    settings = {"spark.sql.session.timeZone": "UTC", **dict(conf or {})}
+    deadline = time.monotonic() + timeout_s
+    _wait_for_port(url, deadline, timeout_s)  # the client would retry a closed port for minutes
+    while True:
+        builder: Any = SparkSession.builder.remote(url)
+        session: SparkSession = builder.create()
+        try:
+            for key, value in settings.items():
+                session.conf.set(key, value)
+            session.range(1).collect()
+            return session
+        except Exception as exc:  # not serving yet, or refused
+            session.stop()
+            if time.monotonic() > deadline:
+                raise EngineError(
+                    f"the Spark Connect server at {url} did not answer within {timeout_s:.0f} s",
+                    context={"url": url, "error": f"{type(exc).__name__}: {exc}"[:500]},
+                    fix="start the server first (for the tests: `make sail`) and check its log",
+                ) from exc
+            time.sleep(0.2)
+
+
+def _wait_for_port(url: str, deadline: float, timeout_s: float) -> None:
+    """Poll ``sc://host:port`` until it accepts TCP connections (EngineError at the deadline)."""
+    address = url.removeprefix("sc://").split("/", 1)[0]
+    host, _, port = address.rpartition(":") if ":" in address else (address, "", "15002")
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1.0):
+                return
+        except OSError as exc:
+            if time.monotonic() > deadline:
+                raise EngineError(
+                    f"the Spark Connect server at {url} did not answer within {timeout_s:.0f} s",
+                    context={"url": url, "error": f"{type(exc).__name__}: {exc}"[:500]},
+                    fix="start the server first (for the tests: `make sail`) and check its log",
+                ) from exc
+            time.sleep(0.1)
+
+
 def is_connect(session: Any) -> bool:
     """Whether ``session`` (or a DataFrame's session) is a Spark Connect one."""
     return type(session).__module__.startswith("pyspark.sql.connect")
 
 
 def stop_spark(session: "SparkSession") -> None:
-    """Stop a session (for a local Spark Connect session, its in-process server too)."""
+    """Stop a session (for a local Spark Connect session, its in-process server too).
+
+    After the last remote Connect session stopped, the process may start classic sessions
+    again (pyspark itself only resets that for local Connect sessions).
+    """
+    remote = _is_remote(session)
     session.stop()
+    if remote:
+        _leave_connect_mode()
+
+
+def _is_remote(session: Any) -> bool:
+    """A Spark Connect session to a server outside this process (:func:`connect_remote`)."""
+    return is_connect(session) and "SPARK_LOCAL_REMOTE" not in os.environ
+
+
+def _leave_connect_mode() -> None:
+    """Switch pyspark's process-wide Connect mode off when no Connect session is left.
+
+    Creating any Connect session sets ``SPARK_CONNECT_MODE_ENABLED``, and while it is set every
+    ``pyspark.sql.functions`` call builds Connect expressions and classic sessions refuse to
+    start; stopping a remote session does not unset it.
+    """
+    if "SPARK_CONNECT_MODE_ENABLED" not in os.environ or "SPARK_LOCAL_REMOTE" in os.environ:
+        return
+    from pyspark.sql.connect.session import SparkSession as ConnectSession
+
+    if ConnectSession.getActiveSession() is None:
+        os.environ.pop("SPARK_CONNECT_MODE_ENABLED", None)
 
 
 def _spark_compatible(table: pa.Table) -> pa.Table:
@@ -185,3 +301,53 @@ def to_polars(frame: "SparkDataFrame") -> pl.DataFrame:
     result = pl.from_arrow(frame.toArrow())
     assert isinstance(result, pl.DataFrame)
     return result
+
+
+def quote(parts: Sequence[str]) -> str:
+    """A (multi-part) Spark SQL identifier, every part in backticks: ``a.b`` -> ```a`.`b```."""
+    return ".".join("`" + part.replace("`", "``") + "`" for part in parts)
+
+
+def is_spark_frame(frame: object) -> bool:
+    """Whether ``frame`` is a pyspark DataFrame (classic or Spark Connect)."""
+    return type(frame).__module__.startswith("pyspark.sql") and hasattr(frame, "sparkSession")
+
+
+def spark_frame(frame: object, spark: "SparkSession") -> "tuple[SparkDataFrame, int | None]":
+    """Any supported frame as a Spark DataFrame of ``spark``, with Delta's integer widths.
+
+    A Spark frame (bare or inside narwhals) stays on the cluster; a Polars (or other
+    narwhals-supported) frame is sent through Arrow, and its row count is returned with it
+    (None for a Spark frame: counting would compute it). Integers narrower than 64 bits and
+    unsigned ones become 64-bit, as the local Delta writer stores them, so both lakehouses
+    give a table the same types.
+    """
+    import narwhals as nw
+
+    native: Any = frame.to_native() if isinstance(frame, nw.DataFrame | nw.LazyFrame) else frame
+    if is_spark_frame(native):
+        return _wide_integers(native), None
+    from mlops_assets.engines.frames import to_polars as any_to_polars
+
+    df = any_to_polars(frame)
+    narrow = [n for n, t in df.schema.items() if t.is_integer() and t != pl.Int64]
+    if narrow:
+        df = df.with_columns(pl.col(*narrow).cast(pl.Int64))
+    return to_spark(df, spark), df.height
+
+
+def _wide_integers(df: "SparkDataFrame") -> "SparkDataFrame":
+    from pyspark.sql import functions as F  # noqa: N812
+    from pyspark.sql.types import ByteType, IntegerType, LongType, ShortType
+
+    narrow = (ByteType, ShortType, IntegerType)
+    if not any(isinstance(f.dataType, narrow) for f in df.schema.fields):
+        return df
+    return df.select(
+        *[
+            F.col(quote([f.name])).cast(LongType()).alias(f.name)
+            if isinstance(f.dataType, narrow)
+            else F.col(quote([f.name]))
+            for f in df.schema.fields
+        ]
+    )
