@@ -36,6 +36,8 @@ def build_labels(
             columns.append(event_times(micros, dtype).alias(name))
         else:
             columns.append(synthesize(lp.facts[name], pending.height, rng, label_day))
-    frame = pl.DataFrame(columns, schema=None) if columns else pl.DataFrame()
+    frame = pl.DataFrame(columns)
+    if frame.height and all(k in frame.columns for k in lp.config.keys):
+        frame = frame.filter(pl.struct(lp.config.keys).is_first_distinct())  # one label per key
     frame, drifted = apply_drift(frame, lp, config, day_index)
     return break_rows(frame, lp, config, day_index), drifted

@@ -23,7 +23,7 @@ from mlops_assets.simulate.noise import NoisePlan, generic_plan, wa_churn_plan
 from mlops_assets.simulate.roles import Roles, find_roles, unknown
 from mlops_assets.simulate.rulecheck import failing, value_rules
 from mlops_assets.simulate.sources import SourceTable, resolve_source
-from mlops_assets.simulate.streams import Stream, rng_for
+from mlops_assets.simulate.streams import Stream, dataset_stream, rng_for
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,9 @@ def plan_simulation(config: SimulationConfig, uc: UseCaseConfig) -> SimulationPl
     pool: pl.Series | None = None
     order = [roles.primary] + [n for n in names if n != roles.primary]
     by_config = {d.name: d for d in uc.datasets}
-    for stream, name in enumerate(order):
+    for name in order:
         ds = by_config[name]
+        stream = 0 if name == roles.primary else dataset_stream(name)
         is_labels = name == roles.labels
         entity = roles.entity if roles.entity in facts[name] else None
         time = roles.time if name == roles.primary else roles.time_of(ds)
@@ -117,8 +118,9 @@ def plan_simulation(config: SimulationConfig, uc: UseCaseConfig) -> SimulationPl
             )
             continue
         columns = [c.name for c in ds.columns if c.name != time]
-        with_label = name == roles.primary and roles.label is not None
-        label_facts = facts[roles.labels][roles.label] if with_label else None  # type: ignore[index]
+        label_facts = None
+        if name == roles.primary and roles.labels is not None and roles.label is not None:
+            label_facts = facts[roles.labels][roles.label]
         if label_facts is not None and label_facts.name not in columns:
             columns.append(label_facts.name)
         spec = BaseSpec(

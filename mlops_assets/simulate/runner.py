@@ -180,7 +180,7 @@ def _labels_day(
         dataset=labels.name,
         file=path,
         rows_written=broken.frame.height,
-        observations=pending.height,
+        observations=broken.kind.size,  # one per labelled observation and key
         bad_rows=broken.bad_rows,
         duplicates=broken.duplicates,
         drifted_columns=drifted,

@@ -2,10 +2,11 @@
 
 Every random decision draws from its own stream, so turning a drift or a fault on or off never
 changes the sample, the timestamps or the noise of any day, and adding a dataset never changes the
-rows of another. The first observation dataset keeps the two-part keys of the original churn
-simulator, so the demo's files stay the same.
+rows of another (a dataset's key comes from its name). The primary observations keep the two-part
+keys of the original churn simulator, so the demo's files stay the same.
 """
 
+import zlib
 from enum import IntEnum
 
 import numpy as np
@@ -29,3 +30,8 @@ def rng_for(seed: int, day_index: int, stream: int, dataset: int = 0) -> np.rand
     """The generator of one purpose on one day for one dataset (0: the primary observations)."""
     key = (day_index, stream) if dataset == 0 else (day_index, stream, dataset)
     return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=key))
+
+
+def dataset_stream(name: str) -> int:
+    """A stable, non-zero stream key for a dataset other than the primary observations."""
+    return zlib.crc32(name.encode()) or 1

@@ -160,3 +160,14 @@ def test_same_seed_same_bytes_and_streams_stay_independent(
     simulate(_config(fleet, [*DRIFTS, "cost:4:add=1"], **faulty), tmp_path / "d", fleet)
     changed = {k for k, v in _tree(tmp_path / "d").items() if first[k] != v}
     assert changed == {"landing/fleet/service/2026-03-04/service_events_2026-03-04.parquet"}
+
+    # without the service events, the readings and failures files are the same bytes
+    fewer = fleet.model_copy(
+        update={"datasets": [d for d in fleet.datasets if d.name != "service_events"]}
+    )
+    kept = [spec for spec in DRIFTS if not spec.startswith("service_events.")]
+    simulate(_config(fleet, kept, **faulty), tmp_path / "e", fleet)
+    simulate(_config(fewer, kept, **faulty), tmp_path / "f", fewer)
+    without = _tree(tmp_path / "f")
+    assert without == {k: v for k, v in _tree(tmp_path / "e").items() if "/service/" not in k}
+    assert len(without) == 7
