@@ -89,6 +89,8 @@ def test_ml_core_imports_stay_light() -> None:
     code = (
         "import sys\n"
         "import mlops_assets.ml.lifecycle, mlops_assets.ml.serving, mlops_assets.ml.inference\n"
+        "import mlops_assets.ml.promotion, mlops_assets.ml.batch, mlops_assets.ml.columns\n"
+        "import mlops_assets.monitoring.reference_profiles\n"
         "heavy = ('mlflow', 'sklearn', 'pandas', 'matplotlib', 'skops', 'lightgbm', 'xgboost',\n"
         "         'scipy', 'dagster')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
