@@ -17,7 +17,6 @@ with context and a fix; secret values are redacted from messages.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -26,6 +25,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.config.databricks import ServingSettings
 from mlops_assets.databricks.auth import Credentials, databricks_error
+from mlops_assets.databricks.endpoint_config import (
+    as_input,
+    is_updating,
+    same_config,
+    served_entity_name,
+    target_config,
+)
 from mlops_assets.databricks.smoke import SmokeRequest, prediction_problem
 from mlops_assets.errors import MLOpsError, ServingError
 
@@ -33,12 +39,10 @@ if TYPE_CHECKING:
     from databricks.sdk import WorkspaceClient
     from databricks.sdk.service.serving import (
         EndpointCoreConfigInput,
-        ServedEntityInput,
         ServingEndpointDetailed,
     )
 
 T = TypeVar("T")
-_NAME_LIMIT = 63
 
 
 class SmokeResult(BaseModel):
@@ -66,23 +70,6 @@ class DeploymentResult(BaseModel):
     created: bool = Field(description="The endpoint was created by this deployment.")
     changed: bool = Field(description="False when the endpoint already served exactly this.")
     smoke: SmokeResult = Field(description="The smoke test of the new served entity.")
-
-
-def endpoint_name(prefix: str, use_case: str, model: str) -> str:
-    """``<prefix>-<use case>-<model>``, restricted to what Databricks accepts (63 characters)."""
-    raw = f"{prefix}-{use_case}-{model}"
-    name = re.sub(r"[^A-Za-z0-9_]+", "-", raw).strip("-")[:_NAME_LIMIT].rstrip("-")
-    if not name:
-        raise ServingError(
-            f"cannot derive an endpoint name from {raw!r}",
-            fix="use letters, digits, '-' or '_' in the serving prefix and names",
-        )
-    return name
-
-
-def served_entity_name(model_name: str, version: str) -> str:
-    """``<model>-<version>`` (the last part of the three-level name), as Databricks names them."""
-    return f"{model_name.split('.')[-1]}-{version}"
 
 
 class EndpointDeployer:
@@ -187,41 +174,6 @@ class EndpointDeployer:
                 )
             self._sleep(self.settings.poll_interval_s)
 
-    # ------------------------------------------------------------------ configs
-    def _entity(self, model_name: str, version: str) -> ServedEntityInput:
-        from databricks.sdk.service.serving import ServedEntityInput, ServingModelWorkloadType
-
-        return ServedEntityInput(
-            name=served_entity_name(model_name, version),
-            entity_name=model_name,
-            entity_version=version,
-            workload_size=self.settings.workload_size,
-            workload_type=ServingModelWorkloadType(self.settings.workload_type),
-            scale_to_zero_enabled=self.settings.scale_to_zero,
-        )
-
-    def target_config(
-        self, model_name: str, version: str, current: ServingEndpointDetailed | None
-    ) -> EndpointCoreConfigInput:
-        """The config serving ``version``, keeping the stable version for a canary split."""
-        from databricks.sdk.service.serving import EndpointCoreConfigInput, Route, TrafficConfig
-
-        new = self._entity(model_name, version)
-        assert new.name is not None
-        entities, routes = [new], [Route(served_model_name=new.name, traffic_percentage=100)]
-        stable = _stable_entity(current)
-        share = self.settings.traffic_percent
-        if share < 100 and stable is not None and stable.name != new.name:
-            entities.append(stable)
-            assert stable.name is not None
-            routes = [
-                Route(served_model_name=new.name, traffic_percentage=share),
-                Route(served_model_name=stable.name, traffic_percentage=100 - share),
-            ]
-        return EndpointCoreConfigInput(
-            served_entities=entities, traffic_config=TrafficConfig(routes=routes)
-        )
-
     def apply(self, endpoint: str, config: EndpointCoreConfigInput, exists: bool) -> None:
         """Create the endpoint with ``config`` or update its config (returns once submitted)."""
         if exists:
@@ -295,11 +247,11 @@ class EndpointDeployer:
                 previous config was restored, or the new endpoint deleted).
         """
         current = self.read(endpoint)
-        if current is not None and _updating(current):
+        if current is not None and is_updating(current):
             current = self.wait_until_updated(endpoint)
-        target = self.target_config(model_name, version, current)
+        target = target_config(self.settings, model_name, version, current)
         served = served_entity_name(model_name, version)
-        changed = current is None or _signature_of(current) != _input_signature(target)
+        changed = current is None or not same_config(current, target)
         if changed:
             self.apply(endpoint, target, exists=current is not None)
             self.wait_until_updated(endpoint)
@@ -337,7 +289,7 @@ class EndpointDeployer:
                     "deleting", endpoint, lambda: self.client.serving_endpoints.delete(endpoint)
                 )
                 return f"endpoint {endpoint!r} (created by this deployment) was deleted"
-            self.apply(endpoint, _as_input(previous), exists=True)
+            self.apply(endpoint, as_input(previous), exists=True)
             self.wait_until_updated(endpoint)
             return f"endpoint {endpoint!r} was rolled back to its previous config"
         except ServingError as undo:
@@ -346,58 +298,3 @@ class EndpointDeployer:
                 context={**failure.context, "rolled_back": False},
                 fix="restore the endpoint's previous served entity by hand in the Serving UI",
             ) from undo
-
-
-def _updating(detailed: ServingEndpointDetailed) -> bool:
-    from databricks.sdk.service.serving import EndpointStateConfigUpdate
-
-    state = detailed.state
-    return state is not None and state.config_update == EndpointStateConfigUpdate.IN_PROGRESS
-
-
-def _stable_entity(current: ServingEndpointDetailed | None) -> ServedEntityInput | None:
-    """The served entity receiving the most traffic now (None without a config)."""
-    if current is None or current.config is None:
-        return None
-    entities = _as_input(current).served_entities or []
-    routes = current.config.traffic_config.routes if current.config.traffic_config else None
-    share = {
-        r.served_model_name or r.served_entity_name: r.traffic_percentage for r in routes or []
-    }
-    return max(entities, key=lambda e: share.get(e.name, 0), default=None)
-
-
-def _as_input(detailed: ServingEndpointDetailed) -> EndpointCoreConfigInput:
-    """The endpoint's current config as an input config (to restore it)."""
-    from databricks.sdk.service.serving import EndpointCoreConfigInput, ServedEntityInput
-
-    assert detailed.config is not None
-    entities = [
-        ServedEntityInput(
-            name=e.name,
-            entity_name=e.entity_name,
-            entity_version=e.entity_version,
-            workload_size=e.workload_size,
-            workload_type=e.workload_type,
-            scale_to_zero_enabled=e.scale_to_zero_enabled,
-            environment_vars=e.environment_vars,
-        )
-        for e in detailed.config.served_entities or []
-    ]
-    return EndpointCoreConfigInput(
-        served_entities=entities, traffic_config=detailed.config.traffic_config
-    )
-
-
-def _input_signature(config: EndpointCoreConfigInput) -> Any:
-    entities = sorted(
-        (e.entity_name, e.entity_version, e.workload_size, e.scale_to_zero_enabled)
-        for e in config.served_entities or []
-    )
-    routes = config.traffic_config.routes if config.traffic_config else None
-    traffic = sorted((r.served_model_name or "", r.traffic_percentage) for r in routes or [])
-    return entities, traffic
-
-
-def _signature_of(detailed: ServingEndpointDetailed) -> Any:
-    return None if detailed.config is None else _input_signature(_as_input(detailed))

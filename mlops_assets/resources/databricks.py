@@ -145,7 +145,8 @@ class DatabricksServingResource(dg.ConfigurableResource):  # type: ignore[type-a
             model_uri: where to read the signature and input example for the smoke test
                 (default ``models:/<model_name>/<version>``).
         """
-        from mlops_assets.databricks.serving import EndpointDeployer, endpoint_name
+        from mlops_assets.databricks.endpoint_config import endpoint_name
+        from mlops_assets.databricks.serving import EndpointDeployer
         from mlops_assets.databricks.smoke import smoke_request
 
         settings = self.settings()

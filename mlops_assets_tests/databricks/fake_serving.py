@@ -17,17 +17,10 @@ from typing import Any, Literal
 
 from databricks.sdk.service.serving import ServingEndpointDetailed
 
+from mlops_assets_tests.databricks.fake_http import HttpError
 from mlops_assets_tests.databricks.fake_validation import InvalidRequestError, check_response
 
 Answer = Literal["model", "http_500", "wrong_shape"]
-
-
-class ServingFaultError(Exception):
-    """An invocation the fake answers with an HTTP error."""
-
-    def __init__(self, status: int, error_code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.error_code, self.message = status, error_code, message
 
 
 @dataclass
@@ -169,13 +162,11 @@ class ServingEndpoints:
         """The served entity a request reaches: the one named, else by traffic (largest share)."""
         endpoint = self._get(name)
         if endpoint.config is None:
-            raise ServingFaultError(400, "BAD_REQUEST", f"endpoint {name} is not ready")
+            raise HttpError(400, "BAD_REQUEST", f"endpoint {name} is not ready")
         entities = {e["name"]: e for e in endpoint.config["served_entities"]}
         if served is not None:
             if served not in entities:
-                raise ServingFaultError(
-                    404, "RESOURCE_DOES_NOT_EXIST", f"no served entity {served}"
-                )
+                raise HttpError(404, "RESOURCE_DOES_NOT_EXIST", f"no served entity {served}")
             chosen: dict[str, Any] = entities[served]
             return chosen
         routes = endpoint.config["traffic_config"]["routes"]
@@ -188,10 +179,10 @@ class ServingEndpoints:
         key = (entity["entity_name"], entity["entity_version"])
         mode = self.answers.get(key, "model")
         if mode == "http_500":
-            raise ServingFaultError(500, "INTERNAL_ERROR", "model server crashed while scoring")
+            raise HttpError(500, "INTERNAL_ERROR", "model server crashed while scoring")
         split = body.get("dataframe_split")
         if split is None:
-            raise ServingFaultError(400, "BAD_REQUEST", "the fake answers dataframe_split requests")
+            raise HttpError(400, "BAD_REQUEST", "the fake answers dataframe_split requests")
         if mode == "wrong_shape":
             return {"predictions": {"unexpected": "shape"}}
         import pandas as pd
@@ -207,9 +198,7 @@ class ServingEndpoints:
                 import mlflow
 
                 if self.registry_uri is None:
-                    raise ServingFaultError(
-                        500, "INTERNAL_ERROR", "the fake has no registry to load from"
-                    )
+                    raise HttpError(500, "INTERNAL_ERROR", "the fake has no registry to load from")
                 client = mlflow.MlflowClient(
                     registry_uri=self.registry_uri, tracking_uri=self.registry_uri
                 )

@@ -6,7 +6,8 @@ import pytest
 
 from mlops_assets.config.databricks import ServingSettings
 from mlops_assets.databricks.auth import resolve_credentials, workspace_client
-from mlops_assets.databricks.serving import EndpointDeployer, endpoint_name
+from mlops_assets.databricks.endpoint_config import endpoint_name
+from mlops_assets.databricks.serving import EndpointDeployer
 from mlops_assets.databricks.smoke import SmokeRequest, prediction_problem, smoke_request
 from mlops_assets.errors import ServingError
 from mlops_assets.ml.model_store import ModelVersionInfo
