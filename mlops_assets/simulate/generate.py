@@ -76,10 +76,12 @@ def _noisy(
         frame = frame.with_columns(exprs)
     if noise.resample and config.resample_rate > 0:
         rng = rng_for(config.seed, day_index, Stream.RESAMPLE, dp.stream)
+        redrawn = []
         for column in noise.resample:
             picked = np.flatnonzero(rng.random(n) < config.resample_rate)
             donors = dp.base[column].gather(pl.Series(rng.integers(0, dp.base.height, picked.size)))
-            frame = frame.with_columns(frame[column].scatter(picked, donors))
+            redrawn.append(frame[column].scatter(picked, donors))
+        frame = frame.with_columns(redrawn)
     if noise.evolve is not None:
         frame = noise.evolve(frame, day_index)
     if noise.guard and (noise.jitter or noise.resample):
