@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets_tests.assets.ml.conftest import weak_run_config
 from mlops_assets_tests.assets.ml.lifecycle_helpers import (
     CHAMPION_KEY,
@@ -160,14 +161,16 @@ def test_run_failure_alert_reaches_the_webhook(
         run = instance.get_run_by_id(failed.run_id)
         assert run is not None and entry.dagster_event is not None
         sensor = defs.resolve_sensor_def("churn_run_failure_alerts")
-        context = dg.build_run_status_sensor_context(
-            sensor_name=sensor.name,
-            dagster_event=entry.dagster_event,
-            dagster_instance=instance,
-            dagster_run=run,
-            resources=defs.resources,
-        ).for_run_failure()
-        with caplog.at_level(logging.DEBUG):
+        with (
+            dg.build_run_status_sensor_context(
+                sensor_name=sensor.name,
+                dagster_event=entry.dagster_event,
+                dagster_instance=instance,
+                dagster_run=run,
+                resources=defs.resources,
+            ).for_run_failure() as context,
+            caplog.at_level(logging.DEBUG),
+        ):
             sensor(context)
         record = run_record(instance, failed)
     (payload,) = receiver.payloads("run_failed")
@@ -231,13 +234,17 @@ def test_retrain_alert_and_a_failing_receiver_never_block_the_sensor(
         assert payload["context"]["run_key"] == request.run_key
         assert payload["message"] == request.tags["mlops/reason"]
 
-        receiver.status = 500  # the receiver breaks: the sensor still asks for the run
+        receiver.status = (
+            500  # the receiver breaks: retried, then the sensor still asks for the run
+        )
         again = tick(defs, instance)
     assert again.run_requests is not None
     assert [r.run_key for r in again.run_requests] == [request.run_key]
-    assert len(receiver.payloads("retrain_started")) == 2
+    attempts = AlertsResource().attempts
+    assert len(receiver.payloads("retrain_started")) == 1 + attempts
     out, err = capfd.readouterr()
     logged = caplog.text + out + err
     assert "alert not delivered: The webhook answered HTTP 500" in logged
+    assert f"attempts={attempts}" in logged
     assert URL_ENV in logged
     assert_no_secret(logged, repr(again))

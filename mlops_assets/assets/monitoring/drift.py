@@ -8,14 +8,10 @@ import dagster as dg
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name
 from mlops_assets.assets.monitoring import reporting
-from mlops_assets.assets.monitoring.reference import (
-    REFERENCE_PROFILE,
-    champion,
-    prediction_profile,
-    stored_profile,
-)
+from mlops_assets.assets.monitoring.reference import champion, prediction_profile, stored_profile
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame
+from mlops_assets.monitoring.reference_profiles import REFERENCE_PROFILE
 from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.mlflow import MlflowResource

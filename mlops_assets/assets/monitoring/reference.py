@@ -2,34 +2,24 @@
 
 from pathlib import Path
 
-from mlops_assets.errors import MonitoringError, RegistryError
-from mlops_assets.ml.model_store import ModelVersionInfo
+from mlops_assets.errors import MonitoringError
+from mlops_assets.ml.model_store import ModelVersionInfo, artifact_uri
 from mlops_assets.ml.registry import Registry
 from mlops_assets.monitoring.profile import ReferenceProfile, load_profile
+from mlops_assets.monitoring.reference_profiles import PREDICTION_PROFILE
 from mlops_assets.resources.mlflow import MlflowResource
-
-REFERENCE_PROFILE = "reference_profile"
-PREDICTION_PROFILE = "prediction_profile"
-_ARTIFACT_TAG = "mlops.artifact."
 
 
 def champion(mlflow: MlflowResource, use_case: str, name: str) -> ModelVersionInfo:
     """The current ``@champion`` or a RegistryError saying how to get one."""
-    found = Registry(mlflow.settings(use_case), lock_dir=mlflow.locks).alias_version(
-        name, "champion"
+    return Registry(mlflow.settings(use_case), lock_dir=mlflow.locks).require_champion(
+        name, "monitor"
     )
-    if found is None:
-        raise RegistryError(
-            f"{name} has no @champion to monitor",
-            context={"model": name},
-            fix="run the training job until a model passes the promotion gates",
-        )
-    return found
 
 
 def has_profile(version: ModelVersionInfo, artifact: str) -> bool:
     """Whether ``artifact`` was stored with the model version."""
-    return bool(version.tags.get(f"{_ARTIFACT_TAG}{artifact}"))
+    return artifact_uri(version, artifact) is not None
 
 
 def stored_profile(
@@ -38,7 +28,7 @@ def stored_profile(
     """Download (once, into the lakehouse's cache folder) and load a profile of the version."""
     import mlflow as mlflow_lib
 
-    uri = version.tags.get(f"{_ARTIFACT_TAG}{artifact}")
+    uri = artifact_uri(version, artifact)
     if not uri:
         raise MonitoringError(
             f"{version.name} v{version.version} has no {artifact} stored with it",

@@ -7,9 +7,13 @@ import dagster as dg
 import mlflow
 import pytest
 
+from mlops_assets.automation.retraining_sensor import load_verdicts
 from mlops_assets.cli.demo_drift import DEFAULT_DRIFT
+from mlops_assets.monitoring.windows import DriftWindow
 from mlops_assets.simulate.cli import parse_drift
 from mlops_assets.storage.delta import write_table
+from mlops_assets.storage.lakehouse import LocalLakehouse
+from mlops_assets.storage.tables import UseCaseTables
 from mlops_assets_tests.assets.ml.lifecycle_helpers import (
     DRIFT_FROM,
     DRIFT_KEY,
@@ -156,3 +160,35 @@ def test_too_few_rows_is_insufficient_data_without_a_stale_report(
     assert not report.exists()
     assert read_lake(data_dir, DRIFT_KEY, day)["report_path"].to_list() == [None]
     assert check_results(result, DRIFT_KEY)["data_drift"].passed
+
+
+def test_check_descriptions_say_what_is_checked(tmp_path: Path) -> None:
+    drift = project_for(tmp_path).use_case("churn").monitoring.drift
+    specs = {s.name: s for s in defs_for(tmp_path).resolve_assets_def(DRIFT_KEY).check_specs}
+    data = specs["data_drift"].description or ""
+    assert data.startswith(
+        f"Fails when at least {drift.drift_share:.0%} of the model's input columns drift"
+    )
+    assert f"fewer than {drift.min_rows} rows" in data
+    prediction = specs["prediction_drift"].description or ""
+    assert prediction.startswith("Warns when the champion's predictions drift")
+
+
+def test_stored_rows_read_back_as_typed_windows_and_verdicts(monitored: Monitored) -> None:
+    uc = project_for(monitored.data_dir).use_case("churn")
+    house = LocalLakehouse(monitored.data_dir)
+    windows = DriftWindow.read(house.read_table(UseCaseTables(uc).drift))
+    assert [w.window for w in windows] == sorted(monitored.results)
+    for window in windows:
+        meta = metadata(monitored.results[window.window], DRIFT_KEY)
+        assert (window.status, window.drift_share) == (meta["status"], meta["drift_share"])
+        assert window.model_version == "1" and window.columns
+        assert sorted(window.drifted_columns) == sorted(
+            c.column for c in window.columns if c.drifted
+        )
+    verdicts = load_verdicts(house, uc)
+    assert [v.window for v in verdicts] == [w.window for w in windows]
+    assert [v.drift_detected for v in verdicts] == [w.status == "drift" for w in windows]
+    first = monitored.days[MONITORED_DAYS[0]]
+    assert verdicts[0].window == first
+    assert verdicts[0].performance_degraded is None  # no labels yet: never a violation

@@ -95,3 +95,14 @@ def test_flipped_labels_are_degraded(trained_base: TrainedBase, tmp_path: Path) 
     row = read_lake(data_dir, PERFORMANCE_KEY, day).row(0, named=True)
     assert row["degraded"] is True
     assert "roc_auc" in row["reasons"]
+
+
+def test_check_description_names_the_allowed_degradation(tmp_path: Path) -> None:
+    performance = project_for(tmp_path).use_case("churn").monitoring.performance
+    (spec,) = defs_for(tmp_path).resolve_assets_def(PERFORMANCE_KEY).check_specs
+    assert spec.name == "model_performance"
+    text = spec.description or ""
+    assert text.startswith("Fails (ERROR) when a metric on the day's newly labelled rows worsens")
+    for metric, allowed in performance.max_degradation.items():
+        assert f"{metric} by more than {allowed:g}" in text
+    assert f"fewer than {performance.min_labelled_rows} labelled rows" in text
