@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.errors import MLOpsError, PromotionError, RegistryError
 from mlops_assets.ml.gates import GateDecision, decide
+from mlops_assets.ml.model_store import ModelVersionInfo
 from mlops_assets.ml.registry import (
     CHALLENGER,
     CHAMPION,
@@ -47,7 +48,6 @@ if TYPE_CHECKING:
 
     from mlops_assets.config.environment import DatabricksEnvironment
     from mlops_assets.config.ml import GateConfig
-    from mlops_assets.ml.model_store import ModelVersionInfo
 
 T = TypeVar("T")
 PROMOTION_POOL = "mlops_promotion"
@@ -117,6 +117,36 @@ def require_signature(model_uri: str) -> ModelSignature:
         )
     assert signature is not None
     return signature
+
+
+def register_version(
+    settings: MlflowSettings, model_uri: str, name: str, tags: dict[str, str] | None = None
+) -> ModelVersionInfo:
+    """Register ``model_uri`` as a new version of ``name`` after checking its signature.
+
+    Raises:
+        RegistryError: the signature lacks inputs or outputs (nothing is registered), or the
+            registry refused.
+    """
+    import mlflow
+
+    from mlops_assets.ml.model_store import version_info
+    from mlops_assets.ml.tracking import configure
+
+    require_signature(model_uri)
+    try:
+        configure(settings)
+        registered = mlflow.register_model(model_uri, name, tags=tags)
+        client = mlflow.MlflowClient(settings.tracking_uri, settings.effective_registry_uri)
+        return version_info(client.get_model_version(name, registered.version))
+    except MLOpsError:
+        raise
+    except Exception as exc:
+        raise RegistryError(
+            f"could not register {model_uri} as {name!r}: {type(exc).__name__}: {exc}",
+            context={"model": name, "registry_uri": settings.effective_registry_uri},
+            fix="check CREATE MODEL on the schema and that the model files were uploaded",
+        ) from exc
 
 
 class CrossPromotion(BaseModel):

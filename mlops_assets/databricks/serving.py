@@ -289,6 +289,12 @@ class EndpointDeployer:
                     "deleting", endpoint, lambda: self.client.serving_endpoints.delete(endpoint)
                 )
                 return f"endpoint {endpoint!r} (created by this deployment) was deleted"
+            if previous.config is None:  # it existed but never served anything
+                raise ServingError(
+                    "there was no working config to restore",
+                    context={"endpoint": endpoint},
+                    fix="stop or delete the endpoint in the Serving UI",
+                )
             self.apply(endpoint, as_input(previous), exists=True)
             self.wait_until_updated(endpoint)
             return f"endpoint {endpoint!r} was rolled back to its previous config"

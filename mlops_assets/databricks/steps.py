@@ -92,7 +92,9 @@ def read_table(source: DeltaPath | UnityCatalogTable, columns: list[str] | None)
         frame = SparkSession.builder.getOrCreate().table(source.name)
         if columns is not None:
             frame = frame.select(*columns)
-        return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
+        if hasattr(frame, "toArrow"):  # Spark 4
+            return pl.from_arrow(frame.toArrow())  # type: ignore[return-value]
+        return pl.from_pandas(frame.toPandas())  # Spark 3.5 runtimes (Arrow-backed)
     except Exception as exc:
         raise StorageError(
             f"could not read {source}: {type(exc).__name__}: {exc}",

@@ -12,6 +12,7 @@ from mlops_assets.databricks.registry_uc import (
     TAG_PROMOTED_FROM,
     TAG_PROMOTION_REASON,
     UnityCatalogPromoter,
+    register_version,
     require_signature,
     uc_model_name,
     uc_settings,
@@ -91,6 +92,17 @@ def test_a_signature_needs_inputs_and_outputs(
     assert caught.value.context["missing"] == ["outputs"]
     assert caught.value.fix and "infer_signature" in caught.value.fix
     assert require_signature(log_model(uc_store, "full", with_outputs=True)).outputs is not None
+
+
+def test_registration_checks_the_signature_first(uc_store: MlflowSettings) -> None:
+    name = "dev.churn.signature_checked"
+    with pytest.raises(RegistryError, match="lacks outputs"):
+        register_version(uc_store, log_model(uc_store, "no_outputs", with_outputs=False), name)
+    assert Registry(uc_store).client.search_model_versions(f"name = '{name}'") == []
+    info = register_version(
+        uc_store, log_model(uc_store, "full", with_outputs=True), name, {"mlops.task": "x"}
+    )
+    assert (info.name, info.version, info.tags["mlops.task"]) == (name, "1", "x")
 
 
 def test_aliases_and_gate_records_work_with_three_level_names(

@@ -199,3 +199,19 @@ def test_a_transient_503_is_retried_and_the_deployment_succeeds(
         s for m, p, s in serving_fake.requests if m == "POST" and p == "/api/2.0/serving-endpoints"
     ]
     assert posts == [503, 200]
+
+
+def test_an_endpoint_that_never_worked_cannot_be_rolled_back_and_says_so(
+    serving_fake: FakeWorkspace, served_models: list[ModelVersionInfo]
+) -> None:
+    v1, v2 = served_models
+    serving_fake.serving.failing_versions.add((MODEL, v1.version))
+    with pytest.raises(ServingError, match="UPDATE_FAILED"):
+        deployer().deploy(ENDPOINT, MODEL, v1.version, request_for(v1))
+    assert serving_fake.serving.endpoints[ENDPOINT].config is None  # exists, serves nothing
+    serving_fake.serving.answers[(MODEL, v2.version)] = "http_500"
+    with pytest.raises(ServingError, match="rolling back ALSO failed") as caught:
+        deployer().deploy(ENDPOINT, MODEL, v2.version, request_for(v2))
+    assert "no working config to restore" in caught.value.message
+    assert caught.value.context["rolled_back"] is False
+    assert caught.value.fix and "by hand" in caught.value.fix
