@@ -21,6 +21,10 @@ from mlops_assets.errors import SchemaMismatchError, StorageError
 
 PARTITION_COLUMN = "_partition_date"
 SchemaEvolution = Literal["fail", "add_columns"]
+RUN_ID_KEY = "dagster_run_id"
+"""Commit metadata key: the run that made the commit."""
+PARTITIONS_KEY = "mlops_partitions"
+"""Commit metadata key: the partitions a commit replaced, comma-separated."""
 
 
 class WriteResult(BaseModel):
@@ -217,6 +221,24 @@ def scan_table(path: Path, partitions: Sequence[str] | None = None) -> pl.LazyFr
     if PARTITION_COLUMN in lf.collect_schema().names():
         lf = lf.drop(PARTITION_COLUMN)
     return lf
+
+
+def last_writer(path: Path, partition: str) -> str | None:
+    """The run id of the newest commit that replaced ``partition`` (None when unknown).
+
+    Read from the commit metadata the lakehouse IO manager records (:data:`RUN_ID_KEY`,
+    :data:`PARTITIONS_KEY`); commits without it (schema changes, maintenance) are skipped.
+    """
+    if not table_exists(path):
+        return None
+    from deltalake import DeltaTable
+
+    for commit in DeltaTable(str(path)).history():  # newest first
+        written = commit.get(PARTITIONS_KEY)
+        if isinstance(written, str) and partition in written.split(","):
+            run = commit.get(RUN_ID_KEY)
+            return str(run) if run is not None else None
+    return None
 
 
 def read_table(path: Path, partitions: Sequence[str] | None = None) -> pl.DataFrame:

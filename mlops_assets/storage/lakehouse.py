@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mlops_assets.engines.frames import AnyFrame, to_polars
 from mlops_assets.errors import StorageError
 from mlops_assets.storage.delta import SchemaEvolution, WriteResult
+from mlops_assets.storage.lease import PartitionLease
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 _SAFE_PARTITION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.:]*$")
@@ -151,6 +152,28 @@ class Lakehouse(ABC):
     def remove(self, location: str) -> None:
         """Drop a (staging) table."""
 
+    # -- concurrency and publish bookkeeping (defaults; engines may do better) -------------
+    def lease_path(self, ref: TableRef, partition: str | None) -> Path:
+        """Where the write lease of one partition of ``ref`` is kept (without suffix).
+
+        The default keeps it beside the use case's state files; it serialises the processes of
+        one machine (see :mod:`mlops_assets.storage.lease`).
+        """
+        part = safe_partition(partition) if partition else "_all"
+        return self.state_path(ref).with_suffix("").joinpath("_leases", part)
+
+    def partition_lease(self, ref: TableRef, partition: str | None, run_id: str) -> PartitionLease:
+        """The lease a run holds while it writes (stages, audits and publishes) a partition."""
+        what = f"partition {partition or '(all)'} of {ref}"
+        return PartitionLease(self.lease_path(ref, partition), safe_name(run_id, "run"), what)
+
+    def partition_writer(self, location: str, partition: str) -> str | None:
+        """The run that last replaced ``partition`` of the table (None when unknown).
+
+        Read from the commit metadata the IO manager records; the default knows nothing.
+        """
+        return None
+
     # -- conveniences over the above --------------------------------------------------------
     def read_table(
         self, ref: TableRef, partitions: Sequence[str] | None = None
@@ -188,6 +211,15 @@ class LocalLakehouse(Lakehouse):
         return str(
             self.root.joinpath("lakehouse", "_staging", *ref.parts, part, safe_name(run_id, "run"))
         )
+
+    def lease_path(self, ref: TableRef, partition: str | None) -> Path:
+        part = safe_partition(partition) if partition else "_all"
+        return self.root.joinpath("lakehouse", "_staging", *ref.parts, part, "_lease")
+
+    def partition_writer(self, location: str, partition: str) -> str | None:
+        from mlops_assets.storage.delta import last_writer
+
+        return last_writer(Path(location), partition)
 
     def landing_root(self) -> Path:
         return self.root / "landing"

@@ -1,9 +1,12 @@
 """The audit of a staged silver partition: every rule's verdict, in one typed report.
 
 Write-audit-publish: the silver asset stages the refined partition, calls :func:`audit_partition`
-on the staged data and publishes only when :attr:`AuditReport.publishable`. The Dagster layer only
-turns the outcomes into asset check results; everything decided here is plain Python over narwhals
-frames, so it runs the same on Polars and Spark and is tested without Dagster.
+on the staged data and publishes only when :attr:`AuditReport.publishable` (every blocking rule
+held and the staged rows account for bronze). The ``rows_accounted`` check itself is judged on the
+PUBLISHED tables after the publish (:func:`published_accounting`), so a half-finished publish
+can never pass it. The Dagster layer only turns the outcomes into asset check results; everything
+decided here is plain Python over narwhals frames, so it runs the same on Polars and Spark and is
+tested without Dagster.
 """
 
 from datetime import datetime
@@ -13,6 +16,7 @@ import narwhals as nw
 from pydantic import BaseModel, Field
 
 from mlops_assets.config.datasets import DatasetConfig
+from mlops_assets.storage.publish import PublishedPartition
 from mlops_assets.transforms.quality import (
     REASON,
     RULE,
@@ -38,7 +42,7 @@ class CheckOutcome(BaseModel):
 class AuditReport(BaseModel):
     """Everything the audit found about one staged partition."""
 
-    outcomes: list[CheckOutcome] = Field(description="One per rule, plus the accounting check.")
+    outcomes: list[CheckOutcome] = Field(description="One per rule, plus schema conformance.")
     bronze_rows: int = Field(description="Rows in the bronze partition.")
     silver_rows: int = Field(description="Rows staged for silver.")
     quarantined_rows: int = Field(description="Rows sent to quarantine.")
@@ -55,8 +59,13 @@ class AuditReport(BaseModel):
         return [o for o in self.failed if o.blocking]
 
     @property
+    def staged_accounted(self) -> bool:
+        """Staged silver rows + quarantined rows == bronze rows (checked before publishing)."""
+        return self.silver_rows + self.quarantined_rows == self.bronze_rows
+
+    @property
     def publishable(self) -> bool:
-        return not self.failed_blocking
+        return not self.failed_blocking and self.staged_accounted
 
     def blocking_summary(self) -> str:
         """``name (detail)`` of each failed blocking check."""
@@ -67,6 +76,11 @@ class AuditReport(BaseModel):
             else:
                 detail = str(o.metadata.get("observed", "failed"))
             parts.append(f"{o.name} ({detail})")
+        if not self.staged_accounted:
+            parts.append(
+                f"{ACCOUNTING_CHECK} (staged: silver {self.silver_rows} + quarantine "
+                f"{self.quarantined_rows} != bronze {self.bronze_rows})"
+            )
         return "; ".join(parts)
 
 
@@ -130,19 +144,6 @@ def audit_partition(
     )
     silver_rows = len(staged)
     quarantined_rows = len(quarantine)
-    outcomes.append(
-        CheckOutcome(
-            name=ACCOUNTING_CHECK,
-            passed=silver_rows + quarantined_rows == bronze_rows,
-            severity="error",
-            blocking=True,
-            metadata={
-                "bronze_rows": bronze_rows,
-                "silver_rows": silver_rows,
-                "quarantined_rows": quarantined_rows,
-            },
-        )
-    )
     by_rule = quarantine.group_by(RULE).agg(nw.len().alias("rows")).sort(RULE)
     examples = quarantine.sort(RULE, REASON).unique(
         subset=[RULE], keep="first", maintain_order=True
@@ -159,6 +160,30 @@ def audit_partition(
         example_reasons=[
             (str(r), str(t)) for r, t in zip(examples[RULE], examples[REASON], strict=True)
         ],
+    )
+
+
+def published_accounting(
+    state: PublishedPartition, expected_run: str | None = None
+) -> CheckOutcome:
+    """``rows_accounted`` judged on the published tables: every bronze row of the partition is in
+    silver or quarantine exactly once, both tables were last written by the same run (and by
+    ``expected_run`` when given: the run that just published)."""
+    problems = state.problems(expected_run)
+    return CheckOutcome(
+        name=ACCOUNTING_CHECK,
+        passed=not problems,
+        severity="error",
+        blocking=True,
+        metadata={
+            "read_from": "published tables",
+            "bronze_rows": state.bronze_rows,
+            "silver_rows": state.silver_rows,
+            "quarantined_rows": state.quarantined_rows,
+            "silver_run": state.silver_run or "unknown",
+            "quarantine_run": state.quarantine_run or "unknown",
+            "problems": "; ".join(problems) or "none",
+        },
     )
 
 

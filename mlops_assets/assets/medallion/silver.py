@@ -4,6 +4,12 @@ Write-audit-publish: the refined partition is staged in a table private to the r
 (:func:`~mlops_assets.transforms.audit.audit_partition`; every rule is an asset check) and only
 published when no blocking check failed, so bad data never becomes visible and the published table
 keeps its previous version. A refused partition keeps its staged copy for inspection.
+
+Crash-consistent publish (:mod:`mlops_assets.storage.publish`): the run holds the partition's
+lease from staging to the end (a second run of the same partition fails at once with a conflict
+naming the holder), publishes quarantine then silver, and judges ``rows_accounted`` on the
+PUBLISHED tables. A run that finds a partition half-published by a killed run says so and
+re-publishes both tables.
 """
 
 from collections.abc import Iterator
@@ -15,6 +21,7 @@ import dagster as dg
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.medallion.silver_checks import (
     alert_failed_checks,
+    check_result,
     check_results,
     check_specs,
     column_docs,
@@ -23,18 +30,20 @@ from mlops_assets.assets.medallion.silver_checks import (
 from mlops_assets.config.datasets import DatasetConfig
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame, persist, row_count
-from mlops_assets.errors import DataValidationError
+from mlops_assets.errors import DataValidationError, StorageError
 from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.metadata import counts_table, markdown_table
-from mlops_assets.transforms.audit import audit_partition
+from mlops_assets.storage.publish import interrupted_publish, pause_point, published_partition
+from mlops_assets.transforms.audit import audit_partition, published_accounting
 from mlops_assets.transforms.quality import count_failures, refine
 
 
 def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinition:
     """Silver table + quarantine table for one dataset, with one asset check per rule."""
     names = tables(uc)
-    silver_ref = names.silver(ds.name)
+    silver_ref, quarantine_ref = names.silver(ds.name), names.quarantine(ds.name)
+    refs = {"bronze": names.bronze(ds.name), "silver": silver_ref, "quarantine": quarantine_ref}
     silver_key = asset_key(silver_ref)
     out = partial(table_out, owners=uc.owners)
 
@@ -42,12 +51,12 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
         outs={
             "silver": out(silver_ref, column_docs(ds)),
             "quarantine": out(
-                names.quarantine(ds.name),
+                quarantine_ref,
                 f"Rows of `{ds.name}` rejected by a rule, raw values kept, with "
                 "`_rule` (first rule broken) and `_reason` (every reason).",
             ),
         },
-        ins={"bronze": dg.AssetIn(key=asset_key(names.bronze(ds.name)))},
+        ins={"bronze": dg.AssetIn(key=asset_key(refs["bronze"]))},
         check_specs=check_specs(silver_key, ds),
         partitions_def=daily_partitions(uc),
         group_name=group(uc.name, "silver"),
@@ -59,48 +68,88 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
         alerts: AlertsResource,
         bronze: LazyFrame,
     ) -> Iterator[Any]:
-        house, partition = lakehouse.get(), context.partition_key
-        split = refine(bronze, ds)
-        quarantine = persist(split.quarantine)
-        staging = house.staging_location(silver_ref, partition, context.run_id)
-        house.write(staging, split.silver)  # write ...
-        staged = house.scan(staging)
-        report = audit_partition(  # ... audit ...
-            ds,
-            counts=count_failures(split, ds),
-            staged=staged.collect(),
-            quarantine=quarantine.collect(),
-            bronze_rows=row_count(bronze),
-            raw_columns=len([c for c in bronze.collect_schema().names() if c[0] != "_"]),
-            missing_columns=split.missing_columns,
-            as_of=context.partition_time_window.end,
-        )
-        yield from check_results(silver_key, report)
-        alert_failed_checks(alerts, context.log, uc, ds.name, partition, report)
-        if not report.publishable:
-            raise DataValidationError(
-                f"{ds.name} partition {partition} not published: blocking checks failed: "
-                + report.blocking_summary(),
-                context={"dataset": ds.name, "partition": partition, "staging": staging},
-                fix="inspect the staged partition and the quarantine reasons, fix the source "
-                "files or the rule thresholds, then re-materialize the partition",
+        house, partition, run_id = lakehouse.get(), context.partition_key, context.run_id
+        with house.partition_lease(silver_ref, partition, run_id) as lease:  # one writer
+            repaired = interrupted_publish(
+                house,
+                silver=silver_ref,
+                quarantine=quarantine_ref,
+                partition=partition,
+                predecessor=lease.predecessor,
             )
-        meta = {"bronze_rows": report.bronze_rows, "quarantined_rows": report.quarantined_rows}
-        yield dg.Output(  # ... publish (the IO manager commits both tables)
-            staged,
-            output_name="silver",
-            metadata={**meta, "missing_columns": ", ".join(report.missing_columns) or "none"},
-        )
-        yield dg.Output(
-            quarantine,
-            output_name="quarantine",
-            metadata={
-                "quarantined_by_rule": counts_table(report.quarantined_by_rule, "rule", "rows"),
-                "example_reasons": markdown_table(
-                    ["rule", "example reason"], report.example_reasons
-                ),
-            },
-        )
-        house.remove(staging)
+            if repaired:
+                context.log.warning(
+                    f"{ds.name} partition {partition} is half-published ({repaired}); this run "
+                    "re-publishes silver and quarantine"
+                )
+            pause_point(f"stage:{'.'.join(silver_ref.parts)}")
+            split = refine(bronze, ds)
+            quarantine = persist(split.quarantine)
+            staging = house.staging_location(silver_ref, partition, run_id)
+            house.write(staging, split.silver)  # write ...
+            staged = house.scan(staging)
+            report = audit_partition(  # ... audit ...
+                ds,
+                counts=count_failures(split, ds),
+                staged=staged.collect(),
+                quarantine=quarantine.collect(),
+                bronze_rows=row_count(bronze),
+                raw_columns=len([c for c in bronze.collect_schema().names() if c[0] != "_"]),
+                missing_columns=split.missing_columns,
+                as_of=context.partition_time_window.end,
+            )
+            yield from check_results(silver_key, report)
+            alert_failed_checks(alerts, context.log, uc, ds.name, partition, report)
+            if not report.publishable:
+                published = published_partition(house, **refs, partition=partition)
+                yield check_result(silver_key, published_accounting(published))
+                raise DataValidationError(
+                    f"{ds.name} partition {partition} not published: blocking checks failed: "
+                    + report.blocking_summary(),
+                    context={"dataset": ds.name, "partition": partition, "staging": staging},
+                    fix="inspect the staged partition and the quarantine reasons, fix the source "
+                    "files or the rule thresholds, then re-materialize the partition",
+                )
+            meta = {"bronze_rows": report.bronze_rows, "quarantined_rows": report.quarantined_rows}
+            lease.mark(  # ... publish: quarantine first, silver last (the IO manager commits)
+                "publishing",
+                {
+                    "bronze": report.bronze_rows,
+                    "silver": report.silver_rows,
+                    "quarantine": report.quarantined_rows,
+                },
+            )
+            yield dg.Output(
+                quarantine,
+                output_name="quarantine",
+                metadata={
+                    "quarantined_by_rule": counts_table(report.quarantined_by_rule, "rule", "rows"),
+                    "example_reasons": markdown_table(
+                        ["rule", "example reason"], report.example_reasons
+                    ),
+                },
+            )
+            yield dg.Output(
+                staged,
+                output_name="silver",
+                metadata={
+                    **meta,
+                    "missing_columns": ", ".join(report.missing_columns) or "none",
+                    "repaired_half_publish": repaired or "no",
+                },
+            )
+            # ... and prove it on the published tables, not on the staged counts
+            published = published_partition(house, **refs, partition=partition)
+            accounting = published_accounting(published, expected_run=run_id)
+            yield check_result(silver_key, accounting)
+            if not accounting.passed:
+                raise StorageError(
+                    f"{ds.name} partition {partition} is not whole after publishing: "
+                    + str(accounting.metadata["problems"]),
+                    context={"dataset": ds.name, "partition": partition, "run_id": run_id},
+                    fix="re-materialize the partition; if it recurs, another writer bypasses "
+                    "the partition lease",
+                )
+            house.remove(staging)
 
     return _silver

@@ -9,7 +9,7 @@ from mlops_assets.config.datasets import DatasetConfig
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.storage.lakehouse import TableRef
-from mlops_assets.transforms.audit import ACCOUNTING_CHECK, AuditReport
+from mlops_assets.transforms.audit import ACCOUNTING_CHECK, AuditReport, CheckOutcome
 from mlops_assets.transforms.schema import CAST_ERROR_RULE
 
 
@@ -38,7 +38,9 @@ def check_specs(silver_key: dg.AssetKey, ds: DatasetConfig) -> list[dg.AssetChec
             name=ACCOUNTING_CHECK,
             asset=silver_key,
             blocking=True,
-            description="Every bronze row is in silver or quarantine, exactly once.",
+            description="Read on the PUBLISHED tables after the publish: every bronze row of "
+            "the partition is in silver or quarantine exactly once, and both tables were last "
+            "written by the same run (a publish cut short by a crash fails it).",
         )
     )
     return specs
@@ -47,15 +49,20 @@ def check_specs(silver_key: dg.AssetKey, ds: DatasetConfig) -> list[dg.AssetChec
 def check_results(silver_key: dg.AssetKey, report: AuditReport) -> Iterator[dg.AssetCheckResult]:
     """The audit's outcomes as asset check results."""
     for outcome in report.outcomes:
-        yield dg.AssetCheckResult(
-            asset_key=silver_key,
-            check_name=outcome.name,
-            passed=outcome.passed,
-            severity=dg.AssetCheckSeverity.WARN
-            if outcome.severity == "warn"
-            else dg.AssetCheckSeverity.ERROR,
-            metadata=dict(outcome.metadata),
-        )
+        yield check_result(silver_key, outcome)
+
+
+def check_result(silver_key: dg.AssetKey, outcome: CheckOutcome) -> dg.AssetCheckResult:
+    """One outcome as an asset check result."""
+    return dg.AssetCheckResult(
+        asset_key=silver_key,
+        check_name=outcome.name,
+        passed=outcome.passed,
+        severity=dg.AssetCheckSeverity.WARN
+        if outcome.severity == "warn"
+        else dg.AssetCheckSeverity.ERROR,
+        metadata=dict(outcome.metadata),
+    )
 
 
 def column_docs(ds: DatasetConfig) -> str:

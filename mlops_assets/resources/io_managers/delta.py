@@ -4,6 +4,12 @@ It knows frames, partitions and metadata; *where* a table lives and *how* its en
 writes it belong to the :class:`~mlops_assets.storage.lakehouse.Lakehouse` it is given (delta-rs
 and Polars locally, Spark and Unity Catalog on Databricks). Inputs arrive as lazy narwhals frames,
 so the same asset body runs on either engine.
+
+Every commit carries the run id and the partitions it replaced (:data:`RUN_ID_KEY`,
+:data:`PARTITIONS_KEY`), so the published tables themselves say which run last wrote a partition:
+that is how a half-finished publish of silver + quarantine is recognised
+(:mod:`mlops_assets.storage.publish`). Crash tests stop a run just before or after a commit with
+the ``before_commit:<use_case>.<layer>.<table>`` / ``after_commit:...`` pause points.
 """
 
 from typing import Any
@@ -13,8 +19,9 @@ import dagster as dg
 from mlops_assets.engines.frames import LazyFrame, lazy
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.metadata import write_metadata
-from mlops_assets.storage.delta import SchemaEvolution
+from mlops_assets.storage.delta import PARTITIONS_KEY, RUN_ID_KEY, SchemaEvolution
 from mlops_assets.storage.lakehouse import TableRef
+from mlops_assets.storage.publish import pause_point
 
 SCHEMA_EVOLUTION_TAG = "mlops/schema_evolution"
 
@@ -34,13 +41,15 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
         policy: SchemaEvolution = definition_meta.get(SCHEMA_EVOLUTION_TAG, "add_columns")
         frame = lazy(obj)
         location = house.table_location(ref)
+        commit = {RUN_ID_KEY: context.run_id}
+        if partitions is not None:
+            commit[PARTITIONS_KEY] = ",".join(partitions)
+        point = ".".join(ref.parts)
+        pause_point(f"before_commit:{point}")
         result = house.write(
-            location,
-            frame,
-            partitions=partitions,
-            schema_evolution=policy,
-            commit_metadata={"dagster_run_id": context.run_id},
+            location, frame, partitions=partitions, schema_evolution=policy, commit_metadata=commit
         )
+        pause_point(f"after_commit:{point}")
         context.add_output_metadata(write_metadata(result, location, ref))
 
     def load_input(self, context: dg.InputContext) -> LazyFrame:
