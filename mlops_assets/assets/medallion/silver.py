@@ -79,8 +79,8 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
             )
             if repaired:
                 context.log.warning(
-                    f"{ds.name} partition {partition} is half-published ({repaired}); this run "
-                    "re-publishes silver and quarantine"
+                    f"{ds.name} partition {partition}: an earlier publish was interrupted "
+                    f"({repaired}); this run re-publishes silver and quarantine"
                 )
             pause_point(f"stage:{'.'.join(silver_ref.parts)}")
             split = refine(bronze, ds)
