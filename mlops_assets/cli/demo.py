@@ -1,19 +1,19 @@
 """``mlops-assets demo``: the whole lifecycle headless, on simulated data, with a summary."""
 
 import argparse
-import shutil
 import time
 from collections import Counter
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import polars as pl
 from pydantic import BaseModel, Field
 
+from mlops_assets.automation.jobs import AssetJob, UseCaseJobs, build_jobs
 from mlops_assets.config.project import ProjectConfig, load_project, local_environment
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse, TableRef
+from mlops_assets.storage.tables import UseCaseTables
 
 
 class StepOutcome(BaseModel):
@@ -32,23 +32,13 @@ class DemoReport(BaseModel):
     """What the demo did."""
 
     data_dir: str
+    use_case: str
     days: list[str]
     steps: list[StepOutcome]
 
     @property
     def success(self) -> bool:
         return all(s.success for s in self.steps)
-
-
-def _owned_dirs(data_dir: Path, uc: UseCaseConfig) -> list[Path]:
-    return [
-        data_dir / "landing" / uc.name,
-        data_dir / "lakehouse" / uc.name,
-        data_dir / "lakehouse" / "_staging" / uc.name,
-        data_dir / "reports" / uc.name,
-        data_dir / "mlflow",
-        data_dir / "locks",
-    ]
 
 
 def run_job(
@@ -94,6 +84,14 @@ def run_job(
     )
 
 
+def location_definitions(project: ProjectConfig, *, keep_serving: bool) -> dg.Definitions:
+    """The code location's definitions (use-case components + resources), demo options applied."""
+    from mlops_assets.components.project import build_location_definitions
+    from mlops_assets.resources.factory import BuildOptions
+
+    return build_location_definitions(project, BuildOptions(keep_serving=keep_serving))
+
+
 def run_demo(
     project: ProjectConfig,
     *,
@@ -104,19 +102,23 @@ def run_demo(
     instance: dg.DagsterInstance,
     echo: bool = True,
     keep_serving: bool = False,
+    use_case: str | None = None,
+    defs: dg.Definitions | None = None,
 ) -> DemoReport:
-    """Simulate ``days`` of landing files, then run every lifecycle stage for every day."""
-    from mlops_assets.build import build_definitions
-    from mlops_assets.resources.factory import BuildOptions
+    """Simulate ``days`` of landing files, then run every lifecycle stage for every day.
+
+    ``fresh`` resets only this use case (its lakehouse locations, registered model and
+    experiment); ``defs`` defaults to the code location's definitions.
+    """
+    from mlops_assets.cli.reset import reset_use_case
     from mlops_assets.simulate.cli import parse_drift
     from mlops_assets.simulate.config import SimulationConfig
     from mlops_assets.simulate.runner import simulate
 
     env = local_environment(project)
-    uc = project.use_cases[0]
+    uc = project.use_case(use_case) if use_case else project.use_cases[0]
     if fresh:
-        for folder in _owned_dirs(env.data_dir, uc):
-            shutil.rmtree(folder, ignore_errors=True)
+        reset_use_case(project, uc)
     sim = SimulationConfig(
         start_date=uc.start_date,
         days=days,
@@ -126,31 +128,31 @@ def run_demo(
     )
     simulate(sim, env.data_dir)
     day_keys = [(uc.start_date + timedelta(days=i)).isoformat() for i in range(days)]
-    defs = build_definitions(project, BuildOptions(keep_serving=keep_serving))
+    defs = defs or location_definitions(project, keep_serving=keep_serving)
+    jobs = build_jobs(uc)
     steps: list[StepOutcome] = []
+
+    def step(job: AssetJob, partition: str | None = None) -> None:
+        outcome = run_job(defs, job.name, instance, partition=partition)
+        steps.append(outcome)
+        if echo:
+            _echo_step(outcome)
+
     for day in day_keys:
-        outcome = run_job(defs, f"{uc.name}_ingestion", instance, partition=day)
-        steps.append(outcome)
-        if echo:
-            _echo_step(outcome)
-    for stage_job in _lifecycle_jobs(uc):
-        outcome = run_job(defs, stage_job, instance)
-        steps.append(outcome)
-        if echo:
-            _echo_step(outcome)
-    if uc.model is not None:
+        step(jobs.ingestion, day)
+    for stage_job in lifecycle_jobs(jobs):
+        step(stage_job)
+    if jobs.batch_inference is not None:
         for day in day_keys:
-            outcome = run_job(defs, f"{uc.name}_batch_inference", instance, partition=day)
-            steps.append(outcome)
-            if echo:
-                _echo_step(outcome)
-    return DemoReport(data_dir=str(env.data_dir), days=day_keys, steps=steps)
+            step(jobs.batch_inference, day)
+    return DemoReport(data_dir=str(env.data_dir), use_case=uc.name, days=day_keys, steps=steps)
 
 
-def _lifecycle_jobs(uc: UseCaseConfig) -> list[str]:
-    if uc.model is None:
-        return [f"{uc.name}_training_set"] if uc.training_set else []
-    return [f"{uc.name}_training", f"{uc.name}_deployment"]
+def lifecycle_jobs(jobs: UseCaseJobs) -> list[AssetJob]:
+    """The unpartitioned stages run once after ingestion: training (or only the training set
+    when there is no model), then deployment."""
+    stages = [jobs.training, jobs.deployment] if jobs.training else [jobs.training_set]
+    return [job for job in stages if job is not None]
 
 
 def _echo_step(s: StepOutcome) -> None:
@@ -164,30 +166,21 @@ def _echo_step(s: StepOutcome) -> None:
         print(f"       error: {s.error.splitlines()[0]}")
 
 
-def summarise(project: ProjectConfig, report: DemoReport) -> str:
+def summarise(project: ProjectConfig, report: DemoReport, defs: dg.Definitions) -> str:
     """Rows per table, quarantine reasons and check results, as plain text."""
-    from mlops_assets.storage.delta import read_table, table_exists
+    from mlops_assets.engines.frames import row_count
 
-    env = local_environment(project)
-    uc = project.use_cases[0]
+    uc = project.use_case(report.use_case)
+    lakehouse = LocalLakehouse(local_environment(project).data_dir)
+    names = UseCaseTables(uc)
     lines = [f"\nData root: {report.data_dir}", "\nRows per table:"]
-    root = env.lakehouse_dir / uc.name
-    for layer_dir in sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []:
-        for table_dir in sorted(p for p in layer_dir.iterdir() if table_exists(p)):
-            name = f"{uc.name}/{layer_dir.name}/{table_dir.name}"
-            lines.append(f"  {name:<44} {read_table(table_dir).height:>9,}")
+    for ref in use_case_tables(defs, uc):
+        if lakehouse.table_exists(ref):
+            lines.append(f"  {ref!s:<44} {row_count(lakehouse.read_table(ref)):>9,}")
     lines.append("\nQuarantined rows and why:")
     for ds in uc.datasets:
-        path = root / "silver" / f"{ds.name}_quarantine"
-        if not table_exists(path):
-            continue
-        q = read_table(path)
-        if q.height == 0:
-            continue
-        for rule, n in sorted(Counter(q["_rule"].to_list()).items(), key=lambda kv: -kv[1]):
-            example = q.filter(pl.col("_rule") == rule)["_reason"][0]
-            lines.append(f"  {ds.name:<10} {rule:<28} {n:>6}  e.g. {example[:70]}")
-    lines.extend(_model_summary(env.data_dir, uc))
+        lines.extend(_quarantine_lines(lakehouse, names.quarantine(ds.name), ds.name))
+    lines.extend(_model_summary(lakehouse, names))
     failed = Counter(c for s in report.steps for c in s.checks_failed)
     passed = sum(s.checks_passed for s in report.steps)
     lines.append(f"\nAsset checks: {passed} passed, {sum(failed.values())} failed")
@@ -198,29 +191,55 @@ def summarise(project: ProjectConfig, report: DemoReport) -> str:
     return "\n".join(lines)
 
 
-def _model_summary(data_dir: Path, uc: UseCaseConfig) -> list[str]:
-    """Champion, gate decision and endpoint, from the state the lifecycle assets stored."""
-    import json
+def use_case_tables(defs: dg.Definitions, uc: UseCaseConfig) -> list[TableRef]:
+    """The use case's tables: its assets (named as their keys say) and the landing-file
+    accounts bronze keeps beside them."""
+    from mlops_assets.assets.medallion.bronze import landing_files_ref
 
-    state = data_dir / "state" / uc.name
-    evaluation = state / "models" / "evaluation.json"
-    champion = state / "models" / "champion.json"
-    endpoint = state / "serving" / "endpoint.json"
+    keys = [list(k.path) for k in defs.resolve_all_asset_keys()]
+    refs = [TableRef.from_path(k) for k in keys if len(k) == 3 and k[0] == uc.name]
+    refs += [landing_files_ref(uc, ds) for ds in uc.datasets]
+    return sorted(set(refs), key=lambda ref: ref.parts)
+
+
+def _quarantine_lines(lakehouse: Lakehouse, ref: TableRef, dataset: str) -> list[str]:
+    from mlops_assets.engines.frames import to_polars
+
+    if not lakehouse.table_exists(ref):
+        return []
+    rows = to_polars(lakehouse.read_table(ref).select("_rule", "_reason"))
     lines: list[str] = []
+    for rule, n in sorted(Counter(rows["_rule"].to_list()).items(), key=lambda kv: -kv[1]):
+        example = rows.filter(rows["_rule"] == rule)["_reason"][0]
+        lines.append(f"  {dataset:<10} {rule:<28} {n:>6}  e.g. {example[:70]}")
+    return lines
+
+
+def _model_summary(lakehouse: Lakehouse, names: UseCaseTables) -> list[str]:
+    """Champion, gate decision and endpoint, from the state the lifecycle assets stored."""
+    from mlops_assets.ml.decisions import ChampionState, EvaluationReport
+    from mlops_assets.resources.serving import EndpointState
+
+    if names.uc.model is None:
+        return []
+    lines: list[str] = []
+    evaluation = lakehouse.state_path(names.evaluation)
     if evaluation.exists():
-        report = json.loads(evaluation.read_text())
-        metrics = ", ".join(f"{k}={v:.3f}" for k, v in sorted(report["challenger_metrics"].items()))
-        lines.append(f"\nModel {report['model_name']} v{report['challenger_version']}: {metrics}")
-        lines.append(f"  gate: {report['decision']['reasons'][0]}")
+        report = EvaluationReport.model_validate_json(evaluation.read_text(encoding="utf-8"))
+        metrics = ", ".join(f"{k}={v:.3f}" for k, v in sorted(report.challenger_metrics.items()))
+        lines.append(f"\nModel {report.model_name} v{report.challenger_version}: {metrics}")
+        lines.append(f"  gate: {report.decision.reasons[0]}")
+    champion = lakehouse.state_path(names.champion)
     if champion.exists():
-        champ = json.loads(champion.read_text())
-        lines.append(f"  champion: v{champ['champion_version']} ({champ['champion_uri']})")
+        champ = ChampionState.model_validate_json(champion.read_text(encoding="utf-8"))
+        lines.append(f"  champion: v{champ.champion_version} ({champ.champion_uri})")
+    endpoint = lakehouse.state_path(names.endpoint)
     if endpoint.exists():
-        ep = json.loads(endpoint.read_text())
+        ep = EndpointState.model_validate_json(endpoint.read_text(encoding="utf-8"))
         lines.append(
-            f"  served v{ep['model_version']}: smoke test answered in "
-            f"{ep['smoke_test_latency_ms']:.0f} ms, P(churn) = "
-            + ", ".join(f"{p:.2f}" for p in ep["smoke_test_predictions"])
+            f"  served v{ep.model_version}: smoke test answered in "
+            f"{ep.smoke_test_latency_ms:.0f} ms, P(churn) = "
+            + ", ".join(f"{p:.2f}" for p in ep.smoke_test_predictions)
         )
     return lines
 
@@ -236,6 +255,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         metavar="SPEC",
         help="inject drift, e.g. monthly_charges:8:multiply=1.4 (repeatable)",
     )
+    parser.add_argument("--use-case", default=None, help="use case (default: the first one)")
     parser.add_argument(
         "--keep",
         action="store_true",
@@ -250,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
     project = load_project()
     start = date.today()
     print(f"mlops-assets demo: {args.days} days x {args.rows_per_day} rows ({start.isoformat()})")
+    defs = location_definitions(project, keep_serving=False)
     report = run_demo(
         project,
         days=args.days,
@@ -257,6 +278,8 @@ def run(args: argparse.Namespace) -> int:
         drift=args.drift,
         fresh=not args.keep,
         instance=get_instance(),
+        use_case=args.use_case,
+        defs=defs,
     )
-    print(summarise(project, report))
+    print(summarise(project, report, defs))
     return 0 if report.success else 1

@@ -13,8 +13,13 @@ from typing import Any
 import dagster as dg
 from pydantic import BaseModel, Field
 
-from mlops_assets.cli.demo import StepOutcome, run_job
+from mlops_assets.automation.jobs import build_jobs
+from mlops_assets.cli.demo import StepOutcome, location_definitions, run_job
 from mlops_assets.config.project import ProjectConfig, load_project, local_environment
+from mlops_assets.errors import ConfigError
+from mlops_assets.ml.decisions import ChampionState
+from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse, TableRef
+from mlops_assets.storage.tables import UseCaseTables
 
 DEFAULT_DRIFT = [
     "monthly_charges:{day}:multiply=1.6",
@@ -50,33 +55,28 @@ class DriftDemoReport(BaseModel):
         return all(s.success for s in self.steps)
 
 
-def _champion_state(data_dir: str, use_case: str) -> dict[str, object]:
-    import json
-    from pathlib import Path
-
-    path = Path(data_dir, "state", use_case, "models", "champion.json")
+def champion_state(lakehouse: Lakehouse, names: UseCaseTables) -> ChampionState | None:
+    """The champion record the promotion step stored, if any."""
+    path = lakehouse.state_path(names.champion)
     if not path.exists():
-        return {}
-    state: dict[str, object] = json.loads(path.read_text())
-    return state
-
-
-def _champion(data_dir: str, use_case: str) -> str | None:
-    version = _champion_state(data_dir, use_case).get("champion_version")
-    return str(version) if version is not None else None
-
-
-def _window_row(data_dir: str, use_case: str, table: str, day: str) -> dict[str, object] | None:
-    from pathlib import Path
-
-    import polars as pl
-
-    from mlops_assets.storage.delta import read_table, table_exists
-
-    path = Path(data_dir, "lakehouse", use_case, "monitoring", table)
-    if not table_exists(path):
         return None
-    rows = read_table(path).filter(pl.col("window") == day).to_dicts()
+    return ChampionState.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def _champion(lakehouse: Lakehouse, names: UseCaseTables) -> str | None:
+    state = champion_state(lakehouse, names)
+    return state.champion_version if state is not None else None
+
+
+def window_row(lakehouse: Lakehouse, ref: TableRef, day: str) -> dict[str, object] | None:
+    """The row of monitoring table ``ref`` for window ``day``, if the table and row exist."""
+    import narwhals as nw
+
+    from mlops_assets.engines.frames import to_polars
+
+    if not lakehouse.table_exists(ref):
+        return None
+    rows = to_polars(lakehouse.read_table(ref).filter(nw.col("window") == day)).to_dicts()
     return rows[0] if rows else None
 
 
@@ -88,22 +88,27 @@ def run_drift_demo(
     rows_per_day: int,
     instance: dg.DagsterInstance,
     echo: bool = True,
+    use_case: str | None = None,
 ) -> DriftDemoReport:
     """Run the scenario; see the module docstring."""
-    import shutil
-
-    from mlops_assets.build import build_definitions
-    from mlops_assets.cli.demo import _owned_dirs
-    from mlops_assets.resources.factory import BuildOptions
+    from mlops_assets.automation.retraining_sensor import build_retraining_sensor
+    from mlops_assets.cli.reset import reset_use_case
     from mlops_assets.simulate.cli import parse_drift
     from mlops_assets.simulate.config import SimulationConfig
     from mlops_assets.simulate.runner import simulate
 
     env = local_environment(project)
-    uc = project.use_cases[0]
-    data_dir = str(env.data_dir)
-    for folder in _owned_dirs(env.data_dir, uc):
-        shutil.rmtree(folder, ignore_errors=True)
+    uc = project.use_case(use_case) if use_case else project.use_cases[0]
+    jobs = build_jobs(uc)
+    if jobs.training is None or jobs.batch_inference is None or jobs.monitoring is None:
+        raise ConfigError(
+            f"use case {uc.name!r} has no model: the drift demo needs training and monitoring",
+            fix="pick a use case with `model:` and `training_set:` (--use-case)",
+        )
+    training, inference, monitoring = jobs.training, jobs.batch_inference, jobs.monitoring
+    lakehouse = LocalLakehouse(env.data_dir)
+    names = UseCaseTables(uc)
+    reset_use_case(project, uc)
     drift = [parse_drift(spec.format(day=drift_from)) for spec in DEFAULT_DRIFT]
     simulate(
         SimulationConfig(
@@ -116,7 +121,7 @@ def run_drift_demo(
         env.data_dir,
     )
     keys = [(uc.start_date + timedelta(days=i)).isoformat() for i in range(days)]
-    defs = build_definitions(project, BuildOptions(keep_serving=False))
+    defs = location_definitions(project, keep_serving=False)
     steps: list[StepOutcome] = []
     records: list[DayRecord] = []
 
@@ -138,18 +143,18 @@ def run_drift_demo(
     if echo:
         print(f"days 1-{len(warmup)}: ingest, train the first champion, score and monitor")
     for day in warmup:
-        step(f"{uc.name}_ingestion", day)
-    step(f"{uc.name}_training", tags={"mlops/trigger": "initial_training"})
-    sensor = defs.resolve_sensor_def(f"{uc.name}_retraining_sensor")
+        step(jobs.ingestion.name, day)
+    step(training.name, tags={"mlops/trigger": "initial_training"})
+    sensor = defs.resolve_sensor_def(build_retraining_sensor(uc, training).name)
     cursor: str | None = None
     for index, day in enumerate(keys):
         if day not in warmup:
-            step(f"{uc.name}_ingestion", day)
-        step(f"{uc.name}_batch_inference", day)
-        step(f"{uc.name}_monitoring", day)
+            step(jobs.ingestion.name, day)
+        step(inference.name, day)
+        step(monitoring.name, day)
         record = DayRecord(day=day)
-        drift_row = _window_row(data_dir, uc.name, "drift", day)
-        perf_row = _window_row(data_dir, uc.name, "performance", day)
+        drift_row = window_row(lakehouse, names.drift, day)
+        perf_row = window_row(lakehouse, names.performance, day)
         if drift_row:
             record.drift_share = float(drift_row["drift_share"])  # type: ignore[arg-type]
             record.drift_status = str(drift_row["status"])
@@ -158,8 +163,10 @@ def run_drift_demo(
         if day in warmup:
             record.sensor = "warm-up (sensor not yet running)"
         else:
-            context = dg.build_sensor_context(instance=instance, cursor=cursor, definitions=defs)
-            result = sensor.evaluate_tick(context)
+            with dg.build_sensor_context(  # the code location's resources, as the daemon has
+                instance=instance, cursor=cursor, definitions=defs, resources=defs.resources
+            ) as context:
+                result = sensor.evaluate_tick(context)
             cursor = result.cursor or cursor
             if result.run_requests:
                 request = result.run_requests[0]
@@ -171,20 +178,19 @@ def run_drift_demo(
                     tags = {**request.tags, "dagster/run_key": request.run_key or ""}
                     config = request.run_config
                     record.retrained = step(
-                        f"{uc.name}_training",
+                        training.name,
                         tags=tags,
                         run_config=config if isinstance(config, dict) else None,
                     )
-                    if record.retrained:
-                        reason = _champion_state(data_dir, uc.name).get("reason")
-                        record.promotion = str(reason) if reason else None
+                    state = champion_state(lakehouse, names) if record.retrained else None
+                    record.promotion = state.reason if state is not None else None
             else:
                 record.sensor = f"skip: {result.skip_message or ''}"
-        record.champion = _champion(data_dir, uc.name)
+        record.champion = _champion(lakehouse, names)
         records.append(record)
         if echo:
             _echo_day(index + 1, record)
-    return DriftDemoReport(days=records, steps=steps, final_champion=_champion(data_dir, uc.name))
+    return DriftDemoReport(days=records, steps=steps, final_champion=_champion(lakehouse, names))
 
 
 def _echo_day(n: int, r: DayRecord) -> None:
@@ -205,6 +211,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.add_argument("--days", type=int, default=14, help="days to simulate")
     parser.add_argument("--drift-from", type=int, default=8, help="first drifted day (1-based)")
     parser.add_argument("--rows-per-day", type=int, default=1000, help="observations per day")
+    parser.add_argument("--use-case", default=None, help="use case (default: the first one)")
     parser.set_defaults(func=run)
 
 
@@ -222,6 +229,7 @@ def run(args: argparse.Namespace) -> int:
         drift_from=args.drift_from,
         rows_per_day=args.rows_per_day,
         instance=get_instance(),
+        use_case=args.use_case,
     )
     retrains = [d.day for d in report.days if d.retrained]
     print(f"\nretraining runs: {len(retrains)} ({', '.join(retrains) or 'none'})")

@@ -62,8 +62,8 @@ class UseCaseScaffolder(dg.Scaffolder):
         expected = config_dir() / use_case_config_file(name)
         if not expected.exists():
             print(
-                f"note: {expected} does not exist yet; the code location will not load until "
-                "it does (copy configs/use_cases/churn.yaml and set `name: " + name + "`)",
+                f"note: {expected} does not exist yet; the code location will not load until it "
+                f"does (e.g. copy configs/use_cases/churn.yaml and set `name: {name}`)",
                 file=sys.stderr,
             )
 

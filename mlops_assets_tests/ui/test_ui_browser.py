@@ -14,9 +14,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from mlops_assets_tests.conftest import REPO_ROOT
+
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
+LOCATION = "mlops_assets"  # the code location's name in workspace.yaml (and everywhere else)
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -83,13 +86,14 @@ def webserver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             sys.executable,
             "-m",
             "dagster_webserver",
-            "-m",
-            "mlops_assets.definitions",
+            "-w",
+            str(REPO_ROOT / "workspace.yaml"),
             "-h",
             "127.0.0.1",
             "-p",
             str(port),
         ],
+        cwd=REPO_ROOT,
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -142,7 +146,7 @@ def test_asset_graph_and_silver_checks_render(webserver: str, tmp_path: Path) ->
         for check in ("customer_id_not_null", "tenure_in_range", "schema_conformance"):
             assert check in body
 
-        group_url = f"{webserver}/locations/mlops_assets.definitions/asset-groups/churn_silver"
+        group_url = f"{webserver}/locations/{LOCATION}/asset-groups/churn_silver"
         body = _goto(page, group_url, "customers_quarantine")
         page.screenshot(path=str(shots / "silver_group.png"))
         assert "labels_quarantine" in body
