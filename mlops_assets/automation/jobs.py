@@ -147,11 +147,17 @@ def _with_schedules(uc: UseCaseConfig, jobs: UseCaseJobs) -> UseCaseJobs:
                 )
             )
     if jobs.training is not None and sched.retraining:
+        from mlops_assets.assets.keys import op_name
+        from mlops_assets.assets.ml.run_config import training_run_config
+
+        model_op = op_name(asset_key(tables(uc).model))
+        periodic = training_run_config(uc)(reason=f"periodic retraining ({sched.retraining})")
         schedules.append(
             dg.ScheduleDefinition(
                 name=f"{uc.name}_retraining_schedule",
                 job=jobs.training,
                 cron_schedule=sched.retraining,
+                run_config=dg.RunConfig(ops={model_op: periodic}),
                 execution_timezone=sched.timezone,
                 description="Periodic retraining; the new model still has to pass the gates.",
                 default_status=dg.DefaultScheduleStatus.STOPPED,

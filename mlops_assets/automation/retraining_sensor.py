@@ -16,6 +16,7 @@ import dagster as dg
 from pydantic import BaseModel, Field
 
 from mlops_assets.assets.keys import asset_key, op_name, tables
+from mlops_assets.assets.ml.run_config import training_run_config
 from mlops_assets.automation.jobs import AssetJob
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.resources.alerts import AlertsResource
@@ -60,6 +61,8 @@ def load_verdicts(house: Lakehouse, uc: UseCaseConfig) -> list["WindowVerdict"]:
 def build_retraining_sensor(uc: UseCaseConfig, training_job: AssetJob) -> dg.SensorDefinition:
     """The retraining sensor of one use case."""
     policy = uc.monitoring.retraining
+    training_config = training_run_config(uc)
+    model_op = op_name(asset_key(tables(uc).model))
 
     @dg.sensor(
         name=f"{uc.name}_retraining_sensor",
@@ -124,13 +127,9 @@ def build_retraining_sensor(uc: UseCaseConfig, training_job: AssetJob) -> dg.Sen
                 "mlops/reason": decision.reason[:1000],
                 "mlops/violated_windows": ",".join(decision.violated_windows),
             },
-            run_config={
-                "ops": {
-                    op_name(asset_key(tables(uc).model)): {
-                        "config": {"reason": decision.reason[:500]}
-                    }
-                }
-            },
+            run_config=dg.RunConfig(
+                ops={model_op: training_config(reason=decision.reason[:500], trigger_window=latest)}
+            ),
         )
         return dg.SensorResult(run_requests=[request], cursor=cursor.model_dump_json())
 

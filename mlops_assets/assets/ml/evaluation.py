@@ -5,7 +5,7 @@ resources, alert on a failed gate and attach the report to the UI.
 """
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import dagster as dg
 
@@ -17,6 +17,8 @@ from mlops_assets.assets.ml.metadata import (
     evaluation_metadata,
     gate_check,
 )
+from mlops_assets.assets.ml.run_config import EvaluationRunConfigBase, evaluation_run_config
+from mlops_assets.assets.run_config import run_config_metadata, run_config_tags
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame
 from mlops_assets.ml.decisions import ChampionState, EvaluationReport
@@ -27,10 +29,11 @@ from mlops_assets.resources.mlflow import MlflowResource
 
 def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
     """``[uc, models, evaluation]`` and ``[uc, models, champion]``."""
-    config = model_config(uc)
+    model_cfg = model_config(uc)
     refs = tables(uc)
     name = registered_name(uc)
     eval_key = asset_key(refs.evaluation)
+    run_config_cls = evaluation_run_config(uc)
 
     @dg.asset(
         key=eval_key,
@@ -52,11 +55,12 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
         owners=uc.owners or None,
         description=f"Evaluates the `{name}` version registered upstream and the current "
         f"@champion on the same held-out entities, logs ROC/PR/confusion plots, applies the "
-        f"gates (mode `{config.gates.mode}`, primary metric `{config.gates.primary_metric}`) "
+        f"gates (mode `{model_cfg.gates.mode}`, primary metric `{model_cfg.gates.primary_metric}`) "
         "and records the decision on the model version.",
     )
     def _evaluate(
         context: dg.AssetExecutionContext,
+        config: run_config_cls,  # type: ignore[valid-type]  # built per use case
         alerts: AlertsResource,
         mlflow: MlflowResource,
         challenger: ModelVersionInfo,
@@ -65,11 +69,19 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
         from mlops_assets.ml.promotion import evaluate_challenger
         from mlops_assets.ml.registry import Registry
 
+        run_config = cast(EvaluationRunConfigBase, config)
         registry = Registry(mlflow.settings(uc.name), lock_dir=mlflow.locks)
-        report = evaluate_challenger(registry, challenger, training_set, config, run_tags(context))
+        report = evaluate_challenger(
+            registry, challenger, training_set, run_config.model(), run_tags(context)
+        )
+        tags = run_config_tags(run_config)
+        if tags:
+            for tag, value in tags.items():
+                registry.client.set_tag(report.mlflow_run_id, tag, value)
         _alert_on_failed_gate(context, alerts, uc, report)
         yield gate_check(report)
-        yield dg.Output(report, metadata=evaluation_metadata(report))
+        metadata = {**evaluation_metadata(report), **run_config_metadata(run_config)}
+        yield dg.Output(report, metadata=metadata)
 
     @dg.asset(
         key=asset_key(refs.champion),

@@ -1,28 +1,18 @@
 """Training: fit the configured model on the point-in-time training set, tracked in MLflow."""
 
-from typing import Any
+from typing import cast
 
 import dagster as dg
-from pydantic import Field
 
 from mlops_assets.assets.keys import asset_key, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name, run_tags
 from mlops_assets.assets.ml.metadata import training_metadata
+from mlops_assets.assets.ml.run_config import TrainingRunConfigBase, training_run_config
+from mlops_assets.assets.run_config import run_config_metadata, run_config_tags
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame
 from mlops_assets.resources.io_managers.mlflow_model import REGISTERED_NAME, USE_CASE, TrainedModel
 from mlops_assets.resources.mlflow import MlflowResource
-
-
-class TrainingRunConfig(dg.Config):
-    """Launchpad knobs of one training run (YAML stays the default)."""
-
-    params: dict[str, Any] = Field(
-        default_factory=dict,
-        description="Estimator parameters overriding the YAML for this run, e.g. "
-        '{"max_iter": 300, "learning_rate": 0.05}.',
-    )
-    reason: str = Field(default="", description="Why this run was started (recorded in MLflow).")
 
 
 def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
@@ -30,6 +20,7 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     model_cfg = model_config(uc)
     refs = tables(uc)
     name = registered_name(uc)
+    run_config_cls = training_run_config(uc)
 
     @dg.asset(
         key=asset_key(refs.model),
@@ -46,7 +37,7 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     )
     def _train(
         context: dg.AssetExecutionContext,
-        config: TrainingRunConfig,
+        config: run_config_cls,  # type: ignore[valid-type]  # built per use case
         mlflow: MlflowResource,
         training_set: LazyFrame,
     ) -> TrainedModel:
@@ -58,23 +49,27 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         from mlops_assets.ml.training import train_model
         from mlops_assets.monitoring.reference_profiles import build_reference_profiles
 
+        run_config = cast(TrainingRunConfigBase, config)
         settings = mlflow.settings(uc.name)
-        rows = collect_columns(training_set, training_columns(model_cfg))
-        splits = split_frame(rows, model_cfg.entity_key, model_cfg.split)
+        run_model = run_config.model()
+        rows = collect_columns(training_set, training_columns(run_model))
+        splits = split_frame(rows, run_model.entity_key, run_model.split)
         train, validation = splits["train"], splits["validation"]
         with start_run(settings, f"train {name}", run_tags(context)) as run:
-            if config.reason:
-                mlflow_lib.set_tag("mlops.reason", config.reason)
+            if run_config.reason:
+                mlflow_lib.set_tag("mlops.reason", run_config.reason)
+            mlflow_lib.set_tags(run_config_tags(run_config))
             mlflow_lib.log_params({"n_train": train.height, "n_validation": validation.height})
-            result = train_model(train, validation, model_cfg, config.params)
+            result = train_model(train, validation, run_model, run_config.overrides())
             profiles = build_reference_profiles(
-                result.pipeline, train, validation, model_cfg, uc.monitoring.drift
+                result.pipeline, train, validation, run_model, uc.monitoring.drift
             )
             url = run_url(settings, run.info.experiment_id, run.info.run_id)
             context.add_output_metadata(training_metadata(result, run.info.run_id, url))
+            context.add_output_metadata(run_config_metadata(run_config))
         return TrainedModel(
             result=result,
-            config=model_cfg,
+            config=run_model,
             registered_name=name,
             input_example=train.head(5),
             profiles=profiles,

@@ -1,0 +1,149 @@
+"""Run configuration of the asset families: schema from the YAML, rejected at launch, recorded."""
+
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from pydantic import ValidationError
+
+from mlops_assets.assets.keys import asset_key, tables
+from mlops_assets.assets.ml.run_config import evaluation_run_config, training_run_config
+from mlops_assets.assets.run_config import (
+    RUN_CONFIG,
+    run_config_metadata,
+    run_config_reference_markdown,
+    run_config_tags,
+)
+from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets_tests.assets.ml.lifecycle_helpers import (
+    EVALUATION_KEY,
+    MODEL_KEY,
+    MODEL_OP,
+    defs_for,
+    project_for,
+)
+
+
+@pytest.fixture(scope="module")
+def uc(tmp_path_factory: pytest.TempPathFactory) -> UseCaseConfig:
+    return project_for(tmp_path_factory.mktemp("rc") / "data").use_case("churn")
+
+
+@pytest.fixture(scope="module")
+def defs(tmp_path_factory: pytest.TempPathFactory) -> dg.Definitions:
+    return defs_for(tmp_path_factory.mktemp("rc_defs") / "data")
+
+
+def _fields(defs: dg.Definitions, key: dg.AssetKey) -> dict[str, Any]:
+    config_field = defs.resolve_assets_def(key).op.config_field
+    assert config_field is not None, f"{key.to_user_string()} takes no run config"
+    fields: dict[str, Any] = config_field.config_type.fields  # type: ignore[attr-defined]
+    return fields
+
+
+def test_training_schema_lists_each_estimator_parameter_with_its_yaml_default(
+    defs: dg.Definitions, uc: UseCaseConfig
+) -> None:
+    assert uc.model is not None
+    fields = _fields(defs, MODEL_KEY)
+    assert {"params", "search", "split_seed", "reason", "trigger_window"} <= set(fields)
+    for name in ("params", "search", "split_seed", "reason"):
+        assert fields[name].description, f"{name} has no description"
+    assert fields["split_seed"].default_value == uc.model.split.seed
+    params = fields["params"].config_type.fields
+    for name, value in uc.model.flavor.params.items():
+        assert params[name].default_value == value, name
+        assert "YAML" in params[name].description
+    # a constructor parameter the YAML leaves alone shows the estimator's default
+    assert params["min_samples_leaf"].default_value == 20
+    assert "estimator default" in params["min_samples_leaf"].description
+
+
+def test_evaluation_schema_defaults_to_the_yaml_gate_mode(
+    defs: dg.Definitions, uc: UseCaseConfig
+) -> None:
+    assert uc.model is not None
+    fields = _fields(defs, EVALUATION_KEY)
+    assert fields["gate_mode"].default_value == uc.model.gates.mode
+    assert "disabled" in fields["gate_mode"].description
+    assert fields["reason"].description
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"params": {"max_itr": 5}}, 'unexpected config entry "max_itr"'),
+        ({"params": {"max_iter": "many"}}, "max_iter"),
+        ({"temperature": 1}, 'unexpected config entry "temperature"'),
+    ],
+)
+def test_invalid_training_config_is_rejected_at_launch(
+    defs: dg.Definitions, config: dict[str, Any], message: str
+) -> None:
+    job = defs.resolve_job_def("churn_training")
+    with pytest.raises(dg.DagsterInvalidConfigError, match=message):
+        job.execute_in_process(run_config={"ops": {MODEL_OP: {"config": config}}})
+
+
+def test_invalid_gate_mode_is_rejected_at_launch(defs: dg.Definitions, uc: UseCaseConfig) -> None:
+    job = defs.resolve_job_def("churn_training")
+    op = "__".join(asset_key(tables(uc).evaluation).path)
+    with pytest.raises(dg.DagsterInvalidConfigError, match="gate_mode"):
+        job.execute_in_process(run_config={"ops": {op: {"config": {"gate_mode": "lenient"}}}})
+
+
+def test_disabling_the_gates_needs_a_reason(uc: UseCaseConfig) -> None:
+    cls = evaluation_run_config(uc)
+    with pytest.raises(ValidationError, match="give a `reason`"):
+        cls(gate_mode="disabled")
+    allowed = cls(gate_mode="disabled", reason="shadow model, promoted by hand")
+    assert allowed.model().gates.mode == "disabled"
+    assert cls(gate_mode="dry_run").model().gates.mode == "dry_run"
+
+
+def test_search_and_seed_rules(uc: UseCaseConfig) -> None:
+    assert uc.model is not None and uc.model.search is None
+    cls = training_run_config(uc)
+    with pytest.raises(ValidationError, match=r"no `model\.search`"):
+        cls(search=True)
+    with pytest.raises(ValidationError, match="split_seed 7 differs"):
+        cls(split_seed=7)
+    seeded = cls(split_seed=7, reason="check the variance of the held-out score")
+    assert seeded.model().split.seed == 7
+
+
+def test_only_changed_values_are_overrides_and_recorded(uc: UseCaseConfig) -> None:
+    cls = training_run_config(uc)
+    assert cls().overrides() == {}
+    assert run_config_metadata(cls()) == {}
+    params_cls: Any = type(cls().params)
+    config = cls(params=params_cls(max_iter=3, min_samples_leaf=50), reason="quick check")
+    assert config.overrides() == {"max_iter": 3, "min_samples_leaf": 50}
+    entries = run_config_metadata(config)
+    assert entries[f"{RUN_CONFIG}/params.max_iter"].value == "3"
+    assert entries[f"{RUN_CONFIG}/reason"].value == "quick check"
+    assert "params.min_samples_leaf" in str(entries[RUN_CONFIG].value)
+    assert run_config_tags(config)["mlops.run_config.params.max_iter"] == "3"
+
+
+def test_schedule_passes_typed_training_config(defs: dg.Definitions, uc: UseCaseConfig) -> None:
+    schedules = [s for s in defs.schedules or [] if s.name == "churn_retraining_schedule"]
+    if not schedules:
+        pytest.skip("the use case has no retraining schedule")
+    job = defs.resolve_job_def("churn_training")
+    (schedule,) = schedules
+    assert isinstance(schedule, dg.ScheduleDefinition)
+    with dg.DagsterInstance.ephemeral() as instance:
+        tick = schedule.evaluate_tick(dg.build_schedule_context(instance=instance))
+    assert tick.run_requests, tick.skip_message
+    run_config = tick.run_requests[0].run_config
+    assert dg.validate_run_config(job, run_config)
+    assert run_config["ops"][MODEL_OP]["config"]["reason"].startswith("periodic retraining")
+
+
+def test_reference_markdown_lists_every_family_field(uc: UseCaseConfig, tmp_path: Path) -> None:
+    text = run_config_reference_markdown(uc)
+    for needle in ("#### training", "`params.max_iter`", "`split_seed`", "#### evaluation"):
+        assert needle in text, needle
+    assert "`gate_mode`" in text
