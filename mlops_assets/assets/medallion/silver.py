@@ -14,11 +14,12 @@ re-publishes both tables.
 
 from collections.abc import Iterator
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import dagster as dg
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
+from mlops_assets.assets.medallion.run_config import SilverRunConfigBase, silver_run_config
 from mlops_assets.assets.medallion.silver_checks import (
     alert_failed_checks,
     check_result,
@@ -27,6 +28,7 @@ from mlops_assets.assets.medallion.silver_checks import (
     column_docs,
     table_out,
 )
+from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.datasets import DatasetConfig
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame, persist, row_count
@@ -46,6 +48,7 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
     refs = {"bronze": names.bronze(ds.name), "silver": silver_ref, "quarantine": quarantine_ref}
     silver_key = asset_key(silver_ref)
     out = partial(table_out, owners=uc.owners)
+    run_config_cls = silver_run_config(ds)
 
     @dg.multi_asset(
         outs={
@@ -64,11 +67,14 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
     )
     def _silver(
         context: dg.AssetExecutionContext,
+        config: run_config_cls,  # type: ignore[valid-type]  # built per dataset
         lakehouse: LakehouseResource,
         alerts: AlertsResource,
         bronze: LazyFrame,
     ) -> Iterator[Any]:
         house, partition, run_id = lakehouse.get(), context.partition_key, context.run_id
+        run_config = cast(SilverRunConfigBase, config)
+        run_ds = run_config.dataset(ds)  # this run's rule thresholds
         with house.partition_lease(silver_ref, partition, run_id) as lease:  # one writer
             repaired = interrupted_publish(
                 house,
@@ -83,14 +89,14 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
                     f"({repaired}); this run re-publishes silver and quarantine"
                 )
             pause_point(f"stage:{'.'.join(silver_ref.parts)}")
-            split = refine(bronze, ds)
+            split = refine(bronze, run_ds)
             quarantine = persist(split.quarantine)
             staging = house.staging_location(silver_ref, partition, run_id)
             house.write(staging, split.silver)  # write ...
             staged = house.scan(staging)
             report = audit_partition(  # ... audit ...
-                ds,
-                counts=count_failures(split, ds),
+                run_ds,
+                counts=count_failures(split, run_ds),
                 staged=staged.collect(),
                 quarantine=quarantine.collect(),
                 bronze_rows=row_count(bronze),
@@ -136,6 +142,7 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
                     **meta,
                     "missing_columns": ", ".join(report.missing_columns) or "none",
                     "repaired_half_publish": repaired or "no",
+                    **run_config_metadata(run_config),
                 },
             )
             # ... and prove it on the published tables, not on the staged counts
