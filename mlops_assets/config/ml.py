@@ -1,101 +1,62 @@
-"""Model configuration: flavour, features, split, search, promotion gates and serving.
+"""Model configuration: task, flavour, features, split, search, promotion gates and serving.
 
-Metric names are validated here once (with a did-you-mean hint) and normalised, so that the
-training, evaluation and gate code can index metric dictionaries without guessing spellings.
-:func:`greater_is_better` is the single place that knows in which direction a metric improves.
+Metric names are validated once (with a did-you-mean hint) and normalised, so that the training,
+evaluation and gate code can index metric dictionaries without guessing spellings; tasks, metric
+directions and :func:`worsening` live in :mod:`mlops_assets.config.metrics` (re-exported here).
 """
 
-import difflib
 import math
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from mlops_assets.config.base import StrictModel
 from mlops_assets.config.estimators import ALLOW_FIX, DOTTED_CLASS, family_problem
+from mlops_assets.config.metrics import (
+    BINARY_METRICS,
+    CLASSIFICATION_METRICS,
+    DEFAULT_PRIMARY_METRIC,
+    MULTICLASS_METRICS,
+    REGRESSION_METRICS,
+    TASK_ALIASES,
+    Direction,
+    MetricName,
+    Task,
+    TaskName,
+    as_task,
+    greater_is_better,
+    metric_direction,
+    normalize_metric,
+    normalize_task,
+    task_metrics,
+    worsening,
+)
 from mlops_assets.config.problems import ConfigProblemsError, Problem
-from mlops_assets.errors import ConfigError
+
+__all__ = [
+    "BINARY_METRICS",
+    "CLASSIFICATION_METRICS",
+    "DEFAULT_PRIMARY_METRIC",
+    "MULTICLASS_METRICS",
+    "REGRESSION_METRICS",
+    "TASK_ALIASES",
+    "Direction",
+    "MetricName",
+    "Task",
+    "TaskName",
+    "as_task",
+    "greater_is_better",
+    "metric_direction",
+    "normalize_metric",
+    "normalize_task",
+    "task_metrics",
+    "worsening",
+]
 
 JsonScalar = str | int | float | bool | None
 """A hyper-parameter value as YAML/JSON can spell it."""
 ParamValue = JsonScalar | list[JsonScalar]
 """A hyper-parameter value: a scalar or a list of scalars (e.g. ``hidden_layer_sizes``)."""
-
-# Whether a larger value is better, per canonical metric name.
-_GREATER_IS_BETTER: dict[str, bool] = {
-    "roc_auc": True,
-    "pr_auc": True,
-    "f1": True,
-    "accuracy": True,
-    "precision": True,
-    "recall": True,
-    "log_loss": False,
-    "brier": False,
-    "rmse": False,
-    "mae": False,
-    "r2": True,
-}
-CLASSIFICATION_METRICS: tuple[str, ...] = (
-    "roc_auc",
-    "pr_auc",
-    "f1",
-    "precision",
-    "recall",
-    "accuracy",
-    "log_loss",
-    "brier",
-)
-"""Metrics computed for (binary) classification models, in reporting order."""
-REGRESSION_METRICS: tuple[str, ...] = ("rmse", "mae", "r2")
-"""Metrics computed for regression models, in reporting order."""
-_METRIC_ALIASES = {
-    "auc": "roc_auc",
-    "average_precision": "pr_auc",
-    "f1_score": "f1",
-    "brier_score": "brier",
-    "logloss": "log_loss",
-}
-
-
-def normalize_metric(name: str) -> str:
-    """Return the canonical spelling of a metric name (``"AUC"`` -> ``"roc_auc"``).
-
-    Raises:
-        ValueError: the name is not a known metric (the message suggests the closest one).
-    """
-    key = name.strip().lower()
-    key = _METRIC_ALIASES.get(key, key)
-    if key not in _GREATER_IS_BETTER:
-        known = sorted(_GREATER_IS_BETTER)
-        close = difflib.get_close_matches(key, known + sorted(_METRIC_ALIASES), n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(f"unknown metric {name!r}.{hint} Known metrics: {', '.join(known)}.")
-    return key
-
-
-def greater_is_better(metric: str) -> bool:
-    """Whether a larger value of ``metric`` means a better model (``roc_auc``: yes, ``rmse``: no).
-
-    Raises:
-        ConfigError: the metric is unknown.
-    """
-    try:
-        return _GREATER_IS_BETTER[normalize_metric(metric)]
-    except ValueError as exc:
-        raise ConfigError(
-            str(exc),
-            context={"metric": metric},
-            fix=f"use one of: {', '.join(sorted(_GREATER_IS_BETTER))}",
-        ) from exc
-
-
-def task_metrics(task: Literal["classification", "regression"]) -> tuple[str, ...]:
-    """The metric names computed for a task."""
-    return CLASSIFICATION_METRICS if task == "classification" else REGRESSION_METRICS
-
-
-MetricName = Annotated[str, AfterValidator(normalize_metric)]
-"""A metric name, validated and normalised to its canonical spelling."""
 
 
 class SklearnFlavor(StrictModel):
@@ -211,7 +172,10 @@ class GateConfig(StrictModel):
         description="`enabled`: promote on pass; `dry_run`: only record what would happen; "
         "`disabled`: never promote.",
     )
-    primary_metric: MetricName = Field(description="Metric compared with the champion.")
+    primary_metric: MetricName = Field(
+        description="Metric compared with the champion. Left out of a model config, it is the "
+        "task's default: roc_auc (binary), f1_macro (multiclass), rmse (regression)."
+    )
     thresholds: list[MetricThreshold] = Field(
         default_factory=list, description="Absolute bounds, also required of a first model."
     )
@@ -285,14 +249,16 @@ class ModelConfig(StrictModel):
         description="Registered model name (letters, digits, `_`, `.`, `-`).",
     )
     description: str = Field(default="", description="Shown on the registered model.")
-    task: Literal["classification", "regression"] = Field(
-        description="`classification` is binary (labels become 0/1)."
+    task: TaskName = Field(
+        description="`binary` (labels become 0/1; `classification` is accepted as an alias), "
+        "`multiclass` (labels compared as strings; predictions are class labels) or "
+        "`regression` (a numeric label)."
     )
     label: str = Field(min_length=1, description="Label column.")
     positive_label: str | None = Field(
         default=None,
-        description="Label value that is the positive class (e.g. `Yes`); the label is then "
-        "converted to 0/1. Null: the label must already be 0/1 or boolean.",
+        description="Binary only: label value that is the positive class (e.g. `Yes`); the "
+        "label is then converted to 0/1. Null: the label must already be 0/1 or boolean.",
     )
     entity_key: str = Field(min_length=1, description="Entity id column (drives the split).")
     timestamp: str = Field(min_length=1, description="Event/observation time column.")
@@ -323,6 +289,19 @@ class ModelConfig(StrictModel):
         """Numeric then categorical feature columns, in the order the model sees them."""
         return [*self.numeric_features, *self.categorical_features]
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_primary_metric(cls, data: Any) -> Any:
+        """Fill ``gates.primary_metric`` with the task's default when it is left out."""
+        if not isinstance(data, dict):
+            return data
+        gates, task = data.get("gates"), normalize_task(data.get("task"))
+        known: dict[str, str] = {str(k): v for k, v in DEFAULT_PRIMARY_METRIC.items()}
+        default = known.get(task) if isinstance(task, str) else None
+        if isinstance(gates, dict) and "primary_metric" not in gates and default is not None:
+            data = {**data, "gates": {**gates, "primary_metric": default}}
+        return data
+
     @model_validator(mode="after")
     def _consistent(self) -> "ModelConfig":
         features = self.features
@@ -342,8 +321,10 @@ class ModelConfig(StrictModel):
             problem = family_problem(self.flavor.estimator, self.allowed_estimators)
             if problem is not None:
                 raise ConfigProblemsError([Problem(("flavor", "estimator"), problem, ALLOW_FIX)])
-        if self.task == "regression" and self.positive_label is not None:
-            raise ValueError("positive_label only applies to classification")
+        if self.task != "binary" and self.positive_label is not None:
+            raise ValueError(
+                f"positive_label only applies to binary classification, not {self.task}"
+            )
         allowed = task_metrics(self.task)
         used = set(self.gates.metrics())
         if self.search is not None:

@@ -30,7 +30,8 @@ def estimator_path(config: ModelConfig) -> str:
     flavor = config.flavor
     if flavor.type == "sklearn":
         return flavor.estimator
-    return f"{flavor.type}.{_BOOSTING_CLASSES[(flavor.type, config.task)]}"
+    kind = "regression" if config.task == "regression" else "classification"
+    return f"{flavor.type}.{_BOOSTING_CLASSES[(flavor.type, kind)]}"
 
 
 def _sklearn_suggestions(path: str) -> list[str]:
@@ -120,10 +121,10 @@ def build_estimator(config: ModelConfig, params: dict[str, ParamValue]) -> BaseE
             context={"estimator": path, "params": merged},
             fix="fix `flavor.params`",
         ) from exc
-    wants_classifier = config.task == "classification"
+    wants_classifier = config.task != "regression"
     if wants_classifier and not is_classifier(estimator):
         raise ConfigError(
-            f"{path!r} is not a classifier but the task is classification",
+            f"{path!r} is not a classifier but the task is {config.task} classification",
             context={"estimator": path},
             fix="choose a classifier, e.g. sklearn.ensemble.HistGradientBoostingClassifier",
         )
@@ -136,7 +137,7 @@ def build_estimator(config: ModelConfig, params: dict[str, ParamValue]) -> BaseE
     if wants_classifier and not hasattr(estimator, "predict_proba"):
         raise ConfigError(
             f"classifier {path!r} has no predict_proba; probabilities are needed for "
-            "roc_auc/log_loss and the served output",
+            "roc_auc/log_loss, the served output and the predictions table",
             context={"estimator": path},
             fix="choose a probabilistic classifier (or e.g. SVC with probability: true)",
         )

@@ -48,9 +48,8 @@ def evaluate_model(
 ) -> EvaluationResult:
     """Score ``test`` with the model and compute the task's metrics (one predict call).
 
-    With an active MLflow run, metrics are logged as ``<metric_prefix><name>`` and plots (ROC,
-    precision-recall and confusion matrix; or predicted-vs-actual and residuals) under
-    ``plot_dir``.
+    With an active MLflow run, metrics are logged as ``<metric_prefix><name>`` and the task's
+    plots under ``plot_dir`` (see :func:`mlops_assets.ml.plots.log_evaluation`).
 
     Raises:
         SchemaMismatchError: the label or the model's input columns are missing/incompatible.
@@ -81,12 +80,7 @@ def evaluate_model(
     paths: list[str] = []
     if mlflow.active_run() is not None:
         mlflow.log_metrics({f"{metric_prefix}{k}": v for k, v in metrics.items()})
-        make = (
-            plots.classification_figures
-            if config.task == "classification"
-            else plots.regression_figures
-        )
-        paths = plots.log_figures(make(y, predictions, model_uri), plot_dir)
+        paths = plots.log_evaluation(config.task, y, predictions, model_uri, plot_dir)
     return EvaluationResult(model_uri=model_uri, metrics=metrics, n_rows=test.height, plots=paths)
 
 

@@ -2,7 +2,8 @@
 
 The model's input contract: numeric features become ``Float64`` (MLflow ``double``), categorical
 features become ``String`` (MLflow ``string``), in :attr:`ModelConfig.features` order. The label
-becomes 0/1 (classification, binary) or ``Float64`` (regression).
+becomes 0/1 (binary), its value as a string (multiclass: ``1`` and ``"1"`` are the same class) or
+``Float64`` (regression).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ def check_missing_values(df: pl.DataFrame, config: ModelConfig, *, what: str) ->
 
 
 def label_array(df: pl.DataFrame, config: ModelConfig, *, what: str) -> npt.NDArray[np.generic]:
-    """The label as 0/1 ``int8`` (classification) or ``float64`` (regression)."""
+    """The label as 0/1 ``int8`` (binary), strings (multiclass) or ``float64`` (regression)."""
     label = df.get_column(config.label)
     nulls = label.null_count()
     if nulls:
@@ -104,6 +105,8 @@ def label_array(df: pl.DataFrame, config: ModelConfig, *, what: str) -> npt.NDAr
                 fix="cast the label to a number upstream",
             )
         return label.cast(pl.Float64).to_numpy()
+    if config.task == "multiclass":
+        return label.cast(pl.String).to_numpy().astype(object)
     if config.positive_label is not None:
         binary = label.cast(pl.String) == config.positive_label
     elif label.dtype == pl.Boolean:
@@ -123,15 +126,25 @@ def label_array(df: pl.DataFrame, config: ModelConfig, *, what: str) -> npt.NDAr
 
 
 def check_two_classes(y: npt.NDArray[np.generic], config: ModelConfig, *, what: str) -> None:
-    """Raise DataValidationError when a classification label has a single class."""
-    positives = int(np.count_nonzero(y))
+    """Raise DataValidationError when the rows are empty or a class label has a single class."""
     if len(y) == 0:
         raise DataValidationError(
             f"the {what} data is empty",
             context={"model": config.name},
             fix="check the split ratios and that the training set has rows",
         )
-    if config.task == "classification" and positives in (0, len(y)):
+    if config.task == "multiclass":
+        classes = sorted({str(v) for v in y})
+        if len(classes) < 2:
+            raise DataValidationError(
+                f"the {what} label {config.label!r} has a single class over {len(y)} rows: "
+                f"every label is {classes[0]!r}",
+                context={"rows": len(y), "classes": classes, "model": config.name},
+                fix="train on data with at least two classes",
+            )
+        return
+    positives = int(np.count_nonzero(y))
+    if config.task == "binary" and positives in (0, len(y)):
         present = "positive" if positives else "negative"
         hint = (
             f"positive_label {config.positive_label!r} never occurs"

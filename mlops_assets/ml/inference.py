@@ -7,9 +7,10 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
+from mlops_assets.config.ml import Task
 from mlops_assets.errors import MLOpsError, ModelError, RegistryError, SchemaMismatchError
 from mlops_assets.ml.metrics import Predictions, interpret_output
-from mlops_assets.ml.model_store import load_pyfunc, model_task
+from mlops_assets.ml.model_store import load_pyfunc, model_classes, model_task
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -24,6 +25,18 @@ PREDICTION_COLUMNS = (
     "model_alias",
     "scored_at",
 )
+"""The columns :func:`score` adds after the entity key and timestamp, the same for every task.
+
+``prediction``: ``Int64`` 0/1 (binary), ``String`` class label (multiclass), ``Float64``
+(regression). ``probability``: ``Float64`` P(positive class) (binary), probability of the
+predicted class (multiclass), always null (regression).
+"""
+PREDICTION_DTYPES: dict[Task, pl.DataType] = {
+    "binary": pl.Int64(),
+    "multiclass": pl.String(),
+    "regression": pl.Float64(),
+}
+"""The dtype of the ``prediction`` column per task."""
 
 # MLflow column type -> (target Polars dtype, predicate: may a column of this dtype be cast?)
 _TARGETS: dict[str, tuple[pl.DataType, Any]] = {
@@ -129,13 +142,17 @@ def predict(model: PyFuncModel, df: pl.DataFrame, model_uri: str) -> Predictions
             context={"model_uri": model_uri, "rows": df.height},
             fix="check the input data (missing values the model cannot handle?)",
         ) from exc
+    return interpret_output(raw, output_task(model, raw), df.height, model_classes(model))
+
+
+def output_task(model: PyFuncModel, raw: Any = None) -> Task:
+    """The task stored with the model; without one (not logged by log_and_register), what the
+    output's shape says: ``(n, 2)`` binary, else regression."""
     task = model_task(model)
-    if task is None:  # not logged by log_and_register: go by the output's shape
-        shape: tuple[int, ...] = tuple(getattr(raw, "shape", ()))
-        task = "classification" if len(shape) == 2 and shape[1] == 2 else "regression"
-    return interpret_output(
-        raw, "classification" if task == "classification" else "regression", df.height
-    )
+    if task is not None:
+        return task
+    shape: tuple[int, ...] = tuple(getattr(raw, "shape", ()))
+    return "binary" if len(shape) == 2 and shape[1] == 2 else "regression"
 
 
 def score(
@@ -147,10 +164,11 @@ def score(
     entity_key: str,
     timestamp: str,
 ) -> pl.DataFrame:
-    """Score every row: entity key, timestamp, prediction, probability and model provenance.
+    """Score every row: entity key, timestamp, then :data:`PREDICTION_COLUMNS`.
 
-    ``probability`` is P(positive class) for a classifier and null for a regressor; ``scored_at``
-    is the same UTC instant for the whole batch.
+    ``prediction`` and ``probability`` follow the model's task (see :data:`PREDICTION_COLUMNS`);
+    their dtypes are the same whether or not ``df`` has rows. ``scored_at`` is the same UTC
+    instant for the whole batch.
 
     Raises:
         SchemaMismatchError: key/timestamp or model input columns are missing or incompatible.
@@ -167,7 +185,14 @@ def score(
     model = load_pyfunc(model_uri)
     if df.height:
         out = predict(model, df, model_uri)
-        prediction = pl.Series("prediction", out.prediction)
+        task: Task = (
+            "regression"
+            if out.probability is None
+            else "binary"
+            if out.probabilities is None
+            else "multiclass"
+        )
+        prediction = pl.Series("prediction", out.prediction.tolist())
         probability = (
             pl.Series("probability", out.probability, dtype=pl.Float64)
             if out.probability is not None
@@ -175,10 +200,10 @@ def score(
         )
     else:
         model_input(df, model, model_uri)  # still validate the columns
-        prediction = pl.Series("prediction", [], dtype=pl.Float64)
+        task = output_task(model)
+        prediction = pl.Series("prediction", [])
         probability = pl.Series("probability", [], dtype=pl.Float64)
-    if prediction.dtype.is_integer():
-        prediction = prediction.cast(pl.Int64)
+    prediction = prediction.cast(PREDICTION_DTYPES[task])
     return df.select(entity_key, timestamp).with_columns(
         prediction,
         probability,

@@ -5,9 +5,10 @@ types it does not trust (tree models reference e.g. ``sklearn.tree._tree.Tree``)
 was trained in this very process, the exact list of types it contains is computed here and stored
 with the model as its trusted types, so loading works without falling back to pickle.
 
-The python_function flavour of a classifier serves ``predict_proba`` (an ``(n, 2)`` matrix), so an
-endpoint and batch scoring both get the positive-class probability. The task and the feature
-lists are written into the MLmodel metadata (``mlops`` key).
+The python_function flavour of a classifier serves ``predict_proba`` (``(n, 2)`` for a binary
+model, ``(n, k)`` for a multiclass one), so an endpoint and batch scoring both get probabilities.
+The task, the feature lists and (multiclass) the class labels in column order are written into the
+MLmodel metadata (``mlops`` key).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlops_assets.config.ml import ModelConfig
+from mlops_assets.config.ml import ModelConfig, Task, as_task
 from mlops_assets.errors import MLOpsError, RegistryError
 from mlops_assets.ml import frames
 from mlops_assets.ml._deps import distribution_pin
@@ -93,10 +94,14 @@ def _trusted_types(pipeline: Any) -> list[str]:
     return list(skops.io.get_untrusted_types(data=skops.io.dumps(pipeline)))
 
 
-def _model_metadata(config: ModelConfig) -> dict[str, Any]:
+def _model_metadata(config: ModelConfig, pipeline: Any) -> dict[str, Any]:
+    from mlops_assets.ml.training import pipeline_classes
+
+    classes = pipeline_classes(pipeline) if config.task == "multiclass" else None
     return {
         METADATA_KEY: {
             "task": config.task,
+            "classes": classes,
             "label": config.label,
             "positive_label": config.positive_label,
             "entity_key": config.entity_key,
@@ -168,7 +173,7 @@ def _log_and_register(
     from mlflow.models import infer_signature
 
     pipeline = result.pipeline
-    classification = config.task == "classification"
+    classification = config.task != "regression"
     output = pipeline.predict_proba(example) if classification else pipeline.predict(example)
     info = mlflow.sklearn.log_model(
         pipeline,
@@ -179,7 +184,7 @@ def _log_and_register(
         serialization_format="skops",
         skops_trusted_types=_trusted_types(pipeline),
         pyfunc_predict_fn="predict_proba" if classification else "predict",
-        metadata=_model_metadata(config),
+        metadata=_model_metadata(config, pipeline),
     )
     run = mlflow.active_run()
     if run is None:  # log_model above would have failed first
@@ -236,9 +241,19 @@ def load_pyfunc(uri: str) -> PyFuncModel:
     return model
 
 
-def model_task(model: PyFuncModel) -> str | None:
-    """The task stored in the model's metadata by :func:`log_and_register`, if any."""
+def _section(model: PyFuncModel) -> dict[str, Any]:
     meta = model.metadata.metadata or {}
     section = meta.get(METADATA_KEY) or {}
-    task = section.get("task")
-    return str(task) if task else None
+    return section if isinstance(section, dict) else {}
+
+
+def model_task(model: PyFuncModel) -> Task | None:
+    """The task stored by :func:`log_and_register` (``classification`` read as ``binary``)."""
+    task = _section(model).get("task")
+    return as_task(str(task)) if task else None
+
+
+def model_classes(model: PyFuncModel) -> list[str] | None:
+    """A multiclass model's class labels, in ``predict_proba`` column order (None otherwise)."""
+    classes = _section(model).get("classes")
+    return [str(c) for c in classes] if isinstance(classes, list) else None

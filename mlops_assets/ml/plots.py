@@ -1,5 +1,9 @@
 """Evaluation plots, logged as PNG artifacts of the active MLflow run.
 
+Per task: binary: ROC curve, precision-recall curve, confusion matrix; multiclass: confusion
+matrix, per-class precision/recall/F1 (also logged as ``per_class_report.json``); regression:
+predicted versus actual, residual histogram.
+
 Figures are built on :class:`matplotlib.figure.Figure` directly (no pyplot state), so nothing
 leaks between calls and no display is needed.
 """
@@ -12,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import numpy.typing as npt
 
+from mlops_assets.config.ml import Task
 from mlops_assets.ml.metrics import Predictions
 
 if TYPE_CHECKING:
@@ -55,6 +60,58 @@ def classification_figures(
     return figures
 
 
+def per_class_report(y_true: npt.NDArray[Any], predictions: Predictions) -> dict[str, Any]:
+    """scikit-learn's classification report (precision, recall, F1, support per class)."""
+    from sklearn.metrics import classification_report
+
+    truth = [str(v) for v in y_true]
+    labels = sorted(set(predictions.classes or ()) | set(truth))
+    report: dict[str, Any] = classification_report(
+        truth,
+        [str(v) for v in predictions.prediction],
+        labels=labels,
+        output_dict=True,
+        zero_division=0,
+    )
+    return report
+
+
+def multiclass_figures(
+    y_true: npt.NDArray[Any], predictions: Predictions, title: str
+) -> dict[str, Figure]:
+    """Confusion matrix over every class, and precision/recall/F1 per class."""
+    from sklearn.metrics import ConfusionMatrixDisplay
+
+    truth = np.asarray([str(v) for v in y_true], dtype=object)
+    labels = sorted(set(predictions.classes or ()) | set(truth.tolist()))
+    figures: dict[str, Figure] = {}
+    fig, ax = _figure()
+    ConfusionMatrixDisplay.from_predictions(
+        truth,
+        np.asarray([str(v) for v in predictions.prediction], dtype=object),
+        labels=labels,
+        ax=ax,
+        colorbar=False,
+        xticks_rotation="vertical",
+    )
+    _title(ax, "Confusion matrix", title)
+    figures["confusion_matrix.png"] = fig
+    report = per_class_report(y_true, predictions)
+    fig, ax = _figure()
+    positions = np.arange(len(labels))
+    for offset, measure in zip(
+        (-0.27, 0.0, 0.27), ("precision", "recall", "f1-score"), strict=True
+    ):
+        heights = [float(report[label][measure]) for label in labels]
+        ax.bar(positions + offset, heights, width=0.27, label=measure)
+    ax.set_xticks(positions, labels, rotation=90 if len(labels) > 8 else 0)
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+    _title(ax, "Per-class report", title)
+    figures["per_class_report.png"] = fig
+    return figures
+
+
 def regression_figures(
     y_true: npt.NDArray[Any], predictions: Predictions, title: str
 ) -> dict[str, Figure]:
@@ -87,3 +144,19 @@ def log_figures(figures: dict[str, Figure], artifact_dir: str) -> list[str]:
         mlflow.log_figure(fig, path)
         paths.append(path)
     return paths
+
+
+def log_evaluation(
+    task: Task, y_true: npt.NDArray[Any], predictions: Predictions, title: str, artifact_dir: str
+) -> list[str]:
+    """Log the task's evaluation plots (and the multiclass per-class report as JSON)."""
+    import mlflow
+
+    if task == "binary":
+        return log_figures(classification_figures(y_true, predictions, title), artifact_dir)
+    if task == "regression":
+        return log_figures(regression_figures(y_true, predictions, title), artifact_dir)
+    paths = log_figures(multiclass_figures(y_true, predictions, title), artifact_dir)
+    report_path = f"{artifact_dir}/per_class_report.json"
+    mlflow.log_dict(per_class_report(y_true, predictions), report_path)
+    return [*paths, report_path]

@@ -180,7 +180,8 @@ def _model_task(model_uri: str) -> str:
     from mlflow.models import Model
 
     section = (Model.load(model_uri).metadata or {}).get(METADATA_KEY) or {}
-    return str(section.get("task", "unknown"))
+    task = str(section.get("task", "unknown"))
+    return "binary" if task == "classification" else task
 
 
 def _check_predictions(predictions: Any, n_rows: int, task: str) -> str | None:
@@ -188,10 +189,12 @@ def _check_predictions(predictions: Any, n_rows: int, task: str) -> str | None:
     if not isinstance(predictions, list) or len(predictions) != n_rows:
         size = len(predictions) if isinstance(predictions, list) else type(predictions).__name__
         return f"expected a list of {n_rows} predictions, got {size}"
-    if task == "classification":
+    if task in ("binary", "classification", "multiclass"):
+        width = len(predictions[0]) if task == "multiclass" and predictions else 2
         for row in predictions[:n_rows]:
-            if not (isinstance(row, list) and len(row) == 2):
-                return f"expected [P(0), P(1)] per row, got {row!r}"
+            if not (isinstance(row, list) and len(row) == width and width >= 2):
+                expected = "[P(0), P(1)]" if task != "multiclass" else f"{width} probabilities"
+                return f"expected {expected} per row, got {row!r}"
             if not all(isinstance(p, int | float) and 0.0 <= p <= 1.0 for p in row):
                 return f"probabilities outside [0, 1]: {row!r}"
             if not math.isclose(sum(row), 1.0, abs_tol=1e-6):
@@ -208,8 +211,9 @@ def smoke_test(
 ) -> SmokeTestResult:
     """POST rows (the model's saved input example by default) to ``/invocations``; validate.
 
-    A classifier must return ``[P(0), P(1)]`` per row (in [0, 1], summing to 1), a regressor one
-    finite number per row, and the row count must match.
+    A binary classifier must return ``[P(0), P(1)]`` per row (in [0, 1], summing to 1), a
+    multiclass one a probability per class (same width on every row), a regressor one finite
+    number per row, and the row count must match.
 
     Raises:
         ServingError: the request failed or the response is malformed (with the log tail).

@@ -97,14 +97,18 @@ def _fit(config: ModelConfig, params: dict[str, ParamValue], data: _Prepared) ->
 def _validation_metrics(
     pipeline: Pipeline, config: ModelConfig, data: _Prepared
 ) -> dict[str, float]:
-    raw = (
-        pipeline.predict_proba(data.x_val)
-        if config.task == "classification"
-        else pipeline.predict(data.x_val)
-    )
-    return compute_metrics(
-        config.task, data.y_val, interpret_output(raw, config.task, len(data.y_val))
-    )
+    if config.task == "regression":
+        raw = pipeline.predict(data.x_val)
+    else:
+        raw = pipeline.predict_proba(data.x_val)
+    outputs = interpret_output(raw, config.task, len(data.y_val), pipeline_classes(pipeline))
+    return compute_metrics(config.task, data.y_val, outputs)
+
+
+def pipeline_classes(pipeline: Pipeline) -> list[str] | None:
+    """The class labels of a fitted classifier, as strings, in ``predict_proba`` column order."""
+    classes = getattr(pipeline, "classes_", None)
+    return None if classes is None else [str(c) for c in classes]
 
 
 def _used_params(pipeline: Pipeline, explicit: dict[str, ParamValue]) -> dict[str, ParamValue]:

@@ -7,12 +7,12 @@ import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlops_assets.config.ml import greater_is_better
+from mlops_assets.config.ml import Task, as_task, greater_is_better, task_metrics, worsening
 from mlops_assets.config.monitoring import PerformanceConfig
 from mlops_assets.errors import ConfigError, MonitoringError, SchemaMismatchError
 
 _PROBABILITY_METRICS = {"roc_auc", "pr_auc", "log_loss", "brier"}
-_REGRESSION = {"rmse", "mae", "r2"}
+_MATRIX_METRICS = {"log_loss", "roc_auc_ovr"}
 
 
 class PerformanceResult(BaseModel):
@@ -27,7 +27,9 @@ class PerformanceResult(BaseModel):
     metrics: dict[str, float] = Field(description="Metrics computed on the labelled rows.")
     baseline: dict[str, float] = Field(description="Baseline metrics compared against.")
     degradation: dict[str, float] = Field(
-        description="Worsening versus the baseline per compared metric (positive = worse)."
+        description="Worsening versus the baseline per compared metric, signed so that "
+        "positive = worse whatever the metric's direction (a drop of roc_auc or r2, a rise of "
+        "rmse or log_loss)."
     )
     reasons: list[str] = Field(description="One sentence per breach or skipped comparison.")
 
@@ -54,7 +56,7 @@ def compute_performance(
     label_col: str,
     prediction_col: str | None,
     probability_col: str | None,
-    task: Literal["classification", "regression"],
+    task: str,
     baseline_metrics: dict[str, float],
     config: PerformanceConfig,
     *,
@@ -63,14 +65,24 @@ def compute_performance(
 ) -> PerformanceResult:
     """Compute the configured metrics on rows that have a label, and compare with the baseline.
 
-    Classification is binary: ``positive_label`` names the positive class (default ``1`` /
-    ``True``; required for string labels). Without ``prediction_col`` the hard prediction is
-    ``probability >= decision_threshold``.
+    Per task (``classification`` is read as ``binary``):
+
+    * ``binary``: ``positive_label`` names the positive class (default ``1`` / ``True``; required
+      for string labels). Without ``prediction_col`` the hard prediction is
+      ``probability >= decision_threshold``.
+    * ``multiclass``: ``prediction_col`` holds the predicted class label, compared with the label
+      as strings. Only accuracy, f1_macro and f1_weighted: the predictions table keeps the
+      predicted class's probability, not the full matrix log_loss and roc_auc_ovr need.
+    * ``regression``: ``prediction_col`` (or ``probability_col``) holds the predicted number.
+
+    ``degradation`` is :func:`mlops_assets.config.ml.worsening` of each compared metric: positive
+    means worse than the baseline (a drop of roc_auc, a rise of rmse).
 
     Raises:
         SchemaMismatchError: a named column is missing.
-        ConfigError: a metric does not fit the task or needs a probability column.
+        ConfigError: a metric does not fit the task or needs a column that was not given.
     """
+    kind = as_task(task)
     df = predictions_with_labels
     needed = [c for c in (label_col, prediction_col, probability_col) if c is not None]
     missing = [c for c in needed if c not in df.columns]
@@ -80,7 +92,7 @@ def compute_performance(
             context={"missing": missing, "columns": df.columns[:30]},
             fix="Join labels to predictions first; pass prediction_col and/or probability_col.",
         )
-    _check_metrics(config.metrics, task, probability_col)
+    _check_metrics(config.metrics, kind, prediction_col, probability_col)
     labelled = df.select(needed).drop_nulls()
     baseline = {k: float(v) for k, v in baseline_metrics.items() if k in config.metrics}
     if labelled.height < config.min_labelled_rows:
@@ -96,11 +108,27 @@ def compute_performance(
             ],
         )
     reasons: list[str] = []
-    if task == "regression":
-        y = labelled[label_col].cast(pl.Float64).to_numpy()
+    if kind == "regression":
+        from mlops_assets.ml.metrics import regression_scores
+
         pred_col = prediction_col or probability_col
         assert pred_col is not None
-        metrics = _regression(y, labelled[pred_col].cast(pl.Float64).to_numpy(), config.metrics)
+        scores = regression_scores(
+            labelled[label_col].cast(pl.Float64).to_numpy(),
+            labelled[pred_col].cast(pl.Float64).to_numpy(),
+        )
+        metrics = {name: scores[name] for name in config.metrics}
+    elif kind == "multiclass":
+        from mlops_assets.ml.metrics import multiclass_scores
+
+        assert prediction_col is not None
+        scores = multiclass_scores(
+            labelled[label_col].cast(pl.String).to_numpy(),
+            labelled[prediction_col].cast(pl.String).to_numpy(),
+            None,
+            None,
+        )
+        metrics = {name: scores[name] for name in config.metrics}
     else:
         y_true = _binary_labels(labelled[label_col], positive_label)
         prob = labelled[probability_col].cast(pl.Float64).to_numpy() if probability_col else None
@@ -113,13 +141,12 @@ def compute_performance(
     degradation: dict[str, float] = {}
     breached = False
     for name, allowed in config.max_degradation.items():
-        if name not in metrics:
+        if name not in metrics or math.isnan(metrics[name]):
             continue
         if name not in baseline:
             reasons.append(f"{name} was not compared: the baseline has no value for it.")
             continue
-        worse = baseline[name] - metrics[name]
-        worse = worse if greater_is_better(name) else -worse
+        worse = worsening(name, baseline[name], metrics[name])
         degradation[name] = worse
         if worse > allowed:
             breached = True
@@ -139,15 +166,34 @@ def compute_performance(
     )
 
 
-def _check_metrics(metrics: list[str], task: str, probability_col: str | None) -> None:
-    wrong = [m for m in metrics if (m in _REGRESSION) != (task == "regression")]
+def _check_metrics(
+    metrics: list[str], task: Task, prediction_col: str | None, probability_col: str | None
+) -> None:
+    allowed = task_metrics(task)
+    wrong = [m for m in metrics if m not in allowed]
     if wrong:
         raise ConfigError(
             f"Metrics {wrong} are not computed for {task}.",
             context={"task": task, "metrics": metrics},
-            fix="Set monitoring.performance.metrics to metrics of the model's task.",
+            fix=f"Set monitoring.performance.metrics to metrics of the model's task: "
+            f"{', '.join(allowed)}.",
         )
-    if task == "classification" and probability_col is None:
+    if task == "multiclass":
+        needs = [m for m in metrics if m in _MATRIX_METRICS]
+        if needs:
+            raise ConfigError(
+                f"Metrics {needs} need every class's probability, which the predictions table "
+                "does not keep (only the predicted class's).",
+                context={"metrics": metrics},
+                fix="Monitor accuracy, f1_macro and/or f1_weighted for a multiclass model.",
+            )
+        if prediction_col is None:
+            raise ConfigError(
+                "A multiclass model is monitored on its predicted class labels.",
+                context={"metrics": metrics},
+                fix="Pass prediction_col.",
+            )
+    if task == "binary" and probability_col is None:
         needs = [m for m in metrics if m in _PROBABILITY_METRICS]
         if needs:
             raise ConfigError(
@@ -196,18 +242,4 @@ def _classification(
             scorers = {"f1": skm.f1_score, "precision": skm.precision_score}
             scorers["recall"] = skm.recall_score
             out[name] = float(scorers[name](y_true, y_pred, zero_division=0))
-    return out
-
-
-def _regression(y: Any, pred: Any, wanted: list[str]) -> dict[str, float]:
-    from sklearn import metrics as skm
-
-    out: dict[str, float] = {}
-    for name in wanted:
-        if name == "rmse":
-            out[name] = math.sqrt(float(skm.mean_squared_error(y, pred)))
-        elif name == "mae":
-            out[name] = float(skm.mean_absolute_error(y, pred))
-        else:
-            out[name] = float(skm.r2_score(y, pred))
     return out

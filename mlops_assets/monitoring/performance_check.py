@@ -5,11 +5,10 @@ own engine; only the label, prediction and probability of the joined rows reach 
 where the metrics are computed.
 """
 
-from typing import Literal
-
 import narwhals as nw
 from pydantic import BaseModel, ConfigDict, Field
 
+from mlops_assets.config.ml import as_task
 from mlops_assets.config.monitoring import PerformanceConfig
 from mlops_assets.engines.frames import lazy, row_count, to_polars
 from mlops_assets.monitoring.performance import PerformanceResult, compute_performance
@@ -34,7 +33,7 @@ def check_performance(
     *,
     keys: list[str],
     label_column: str,
-    task: Literal["classification", "regression"],
+    task: str,
     baseline: dict[str, float],
     config: PerformanceConfig,
     window: str,
@@ -51,13 +50,13 @@ def check_performance(
     joined = arrived.select(*keys, label_column).join(
         lazy(predictions).select(*keys, PREDICTION, PROBABILITY), on=keys, how="inner"
     )
-    classification = task == "classification"
-    scored = [label_column, PROBABILITY if classification else PREDICTION]
+    binary = as_task(task) == "binary"  # multiclass: the class label; regression: the number
+    scored = [label_column, PROBABILITY if binary else PREDICTION]
     result = compute_performance(
         to_polars(joined.select(*[nw.col(c) for c in scored])),
         label_column,
-        None if classification else PREDICTION,
-        PROBABILITY if classification else None,
+        None if binary else PREDICTION,
+        PROBABILITY if binary else None,
         task,
         baseline,
         config,

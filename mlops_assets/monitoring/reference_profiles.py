@@ -3,9 +3,11 @@
 Two profiles (see :mod:`mlops_assets.monitoring.profile`):
 
 - ``reference_profile``: the model inputs of the training rows (data drift of the features);
-- ``prediction_profile``: the model's outputs on the validation rows (the prediction
-  distribution to expect in production: P(positive) for a classifier, the prediction for a
-  regressor).
+- ``prediction_profile``: the model's outputs on the validation rows, under the predictions
+  table's column names (the distribution to expect in production): binary: ``probability``
+  (numeric, P(positive)); multiclass: ``prediction`` (categorical, the predicted class) and
+  ``probability`` (numeric, the predicted class's probability); regression: ``prediction``
+  (numeric).
 
 They are plain Pydantic objects until the model is logged; :func:`saved_profiles` writes them to
 a temporary folder for exactly as long as the logging needs the files.
@@ -43,9 +45,18 @@ class ReferenceProfiles(BaseModel):
         return {REFERENCE_PROFILE: self.inputs, PREDICTION_PROFILE: self.predictions}
 
 
+def prediction_columns(config: ModelConfig) -> tuple[list[str], list[str]]:
+    """The predictions-table columns the prediction profile describes: (numeric, categorical)."""
+    if config.task == "binary":
+        return ["probability"], []
+    if config.task == "multiclass":
+        return ["probability"], ["prediction"]
+    return ["prediction"], []
+
+
 def prediction_column(config: ModelConfig) -> str:
-    """The predictions-table column the prediction profile describes."""
-    return "probability" if config.task == "classification" else "prediction"
+    """The main predictions-table column the prediction profile describes."""
+    return "probability" if config.task == "binary" else "prediction"
 
 
 def build_reference_profiles(
@@ -74,17 +85,28 @@ def build_reference_profiles(
         config=drift,
         seed=config.split.seed,
     )
+    from mlops_assets.ml.metrics import interpret_output
+    from mlops_assets.ml.training import pipeline_classes
+
     features = feature_frame(validation, config)
-    if config.task == "classification":
-        outputs = pipeline.predict_proba(features)[:, 1]
-    else:
-        outputs = pipeline.predict(features)
-    column = prediction_column(config)
-    predictions = pl.DataFrame({column: pl.Series(column, outputs, dtype=pl.Float64)})
+    raw = pipeline.predict(features) if config.task == "regression" else None
+    if raw is None:
+        raw = pipeline.predict_proba(features)
+    out = interpret_output(raw, config.task, len(features), pipeline_classes(pipeline))
+    outputs = {"prediction": out.prediction, "probability": out.probability}
+    numeric, categorical = prediction_columns(config)
+    predictions = pl.DataFrame(
+        [pl.Series(c, outputs[c], dtype=pl.Float64) for c in numeric]
+        + [pl.Series(c, [str(v) for v in out.prediction], dtype=pl.String) for c in categorical]
+    )
     return ReferenceProfiles(
         inputs=inputs,
         predictions=build_profile(
-            predictions, numeric=[column], categorical=[], config=drift, seed=config.split.seed
+            predictions,
+            numeric=numeric,
+            categorical=categorical,
+            config=drift,
+            seed=config.split.seed,
         ),
     )
 

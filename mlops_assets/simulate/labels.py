@@ -14,7 +14,7 @@ import polars as pl
 
 from mlops_assets.simulate.domains import MICROS_PER_DAY, ColumnFacts, typed_values
 
-Task = Literal["classification", "regression"]
+Task = Literal["classification", "binary", "multiclass", "regression"]
 EVENT_US = "_event_us"
 """Internal column of pending labels: the observation's time in microseconds since the epoch."""
 POSITIVE_SHARE = 0.3

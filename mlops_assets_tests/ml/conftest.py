@@ -73,7 +73,7 @@ def model_config(**overrides: Any) -> ModelConfig:
     data: dict[str, Any] = {
         "name": "churn_model",
         "description": "Synthetic churn model for tests.",
-        "task": "classification",
+        "task": "binary",
         "label": "churn",
         "positive_label": "Yes",
         "entity_key": "customer_id",

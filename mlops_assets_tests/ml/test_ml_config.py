@@ -6,7 +6,9 @@ import pytest
 from pydantic import ValidationError
 
 from mlops_assets.config.ml import (
+    BINARY_METRICS,
     CLASSIFICATION_METRICS,
+    MULTICLASS_METRICS,
     REGRESSION_METRICS,
     GateConfig,
     LightGBMFlavor,
@@ -16,7 +18,10 @@ from mlops_assets.config.ml import (
     SplitConfig,
     XGBoostFlavor,
     greater_is_better,
+    metric_direction,
     normalize_metric,
+    task_metrics,
+    worsening,
 )
 from mlops_assets.errors import ConfigError
 from mlops_assets_tests.ml.conftest import model_config
@@ -64,11 +69,60 @@ def test_ml_config_unknown_metric_suggests_the_closest() -> None:
 
 def test_ml_config_metric_directions() -> None:
     higher = {"roc_auc", "pr_auc", "f1", "accuracy", "precision", "recall", "r2"}
-    lower = {"log_loss", "brier", "rmse", "mae"}
-    assert higher | lower == set(CLASSIFICATION_METRICS) | set(REGRESSION_METRICS)
-    assert all(greater_is_better(m) for m in higher)
-    assert not any(greater_is_better(m) for m in lower)
+    higher |= {"f1_macro", "f1_weighted", "roc_auc_ovr"}
+    lower = {"log_loss", "brier", "rmse", "mae", "mape"}
+    every = set(BINARY_METRICS) | set(MULTICLASS_METRICS) | set(REGRESSION_METRICS)
+    assert higher | lower == every
+    assert all(metric_direction(m) == "higher" and greater_is_better(m) for m in higher)
+    assert all(metric_direction(m) == "lower" and not greater_is_better(m) for m in lower)
     assert greater_is_better("auc")
+    assert CLASSIFICATION_METRICS == BINARY_METRICS
+
+
+@pytest.mark.parametrize(
+    ("metric", "before", "after", "expected"),
+    [
+        ("roc_auc", 0.80, 0.75, 0.05),  # a drop of a higher-is-better metric is worse
+        ("r2", 0.70, 0.90, -0.20),  # a rise is better: negative
+        ("rmse", 100.0, 120.0, 20.0),  # a rise of a lower-is-better metric is worse
+        ("log_loss", 0.40, 0.30, -0.10),
+        ("mape", 0.10, 0.15, 0.05),
+        ("f1_macro", 0.60, 0.50, 0.10),
+    ],
+)
+def test_ml_config_worsening_is_positive_when_worse(
+    metric: str, before: float, after: float, expected: float
+) -> None:
+    assert worsening(metric, before, after) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("task", "primary", "metric"),
+    [
+        ("binary", "roc_auc", "f1"),
+        ("multiclass", "f1_macro", "accuracy"),
+        ("regression", "rmse", "r2"),
+    ],
+)
+def test_ml_config_task_defaults_the_primary_metric(task: str, primary: str, metric: str) -> None:
+    gates = {"thresholds": [{"metric": metric, "min": 0.1}]}
+    config = model_config(
+        task=task, positive_label="Yes" if task == "binary" else None, gates=gates
+    )
+    assert (config.task, config.gates.primary_metric) == (task, primary)
+    assert set(config.gates.metrics()) <= set(task_metrics(task))
+
+
+def test_ml_config_classification_is_an_alias_of_binary() -> None:
+    config = model_config(task="classification")
+    assert config.task == "binary"
+    assert task_metrics("classification") == BINARY_METRICS
+    with pytest.raises(ValidationError, match="positive_label only applies to binary"):
+        model_config(task="multiclass", positive_label="Yes", gates={"primary_metric": "accuracy"})
+    with pytest.raises(
+        ValidationError, match=r"metrics \['roc_auc'\] are not computed for multiclass"
+    ):
+        model_config(task="multiclass", positive_label=None)
 
 
 def test_ml_config_threshold_needs_a_bound_in_order() -> None:
@@ -100,7 +154,7 @@ def test_ml_config_max_degradation_must_be_non_negative() -> None:
         ),
         (
             {"search": {"type": "grid", "space": {"max_iter": [5]}, "metric": "rmse"}},
-            r"metrics \['rmse'\] are not computed for classification",
+            r"metrics \['rmse'\] are not computed for binary",
         ),
         ({"flavor": {"type": "torch"}}, "does not match any of the expected tags"),
         ({"unknown_key": 1}, "Extra inputs are not permitted"),
@@ -113,7 +167,9 @@ def test_ml_config_rejects_inconsistent_models(overrides: dict[str, Any], messag
 
 def test_ml_config_regression_cannot_have_positive_label() -> None:
     gates = {"primary_metric": "rmse"}
-    with pytest.raises(ValidationError, match="positive_label only applies to classification"):
+    with pytest.raises(
+        ValidationError, match="positive_label only applies to binary classification"
+    ):
         model_config(task="regression", positive_label="Yes", gates=gates, label="churn")
     config = model_config(task="regression", positive_label=None, gates=gates)
     assert config.gates.primary_metric == "rmse"

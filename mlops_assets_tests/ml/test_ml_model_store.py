@@ -48,7 +48,7 @@ def test_ml_model_store_tree_models_log_and_load_back(
     assert info.model_uri == f"models:/{model_name}/1"
     assert info.run_id == run.info.run_id
     assert info.logged_model_uri is not None and info.logged_model_uri.startswith("models:/m-")
-    assert info.tags["mlops.task"] == "classification"
+    assert info.tags["mlops.task"] == "binary"
 
     loaded = load_pyfunc(info.model_uri)
     features = feature_frame(test, config)  # the model's input contract: doubles and strings
@@ -95,7 +95,7 @@ def test_ml_model_store_signature_example_and_pins(
     example: Any = model.load_input_example(info.model_uri)
     assert list(example.columns) == config.features and len(example) == 5
     assert model.metadata is not None
-    assert model.metadata["mlops"]["task"] == "classification"
+    assert model.metadata["mlops"]["task"] == "binary"
 
     requirements = Path(mlflow.pyfunc.get_model_dependencies(info.model_uri)).read_text()
     assert f"scikit-learn=={sklearn.__version__}" in requirements

@@ -51,7 +51,7 @@ def test_ml_serving_real_endpoint_answers_like_the_model(
     ) as handle:
         assert _group_exists(handle.pid)
         default = smoke_test(handle)  # the input example stored with the model
-        assert (default.n_rows, default.task) == (5, "classification")
+        assert (default.n_rows, default.task) == (5, "binary")
         result = smoke_test(handle, rows)
         expected = good_result.pipeline.predict_proba(feature_frame(rows, config))
         np.testing.assert_allclose(np.asarray(result.predictions), expected, rtol=1e-9)
