@@ -108,3 +108,52 @@ def test_misuse_is_explained() -> None:
         compute_performance(df, "churn", "pred", None, "regression", {}, CONFIG)
     with pytest.raises(SchemaMismatchError, match="lacks"):
         compute_performance(df, "label", "pred", "score", "classification", {}, CONFIG)
+
+
+def test_regression_mape_and_r2_worsen_in_their_own_direction() -> None:
+    rng = np.random.default_rng(7)
+    y = rng.normal(100, 20, 400)
+    pred = y + rng.normal(0, 10, 400)
+    cfg = PerformanceConfig(
+        metrics=["rmse", "r2", "mape"],
+        max_degradation={"r2": 0.05, "mape": 0.5},
+        min_labelled_rows=100,
+    )
+    df = pl.DataFrame({"y": y, "yhat": pred})
+    base = {"r2": 0.95, "mape": 0.5}  # r2 was higher (better), mape was higher (worse)
+    result = compute_performance(df, "y", "yhat", None, "regression", base, cfg)
+    assert result.metrics["mape"] == pytest.approx(skm.mean_absolute_percentage_error(y, pred))
+    assert result.metrics["r2"] == pytest.approx(skm.r2_score(y, pred))
+    assert result.degradation["r2"] == pytest.approx(0.95 - result.metrics["r2"])  # a drop: > 0
+    assert result.degradation["mape"] == pytest.approx(result.metrics["mape"] - 0.5)  # a fall: < 0
+    assert result.degradation["mape"] < 0 < result.degradation["r2"]
+    assert result.status == "degraded" and any("r2 fell" in r for r in result.reasons)
+
+
+def test_multiclass_metrics_on_class_labels() -> None:
+    rng = np.random.default_rng(8)
+    classes = np.array(["a", "b", "c"])
+    y = classes[rng.integers(0, 3, 600)]
+    right = rng.random(600) < 0.7
+    pred = np.where(right, y, classes[rng.integers(0, 3, 600)])
+    cfg = PerformanceConfig(
+        metrics=["accuracy", "f1_macro", "f1_weighted"],
+        max_degradation={"f1_macro": 0.05},
+        min_labelled_rows=100,
+    )
+    df = pl.DataFrame({"label": y, "prediction": pred, "probability": rng.random(600)})
+    result = compute_performance(
+        df, "label", "prediction", None, "multiclass", {"f1_macro": 0.95}, cfg
+    )
+    assert result.metrics["accuracy"] == pytest.approx(skm.accuracy_score(y, pred))
+    assert result.metrics["f1_macro"] == pytest.approx(skm.f1_score(y, pred, average="macro"))
+    assert result.metrics["f1_weighted"] == pytest.approx(skm.f1_score(y, pred, average="weighted"))
+    assert result.degradation["f1_macro"] == pytest.approx(0.95 - result.metrics["f1_macro"])
+    assert result.status == "degraded"
+    with pytest.raises(ConfigError, match="not computed for multiclass"):
+        compute_performance(df, "label", "prediction", None, "multiclass", {}, CONFIG)
+    needs_matrix = PerformanceConfig(metrics=["roc_auc_ovr"], max_degradation={})
+    with pytest.raises(ConfigError, match="every class's probability"):
+        compute_performance(
+            df, "label", "prediction", "probability", "multiclass", {}, needs_matrix
+        )
