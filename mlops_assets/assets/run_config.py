@@ -11,7 +11,7 @@ config, before the step reads any data.
 """
 
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import dagster as dg
 from pydantic import BaseModel, ConfigDict
@@ -74,18 +74,30 @@ def _describe(model: type[BaseModel], prefix: str = "") -> Iterator[list[object]
             continue
         default = field.get_default(call_default_factory=True)
         shown = "" if default is None else f"`{default}`"
-        kind = getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
+        if get_origin(annotation) is Literal:
+            kind = "one of " + ", ".join(f"`{a}`" for a in get_args(annotation))
+        else:
+            kind = getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
         yield [f"`{prefix}{name}`", kind, shown, field.description or ""]
 
 
 def run_config_classes(uc: UseCaseConfig) -> dict[str, type[RunConfigBase]]:
     """The run-config class of every asset family of a use case, by family."""
+    from mlops_assets.assets.medallion.run_config import silver_run_config
     from mlops_assets.assets.ml.run_config import evaluation_run_config, training_run_config
+    from mlops_assets.assets.ml.serving_run_config import DeploymentRunConfig, InferenceRunConfig
+    from mlops_assets.assets.monitoring.run_config import PerformanceRunConfig, drift_run_config
 
-    classes: dict[str, type[RunConfigBase]] = {}
+    classes: dict[str, type[RunConfigBase]] = {
+        f"silver `{ds.name}`": silver_run_config(ds) for ds in uc.datasets
+    }
     if uc.model is not None:
         classes["training"] = training_run_config(uc)
         classes["evaluation"] = evaluation_run_config(uc)
+        classes["deployment"] = DeploymentRunConfig
+        classes["inference"] = InferenceRunConfig
+        classes["drift"] = drift_run_config(uc)
+        classes["performance"] = PerformanceRunConfig
     return classes
 
 

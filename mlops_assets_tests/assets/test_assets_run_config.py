@@ -147,3 +147,72 @@ def test_reference_markdown_lists_every_family_field(uc: UseCaseConfig, tmp_path
     for needle in ("#### training", "`params.max_iter`", "`split_seed`", "#### evaluation"):
         assert needle in text, needle
     assert "`gate_mode`" in text
+
+
+@pytest.mark.parametrize(
+    ("key", "field", "default"),
+    [
+        (["churn", "inference", "predictions"], "alias", "champion"),
+        (["churn", "serving", "endpoint"], "rollback", False),
+        (["churn", "monitoring", "drift"], "model_version", ""),
+        (["churn", "monitoring", "performance"], "model_version", ""),
+    ],
+)
+def test_serving_and_monitoring_schemas(
+    defs: dg.Definitions, key: list[str], field: str, default: object
+) -> None:
+    fields = _fields(defs, dg.AssetKey(key))
+    assert fields[field].default_value == default
+    assert all(f.description for f in fields.values())
+
+
+def test_drift_share_defaults_to_the_yaml(defs: dg.Definitions, uc: UseCaseConfig) -> None:
+    fields = _fields(defs, dg.AssetKey(["churn", "monitoring", "drift"]))
+    assert fields["drift_share"].default_value == uc.monitoring.drift.drift_share
+
+
+@pytest.mark.parametrize(
+    ("job", "op", "config", "message"),
+    [
+        ("churn_batch_inference", "churn__inference__predictions", {"alias": "best"}, "alias"),
+        ("churn_deployment", "churn__serving__endpoint", {"roll_back": True}, "roll_back"),
+        (
+            "churn_monitoring",
+            "churn__monitoring__drift",
+            {"column_thresholds": [{"column": "tenur", "threshold": 0.2, "reason": "r"}]},
+            "column",
+        ),
+        (
+            "churn_monitoring",
+            "churn__monitoring__drift",
+            {"column_thresholds": [{"column": "tenure", "threshold": 0.2}]},
+            "reason",
+        ),
+    ],
+)
+def test_invalid_serving_and_monitoring_config_is_rejected_at_launch(
+    defs: dg.Definitions, job: str, op: str, config: dict[str, Any], message: str
+) -> None:
+    partition = None if job == "churn_deployment" else "2026-01-01"
+    with pytest.raises(dg.DagsterInvalidConfigError, match=message):
+        defs.resolve_job_def(job).execute_in_process(
+            run_config={"ops": {op: {"config": config}}}, partition_key=partition
+        )
+
+
+def test_serving_rules(uc: UseCaseConfig) -> None:
+    from mlops_assets.assets.ml.serving_run_config import DeploymentRunConfig
+    from mlops_assets.assets.monitoring.run_config import drift_run_config
+
+    with pytest.raises(ValidationError, match="needs a `reason`"):
+        DeploymentRunConfig(rollback=True)
+    with pytest.raises(ValidationError, match="not both"):
+        DeploymentRunConfig(rollback=True, version="2", reason="r")
+    drift_cls: Any = drift_run_config(uc)
+    config = drift_cls(
+        drift_share=0.6,
+        column_thresholds=[{"column": "tenure", "threshold": 0.3, "reason": "seasonal"}],
+    )
+    changed = config.drift_config(uc.monitoring.drift)
+    assert changed.drift_share == 0.6
+    assert changed.per_column["tenure"].threshold == 0.3

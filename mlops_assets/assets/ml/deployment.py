@@ -9,6 +9,8 @@ import dagster as dg
 from mlops_assets.assets.keys import asset_key, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name, use_mlflow
 from mlops_assets.assets.ml.metadata import endpoint_metadata
+from mlops_assets.assets.ml.serving_run_config import DeploymentRunConfig
+from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.errors import ServingError
 from mlops_assets.ml.decisions import ChampionState
@@ -18,7 +20,7 @@ from mlops_assets.resources.serving import EndpointState, ServingResource
 
 def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     """``[uc, serving, endpoint]``, downstream of the champion: never deployed before one exists."""
-    config = model_config(uc)
+    model_cfg = model_config(uc)
     refs = tables(uc)
     name = registered_name(uc)
 
@@ -35,17 +37,18 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     )
     def _endpoint(
         context: dg.AssetExecutionContext,
+        config: DeploymentRunConfig,
         mlflow: MlflowResource,
         serving: ServingResource,
         champion: ChampionState,
     ) -> EndpointState:
         from mlops_assets.ml.serving import smoke_test, start_server, stop_server
 
-        version = _version_to_serve(champion)
+        version = _version_to_serve(champion, config)
         uri = f"models:/{name}/{version}"
         log_path = serving.log_path(name, version, context.run_id[:8])
         settings = use_mlflow(mlflow, uc.name)
-        handle = start_server(uri, config.serving, settings=settings, log_path=log_path)
+        handle = start_server(uri, model_cfg.serving, settings=settings, log_path=log_path)
         try:
             result = smoke_test(handle)
         except Exception:
@@ -71,12 +74,23 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         )
         serving.write_state(state)
         context.add_output_metadata(endpoint_metadata(state, handle.url, result.n_rows))
+        context.add_output_metadata(run_config_metadata(config))
         return state
 
     return _endpoint
 
 
-def _version_to_serve(champion: ChampionState) -> str:
+def _version_to_serve(champion: ChampionState, config: DeploymentRunConfig) -> str:
+    if config.version:
+        return config.version
+    if config.rollback:
+        if champion.previous_champion is None:
+            raise ServingError(
+                f"{champion.model_name}: no previous champion to roll back to",
+                context={"model": champion.model_name, "champion": champion.champion_version},
+                fix="serve a given `version` instead of `rollback`",
+            )
+        return champion.previous_champion
     if champion.champion_version is None:
         raise ServingError(
             f"{champion.model_name} has no @champion yet: nothing to deploy",

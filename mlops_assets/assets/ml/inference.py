@@ -5,14 +5,17 @@ import narwhals as nw
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name, use_mlflow
+from mlops_assets.assets.ml.serving_run_config import InferenceRunConfig
+from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import DataFrame, LazyFrame
+from mlops_assets.errors import RegistryError
 from mlops_assets.resources.mlflow import MlflowResource
 
 
 def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     """``[uc, inference, predictions]``: one partition per day of the feature table."""
-    config = model_config(uc)
+    model_cfg = model_config(uc)
     refs = tables(uc)
     name = registered_name(uc)
 
@@ -30,25 +33,41 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         "timestamp, prediction, probability, model name/version/alias, scored_at.",
     )
     def _predictions(
-        context: dg.AssetExecutionContext, mlflow: MlflowResource, features: LazyFrame
+        context: dg.AssetExecutionContext,
+        config: InferenceRunConfig,
+        mlflow: MlflowResource,
+        features: LazyFrame,
     ) -> DataFrame:
         from mlops_assets.ml.batch import score_batch
         from mlops_assets.ml.registry import CHAMPION, Registry
 
         registry = Registry(use_mlflow(mlflow, uc.name), lock_dir=mlflow.locks)
-        champion = registry.require_champion(name, purpose="score with")
+        if config.version:
+            scorer, alias = registry.get_version(name, config.version), None
+        elif config.alias == CHAMPION:
+            scorer, alias = registry.require_champion(name, purpose="score with"), CHAMPION
+        else:
+            found = registry.alias_version(name, config.alias)
+            if found is None:
+                raise RegistryError(
+                    f"{name} has no @{config.alias} version to score with",
+                    context={"model": name, "alias": config.alias},
+                    fix="train and evaluate a model first, or score with the champion",
+                )
+            scorer, alias = found, config.alias
         what = f"feature partition {context.partition_key}"
         predictions = nw.from_native(
-            score_batch(features, champion, config, alias=CHAMPION, what=what)
+            score_batch(features, scorer, model_cfg, alias=alias, what=what)
         )
         means = predictions.select(
             nw.col("probability").mean(), nw.col("prediction").cast(nw.Float64).mean()
         ).row(0)
         context.add_output_metadata(
             {
-                "model_version": int(champion.version),
+                "model_version": int(scorer.version),
                 "mean_probability": float(means[0] or 0.0),
                 "positive_rate": float(means[1] or 0.0),
+                **run_config_metadata(config),
             }
         )
         return predictions

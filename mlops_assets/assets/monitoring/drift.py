@@ -1,14 +1,17 @@
 """Daily drift: inference inputs and predictions against the references stored with the model."""
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import dagster as dg
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name
 from mlops_assets.assets.monitoring import reporting
-from mlops_assets.assets.monitoring.reference import champion, prediction_profile, stored_profile
+from mlops_assets.assets.monitoring.reference import prediction_profile, stored_profile
+from mlops_assets.assets.monitoring.run_config import DriftRunConfigBase, drift_run_config
+from mlops_assets.assets.monitoring.version import judged_version
+from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame
 from mlops_assets.monitoring.reference_profiles import REFERENCE_PROFILE
@@ -24,6 +27,7 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     names = tables(uc)
     drift_key = asset_key(names.drift)
     drift_cfg = uc.monitoring.drift
+    run_config_cls = drift_run_config(uc)
 
     @dg.asset(
         key=drift_key,
@@ -44,6 +48,7 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     )
     def _drift(
         context: dg.AssetExecutionContext,
+        config: run_config_cls,  # type: ignore[valid-type]  # built per use case
         alerts: AlertsResource,
         mlflow: MlflowResource,
         lakehouse: LakehouseResource,
@@ -52,7 +57,9 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     ) -> Iterator[Any]:
         from mlops_assets.monitoring.drift_check import check_drift
 
-        version = champion(mlflow, uc.name, name)
+        run_config = cast(DriftRunConfigBase, config)
+        run_drift = run_config.drift_config(drift_cfg)
+        version = judged_version(mlflow, uc.name, name, run_config.model_version)
         house = lakehouse.get()
         cache = house.cache_dir("models")
         outcome = check_drift(
@@ -60,17 +67,21 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             predictions,
             reference=stored_profile(version, REFERENCE_PROFILE, cache, mlflow),
             prediction_profile=prediction_profile(version, cache, mlflow),
-            config=drift_cfg,
+            config=run_drift,
             window=context.partition_key,
             model_version=version.version,
             reports_dir=house.reports_dir(uc.name),
             seed=seed,
         )
         run_id = reporting.log_drift_run(context, mlflow, uc.name, outcome)
-        yield from reporting.drift_check_results(outcome, drift_cfg)
+        yield from reporting.drift_check_results(outcome, run_drift)
         reporting.drift_alert(alerts, context.log, uc, outcome)
         yield dg.Output(
-            outcome.window.to_frame(), metadata=reporting.drift_metadata(outcome, run_id)
+            outcome.window.to_frame(),
+            metadata={
+                **reporting.drift_metadata(outcome, run_id),
+                **run_config_metadata(run_config),
+            },
         )
 
     return _drift

@@ -8,7 +8,9 @@ import dagster as dg
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name
 from mlops_assets.assets.monitoring import reporting
-from mlops_assets.assets.monitoring.reference import champion
+from mlops_assets.assets.monitoring.run_config import PerformanceRunConfig
+from mlops_assets.assets.monitoring.version import judged_version
+from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame
 from mlops_assets.resources.alerts import AlertsResource
@@ -17,7 +19,7 @@ from mlops_assets.resources.mlflow import MlflowResource
 
 def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     """``[uc, monitoring, performance]``: labels of day d vs predictions of the days they label."""
-    config = model_config(uc)
+    model_cfg = model_config(uc)
     names = tables(uc)
     ts = names.training_config
     name = registered_name(uc)
@@ -43,6 +45,7 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     )
     def _performance(
         context: dg.AssetExecutionContext,
+        config: PerformanceRunConfig,
         alerts: AlertsResource,
         mlflow: MlflowResource,
         labels: LazyFrame,
@@ -51,21 +54,22 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         from mlops_assets.ml.registry import gate_metrics
         from mlops_assets.monitoring.performance_check import check_performance
 
-        version = champion(mlflow, uc.name, name)
+        version = judged_version(mlflow, uc.name, name, config.model_version)
         outcome = check_performance(
             labels,
             predictions,
-            keys=[config.entity_key, ts.label_timestamp],
+            keys=[model_cfg.entity_key, ts.label_timestamp],
             label_column=ts.label_column,
-            task=config.task,
+            task=model_cfg.task,
             baseline=gate_metrics(version),
             config=perf_cfg,
             window=context.partition_key,
             model_version=version.version,
-            positive_label=config.positive_label,
+            positive_label=model_cfg.positive_label,
         )
         yield reporting.performance_check_result(outcome)
         reporting.performance_alert(alerts, context.log, uc, outcome)
-        yield dg.Output(outcome.window.to_frame(), metadata=reporting.performance_metadata(outcome))
+        metadata = {**reporting.performance_metadata(outcome), **run_config_metadata(config)}
+        yield dg.Output(outcome.window.to_frame(), metadata=metadata)
 
     return _performance
