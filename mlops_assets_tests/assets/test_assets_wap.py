@@ -13,7 +13,6 @@ from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets_tests.assets.assets_helpers import (
     DAY,
     checks_by_name,
-    exists,
     landing_file,
     materializations,
     materialize_day,
@@ -65,6 +64,11 @@ def _assert_unpublished(
         "churn/silver/labels_quarantine",
     }
     assert not written & set(DOWNSTREAM)  # nothing downstream ran on the bad data
+    # rows_accounted describes what is published (the previous version), not the refused batch
+    accounted = checks_by_name(result, SILVER)["rows_accounted"].metadata
+    assert accounted["read_from"].value == "published tables"
+    assert accounted["silver_rows"].value == silver_rows.height
+    assert accounted["silver_run"].value == accounted["quarantine_run"].value != result.run_id
     staging = data_dir / "lakehouse" / "_staging" / "churn" / "silver" / "customers" / DAY
     # the refused partition is kept for inspection, in a staging table private to its run
     assert [p.name for p in staging.glob("*/_delta_log")] == ["_delta_log"]
