@@ -95,7 +95,7 @@ def _train_and_register(
     result = train_model(splits["train"], splits["validation"], config)
     with start_run(settings, "register", TAGS):
         info = log_and_register(result, config, settings, splits["train"], registered_name=name)
-    return dict(splits), result, info
+    return {str(k): v for k, v in splits.items()}, result, info
 
 
 def _evaluate(config: ModelConfig, settings: MlflowSettings, uri: str, test: pl.DataFrame) -> Any:
