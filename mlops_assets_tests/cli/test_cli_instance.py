@@ -19,15 +19,19 @@ from mlops_assets.cli.instance import (
 )
 from mlops_assets_tests.pause_helpers import REPO_ROOT, PausedProcess, wait_for
 
+# pause_point's file protocol, inline: importing it would load Polars in every job process
 JOB = """
-import sys
+import os, sys, time
+from pathlib import Path
 import dagster as dg
 from mlops_assets.cli.instance import get_instance
-from mlops_assets.storage.publish import pause_point
 
 @dg.op
 def wait_here() -> None:
-    pause_point("op")
+    folder = Path(os.environ["MLOPS_TEST_PAUSE_DIR"])
+    (folder / "op.paused").write_text(str(os.getpid()))
+    while not (folder / "op.go").exists():
+        time.sleep(0.02)
 
 tags = {"test/name": sys.argv[1]}
 if len(sys.argv) > 2:
