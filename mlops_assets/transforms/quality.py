@@ -2,8 +2,13 @@
 
 Every raw row ends in exactly one place: the silver table or the quarantine table (with the first
 rule it broke and every reason), so ``bronze = silver + quarantine`` always holds.
+
+Cost model (what makes ``refine`` fast): bronze is read and typed once; every check is a boolean
+column of that one pass and the record kept per key is a window over narrow columns (no sort of
+the whole batch); reasons (string building) are computed only for the rows that are rejected.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -24,11 +29,16 @@ from mlops_assets.config.rules import (
     SqlRule,
     UniqueRule,
 )
-from mlops_assets.transforms.schema import CAST_ERROR_RULE, typed_columns
+from mlops_assets.engines.frames import persist
+from mlops_assets.transforms.schema import CAST_ERROR_RULE, TypedColumns, typed_columns
 
 MISSING_FIELDS = "_missing_fields"  # bronze lineage: fields a CSV line lacked (a cut line)
 
+META = ("_ingested_at", "_source_file", "_row_number", "_batch_id")
 FAILED = "_failed"
+KEPT = "_kept"
+GROUP_ROWS = "_group_rows"
+SCHEMA_REASON = "_schema_reason"
 RULE = "_rule"
 REASON = "_reason"
 DUPLICATE_RULE = "duplicate_key"
@@ -110,113 +120,179 @@ class SilverSplit:
 
     silver: nw.LazyFrame[Any]
     quarantine: nw.LazyFrame[Any]
-    flagged: nw.LazyFrame[Any]  # typed rows with one boolean column per row rule (for counting)
+    flag_counts: nw.LazyFrame[Any]  # one row: `_total` rows and failing rows per flag column
     flag_columns: dict[str, str]  # check name -> flag column
     missing_columns: list[str]
 
 
-def refine(bronze: nw.LazyFrame[Any], dataset: DatasetConfig) -> SilverSplit:
-    """Type, validate and deduplicate a bronze batch into silver and quarantine frames."""
-    schema = bronze.collect_schema()
-    typed = typed_columns(schema, dataset.columns)
-    meta = [c for c in ("_ingested_at", "_source_file", "_row_number", "_batch_id") if c in schema]
-    raw_cols = [c for c in schema.names() if c not in meta and c != MISSING_FIELDS]
-    raw_alias = {c: f"_raw_{i}" for i, c in enumerate(raw_cols)}
-    failures = list(typed.failures)
-    if MISSING_FIELDS in schema:  # a line cut short: kept in bronze, quarantined here
-        short = nw.col(MISSING_FIELDS)
-        failures.append(
-            (
-                MISSING_FIELDS,
-                short > 0,
-                nw.concat_str(
-                    [
-                        nw.lit("row: "),
-                        short.cast(nw.String),
-                        nw.lit(" field(s) missing (line cut short)"),
-                    ]
-                ),
-            )
-        )
-
-    flags: list[tuple[str, nw.Expr, nw.Expr]] = []
-    stage = bronze.select(
-        *[nw.col(c).alias(raw_alias[c]) for c in raw_cols],
-        *[nw.col(c) for c in meta],
-        *typed.values,
-        *[f.alias(f"_cast_{i}") for i, (_, f, _) in enumerate(failures)],
-        *[r.alias(f"_cast_reason_{i}") for i, (_, _, r) in enumerate(failures)],
+def _cut_lines(schema: nw.Schema) -> tuple[nw.Expr, nw.Expr] | None:
+    """(flag, reason) of a line cut short, when bronze counts the fields a line lacked."""
+    if MISSING_FIELDS not in schema:
+        return None
+    short = nw.col(MISSING_FIELDS)
+    reason = nw.concat_str(
+        [nw.lit("row: "), short.cast(nw.String), nw.lit(" field(s) missing (line cut short)")]
     )
-    if failures:
-        flags.append(
-            (
-                CAST_ERROR_RULE,
-                nw.any_horizontal(
-                    *[nw.col(f"_cast_{i}") for i in range(len(failures))], ignore_nulls=True
-                ),
-                nw.concat_str(
-                    [
-                        nw.when(nw.col(f"_cast_{i}")).then(nw.col(f"_cast_reason_{i}"))
-                        for i in range(len(failures))
-                    ],
-                    separator="; ",
-                    ignore_nulls=True,
-                ),
-            )
-        )
+    return short > 0, reason
+
+
+def _schema_check(schema: nw.Schema, typed: TypedColumns) -> tuple[nw.Expr, nw.Expr] | None:
+    """(flag, reason) of ``schema_conformance``, both read from the raw bronze columns.
+
+    None when bronze has none of the declared columns and no cut-line count (nothing to check).
+    """
+    cut = _cut_lines(schema)
+    if not typed.failures and cut is None:
+        return None
+    parsed = set(typed.parsed)
+    failures = [(f, r) for name, f, r in typed.failures if name in parsed]
+    if cut is not None:
+        failures.append((cut[0].fill_null(False), cut[1]))
+    if not failures:
+        return nw.lit(False), nw.lit(None, dtype=nw.String())
+    flag = nw.any_horizontal(*[f for f, _ in failures], ignore_nulls=True)
+    reason = nw.concat_str(
+        [nw.when(f).then(r) for f, r in failures], separator="; ", ignore_nulls=True
+    )
+    return flag, reason
+
+
+def _row_checks(dataset: DatasetConfig) -> list[tuple[str, nw.Expr, nw.Expr]]:
+    """(check name, failing flag, reason) of every row rule, read from the typed columns."""
+    checks = []
     for rule in dataset.all_rules():
         failure = row_failure(rule)
         if failure is not None:
-            flags.append((rule.check_name, failure[0], failure[1]))
+            checks.append((rule.check_name, failure[0], failure[1]))
+    return checks
 
-    flag_columns = {name: f"_flag_{i}" for i, (name, _, _) in enumerate(flags)}
-    flagged = stage.with_columns(
-        *[flag.fill_null(False).alias(flag_columns[name]) for name, flag, _ in flags]
-    )
-    flag_refs = [nw.col(c) for c in flag_columns.values()]
-    any_failed = nw.any_horizontal(*flag_refs, ignore_nulls=True) if flag_refs else nw.lit(False)
-    first_rule: nw.Expr = nw.lit(None, dtype=nw.String())
-    for name, _, _ in reversed(flags):
-        first_rule = nw.when(nw.col(flag_columns[name])).then(nw.lit(name)).otherwise(first_rule)
-    reasons = (
-        nw.concat_str(
-            [nw.when(nw.col(flag_columns[name])).then(reason) for name, _, reason in flags],
-            separator="; ",
-            ignore_nulls=True,
-        )
-        if flags
-        else nw.lit("")
-    )
-    marked = flagged.with_columns(
-        any_failed.alias(FAILED), first_rule.alias(RULE), reasons.alias(REASON)
-    )
 
-    typed_names = [c.name for c in dataset.columns]
-    valid = marked.filter(~nw.col(FAILED))
-    kept = valid.unique(subset=dataset.keys, keep="last", order_by=dataset.order_by)
-    superseded = valid.join(kept.select(*ROW_ID), on=ROW_ID, how="anti").with_columns(
-        nw.lit(DUPLICATE_RULE).alias(RULE),
-        nw.lit(
-            f"{DUPLICATE_RULE}: a later record has the same key ({', '.join(dataset.keys)})"
-        ).alias(REASON),
-    )
-    rejected = marked.filter(nw.col(FAILED))
-    quarantine_cols = [
-        *[nw.col(raw_alias[c]).cast(nw.String).alias(c) for c in raw_cols],
+def refine(bronze: nw.LazyFrame[Any], dataset: DatasetConfig) -> SilverSplit:
+    """Type, validate and deduplicate a bronze batch into silver and quarantine frames.
+
+    One pass over bronze types every column, flags every row check and picks the record kept
+    per key (keep the greatest ``order_by`` among rows passing every check); silver, the failure
+    counts and the ids of the rows not kept come out of that pass together (Polars: one
+    ``collect_all``; other engines: one cached frame). Only the rows not kept (usually a few per
+    cent) are read again from bronze, for their raw text and every reason.
+    """
+    schema = bronze.collect_schema()
+    typed = typed_columns(schema, dataset.columns)
+    meta = [c for c in META if c in schema]
+    schema_check = _schema_check(schema, typed)
+    row_checks = _row_checks(dataset)
+    names = [CAST_ERROR_RULE] if schema_check else []
+    flag_columns = {n: f"_flag_{i}" for i, n in enumerate(names + [n for n, _, _ in row_checks])}
+    typed_rows = bronze.select(
+        *typed.values,
         *[nw.col(c) for c in meta],
-        nw.col(RULE),
-        nw.col(REASON),
-    ]
-    quarantine = nw.concat(
-        [rejected.select(*quarantine_cols), superseded.select(*quarantine_cols)], how="vertical"
+        *([schema_check[0].alias(flag_columns[CAST_ERROR_RULE])] if schema_check else []),
     )
-    silver = kept.select(*[nw.col(c) for c in typed_names], *[nw.col(c) for c in meta])
+    flags = [nw.col(c) for c in flag_columns.values()]
+    checked = _mark_kept(
+        typed_rows.with_columns(
+            *[f.fill_null(False).alias(flag_columns[n]) for n, f, _ in row_checks]
+        ).with_columns(
+            (nw.any_horizontal(*flags, ignore_nulls=True) if flags else nw.lit(False)).alias(FAILED)
+        ),
+        dataset,
+    )
+
+    def outputs(rows: nw.LazyFrame[Any]) -> list[nw.LazyFrame[Any]]:
+        silver = rows.filter(nw.col(KEPT)).select(
+            *[nw.col(c.name) for c in dataset.columns], *[nw.col(c) for c in meta]
+        )
+        counts = rows.select(
+            nw.len().alias("_total"),
+            *[nw.col(c).cast(nw.Int64).sum().alias(c) for c in flag_columns.values()],
+        )
+        rejected = rows.filter(~nw.col(KEPT)).select(*ROW_ID, *flags, nw.col(FAILED))
+        return [silver, counts, rejected]
+
+    silver, counts, rejected = _compute_together(checked, outputs)
     return SilverSplit(
         silver=silver,
-        quarantine=quarantine,
-        flagged=flagged,
+        quarantine=_quarantine(bronze, rejected, dataset, flag_columns),
+        flag_counts=counts,
         flag_columns=flag_columns,
         missing_columns=typed.missing,
+    )
+
+
+def _mark_kept(rows: nw.LazyFrame[Any], dataset: DatasetConfig) -> nw.LazyFrame[Any]:
+    """Add ``_kept``: per key, the row with the greatest ``order_by`` of those passing every check.
+
+    Keys are counted first (one hash aggregation); only the rows of keys seen more than once
+    (usually a few per cent) are ranked by ``order_by``, so the batch is never sorted whole.
+    """
+    group = [*dataset.keys, FAILED]
+    counted = rows.with_columns(nw.len().over(*group).alias(GROUP_ROWS))
+    rank_from_last = (
+        nw.col(ROW_ID[1]).cum_count(reverse=True).over(*group, order_by=dataset.order_by)
+    )
+    once = counted.filter(nw.col(GROUP_ROWS) == 1).with_columns((~nw.col(FAILED)).alias(KEPT))
+    repeated = counted.filter(nw.col(GROUP_ROWS) > 1).with_columns(
+        (~nw.col(FAILED) & (rank_from_last == 1)).alias(KEPT)
+    )
+    return nw.concat([once, repeated], how="vertical").drop(GROUP_ROWS)
+
+
+def _compute_together(
+    frame: nw.LazyFrame[Any],
+    outputs: Callable[[nw.LazyFrame[Any]], list[nw.LazyFrame[Any]]],
+) -> list[nw.LazyFrame[Any]]:
+    """Several results of one frame, computing the frame once.
+
+    The frame is persisted (Polars: collected, a few hundred bytes per row; Spark: cached on the
+    cluster) and the results stay lazy over it. Polars' ``collect_all`` was measured to run a
+    shared subplan once per result, so it is not used here.
+    """
+    return outputs(persist(frame))
+
+
+def _quarantine(
+    bronze: nw.LazyFrame[Any],
+    rejected: nw.LazyFrame[Any],
+    dataset: DatasetConfig,
+    flag_columns: dict[str, str],
+) -> nw.LazyFrame[Any]:
+    """Rows not kept, with their raw text, the first check broken and every reason.
+
+    ``rejected`` holds the row ids, flags and failed marker of those rows: only they are read
+    again from bronze and typed again for their reasons. A row that broke no check was
+    superseded by a later record with the same key.
+    """
+    schema = bronze.collect_schema()
+    typed = typed_columns(schema, dataset.columns)
+    meta = [c for c in META if c in schema]
+    raw_cols = [c for c in schema.names() if c not in meta and c != MISSING_FIELDS]
+    raw_alias = {c: f"_raw_{i}" for i, c in enumerate(raw_cols)}
+    schema_check = _schema_check(schema, typed)
+    rows = bronze.join(rejected, on=ROW_ID, how="inner").select(
+        *[nw.col(c).alias(raw_alias[c]) for c in raw_cols],
+        *[nw.col(c) for c in meta],
+        *typed.values,
+        *([schema_check[1].alias(SCHEMA_REASON)] if schema_check else []),
+        *[nw.col(c) for c in flag_columns.values()],
+        nw.col(FAILED),
+    )
+    checks = [(n, r) for n, _, r in _row_checks(dataset)]
+    if schema_check:
+        checks.insert(0, (CAST_ERROR_RULE, nw.col(SCHEMA_REASON)))
+    first_rule: nw.Expr = nw.lit(DUPLICATE_RULE)
+    for name, _ in reversed(checks):
+        first_rule = nw.when(nw.col(flag_columns[name])).then(nw.lit(name)).otherwise(first_rule)
+    reasons = nw.concat_str(
+        [nw.when(nw.col(flag_columns[name])).then(reason) for name, reason in checks],
+        separator="; ",
+        ignore_nulls=True,
+    )
+    duplicate = f"{DUPLICATE_RULE}: a later record has the same key ({', '.join(dataset.keys)})"
+    return rows.select(
+        *[nw.col(raw_alias[c]).cast(nw.String).alias(c) for c in raw_cols],
+        *[nw.col(c) for c in meta],
+        first_rule.alias(RULE),
+        nw.when(nw.col(FAILED)).then(reasons).otherwise(nw.lit(duplicate)).alias(REASON),
     )
 
 
@@ -225,14 +301,16 @@ _CAST_RULE = SqlRule(type="sql", expression="true", name=CAST_ERROR_RULE, severi
 
 
 def count_failures(split: SilverSplit, dataset: DatasetConfig) -> dict[str, RuleCounts]:
-    """Failing-row counts per row rule (and of ``schema_conformance``), in one aggregation."""
+    """Failing-row counts per row rule (and of ``schema_conformance``), from the refine's pass."""
     rules = {CAST_ERROR_RULE: _CAST_RULE, **{r.check_name: r for r in dataset.all_rules()}}
     row_rules = [n for n in split.flag_columns if n in rules]
-    aggs = [nw.col(split.flag_columns[n]).cast(nw.Int64).sum().alias(n) for n in row_rules]
-    counts = split.flagged.select(nw.len().alias("_total"), *aggs).collect()
+    counts = split.flag_counts.collect()
     total = int(counts["_total"][0])
     return {
-        n: RuleCounts(rule=rules[n], failing=int(counts[n][0] or 0), total=total) for n in row_rules
+        n: RuleCounts(
+            rule=rules[n], failing=int(counts[split.flag_columns[n]][0] or 0), total=total
+        )
+        for n in row_rules
     }
 
 

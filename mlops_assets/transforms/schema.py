@@ -4,7 +4,7 @@ Casting is validated before it happens (a pattern per type), so the cast itself 
 engine and every rejected value keeps a precise reason instead of silently becoming null.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import narwhals as nw
 
@@ -51,26 +51,34 @@ class TypedColumns:
     values: list[nw.Expr]
     failures: list[tuple[str, nw.Expr, nw.Expr]]  # (column, failed flag, reason text)
     missing: list[str]
+    parsed: list[str] = field(default_factory=list)  # columns whose flag can be true
 
 
 def _fits_int64(text: nw.Expr) -> nw.Expr:
-    """Whether an integer literal (when it is one) fits in Int64 (string operations only)."""
-    digits = text.str.replace_all(r"^[+-]?0*", "")  # anchored: one match (Spark has no `replace`)
+    """Whether an integer literal (when it is one) fits in Int64 (string operations only).
+
+    Up to 18 characters always fit; only longer text (rare) is examined: the sign (at most one,
+    the pattern checked it) and leading zeros are stripped (plain character stripping, no
+    regex) and the rest compared with Int64's largest value as text.
+    """
+    long = nw.when(text.str.len_chars() > 18).then(text)  # null (free below) for short text
+    digits = long.str.strip_chars_start("+-").str.strip_chars_start("0")
     n = digits.str.len_chars()
-    return (n < 19) | ((n == 19) & (digits <= _INT64_MAX))
+    return ((n < 19) | ((n == 19) & (digits <= _INT64_MAX))).fill_null(True)
 
 
-def _string_cast(raw: nw.Expr, dtype: DType) -> tuple[nw.Expr, nw.Expr]:
-    """(typed value, parse-ok flag) for a string column."""
-    text = raw.str.strip_chars(_WHITESPACE)
-    if dtype == "string":
-        return raw, nw.lit(True)
+def _string_cast(text: nw.Expr, dtype: DType) -> tuple[nw.Expr, nw.Expr]:
+    """(typed value, parse-ok flag) of stripped text; the value is null unless ok.
+
+    Blank text never parses (every pattern needs a character), so callers need no separate
+    blank test for the value.
+    """
     if dtype == "bool":
         lowered = text.str.to_lowercase()
         ok = lowered.is_in(_TRUE + _FALSE)
         return nw.when(ok).then(lowered.is_in(_TRUE)), ok
     if dtype == "datetime":
-        text = text.str.replace_all(r"(Z|[+-]00:?00)$", "").str.replace_all(" ", "T")
+        text = text.str.replace_all(r"(Z|[+-]00:?00)$", "").str.replace_all(" ", "T", literal=True)
     ok = text.str.contains(_PATTERNS[dtype])
     if dtype == "int64":  # a cast that overflows would fail the whole batch
         ok = ok & _fits_int64(text)
@@ -86,10 +94,16 @@ def _string_cast(raw: nw.Expr, dtype: DType) -> tuple[nw.Expr, nw.Expr]:
 
 
 def typed_columns(schema: nw.Schema, columns: list[ColumnSpec]) -> TypedColumns:
-    """Build the typed-column expressions for a frame whose raw schema is ``schema``."""
+    """Build the typed-column expressions for a frame whose raw schema is ``schema``.
+
+    Every text column is stripped once; that stripped text is tested for blankness, validated
+    and cast (a handful of vectorised string operations per column, no per-row Python).
+    Declared ``string`` columns cannot fail: their flag is a literal False.
+    """
     values: list[nw.Expr] = []
     failures: list[tuple[str, nw.Expr, nw.Expr]] = []
     missing: list[str] = []
+    parsed: list[str] = []
     for spec in columns:
         target = NW_TYPES[spec.dtype]
         if spec.source_name not in schema:
@@ -98,20 +112,24 @@ def typed_columns(schema: nw.Schema, columns: list[ColumnSpec]) -> TypedColumns:
             continue
         raw = nw.col(spec.source_name)
         raw_type = schema[spec.source_name]
+        shown = raw
         if raw_type == nw.String:
-            blank = raw.str.strip_chars(_WHITESPACE) == ""
-            value, ok = _string_cast(raw, spec.dtype)
-            present = ~raw.is_null() & ~blank
-            failed = present & ~ok
-            value = nw.when(present).then(value)
-            shown = raw
+            text = raw.str.strip_chars(_WHITESPACE)
+            if spec.dtype == "string":
+                value = nw.when(text != "").then(raw)
+                failed = nw.lit(False)
+            else:
+                value, ok = _string_cast(text, spec.dtype)
+                failed = (text != "") & ~ok  # null raw: null here, false once filled
+                parsed.append(spec.name)
         else:
             value = raw.cast(target)
             failed = ~raw.is_null() & value.is_null()
             shown = raw.cast(nw.String)
+            parsed.append(spec.name)
         reason = nw.concat_str(
             [nw.lit(f"{spec.name}: value '"), shown, nw.lit(f"' is not a valid {spec.dtype}")]
         )
         values.append(value.cast(target).alias(spec.name))
-        failures.append((spec.name, failed, reason))
-    return TypedColumns(values=values, failures=failures, missing=missing)
+        failures.append((spec.name, failed.fill_null(False), reason))
+    return TypedColumns(values=values, failures=failures, missing=missing, parsed=parsed)
