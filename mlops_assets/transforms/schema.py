@@ -113,6 +113,7 @@ def typed_columns(schema: nw.Schema, columns: list[ColumnSpec]) -> TypedColumns:
         raw = nw.col(spec.source_name)
         raw_type = schema[spec.source_name]
         shown = raw
+        value: nw.Expr
         if raw_type == nw.String:
             text = raw.str.strip_chars(_WHITESPACE)
             if spec.dtype == "string":
