@@ -4,16 +4,16 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from mlops_assets.config.environment import LocalEnvironment
+from mlops_assets.config.environment import DatabricksEnvironment, LocalEnvironment
 from mlops_assets.config.project import ProjectConfig
-from mlops_assets.errors import ConfigError
 from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.io_managers.delta import LakehouseIOManager
 from mlops_assets.resources.io_managers.json_state import PydanticJsonIOManager
 from mlops_assets.resources.io_managers.mlflow_model import MlflowModelIOManager
-from mlops_assets.resources.lakehouse import LakehouseResource
+from mlops_assets.resources.lakehouse import LakehouseResource, UnityCatalogLakehouseResource
 from mlops_assets.resources.mlflow import MlflowResource
 from mlops_assets.resources.serving import ServingResource
+from mlops_assets.storage.lakehouse import LocalLakehouse
 
 
 class BuildOptions(BaseModel):
@@ -30,11 +30,39 @@ def build_resources(project: ProjectConfig, options: BuildOptions | None = None)
     env = project.environment
     if isinstance(env, LocalEnvironment):
         return local_resources(env, options)
-    raise ConfigError(
-        f"the {env.type!r} environment is not wired up yet in this version",
-        context={"MLOPS_ENV": project.env_name},
-        fix="unset MLOPS_ENV (local default) until the Databricks environment lands",
+    return databricks_environment_resources(env, options)
+
+
+def databricks_environment_resources(
+    env: DatabricksEnvironment, options: BuildOptions | None = None
+) -> dict[str, Any]:
+    """Unity Catalog tables through Spark Connect, Databricks MLflow with the Unity Catalog
+    registry, and the Databricks clients (workspace, Pipes, Model Serving)."""
+    from mlops_assets.resources.databricks import databricks_resources
+
+    options = options or BuildOptions()
+    scratch = LocalLakehouse(env.data_dir)
+    lakehouse = UnityCatalogLakehouseResource(
+        data_dir=str(env.data_dir), catalog=env.catalog, schema_name=env.schema_name
     )
+    mlflow = MlflowResource(
+        tracking_uri="databricks",
+        registry_uri="databricks-uc",
+        experiment_root=env.mlflow.experiment_dir,
+        lock_dir=str(scratch.cache_dir("locks")),
+    )
+    return {
+        "lakehouse": lakehouse,
+        "lakehouse_io": LakehouseIOManager(lakehouse=lakehouse),
+        "state_io": PydanticJsonIOManager(lakehouse=lakehouse),
+        "mlflow": mlflow,
+        "mlflow_model_io": MlflowModelIOManager(mlflow=mlflow),
+        "serving": ServingResource(
+            state_dir=str(scratch.cache_dir("serving")), keep_running=options.keep_serving
+        ),
+        "alerts": AlertsResource(),
+        **databricks_resources(env),
+    }
 
 
 def local_resources(env: LocalEnvironment, options: BuildOptions | None = None) -> dict[str, Any]:

@@ -18,13 +18,18 @@ class MlflowResource(dg.ConfigurableResource):  # type: ignore[type-arg]
     )
     ui_url: str | None = Field(default=None, description="MLflow UI base URL for links.")
     lock_dir: str = Field(description="Folder of the inter-process promotion locks.")
+    experiment_root: str = Field(
+        default="mlops_assets",
+        description="Experiments are `<experiment_root>/<use_case>` (a workspace folder such as "
+        "`/Shared/mlops_assets` on Databricks).",
+    )
 
     def settings(self, use_case: str) -> MlflowSettings:
         """Settings for the use case's experiment."""
         return MlflowSettings(
             tracking_uri=self.tracking_uri,
             registry_uri=self.registry_uri,
-            experiment_name=f"mlops_assets/{use_case}",
+            experiment_name=f"{self.experiment_root.rstrip('/')}/{use_case}",
             artifact_location=self.artifact_location,
             ui_url=self.ui_url,
         )
