@@ -1,18 +1,43 @@
 """Feature tables keyed by entity and timestamp, and point-in-time-correct training sets."""
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import narwhals as nw
 
 from mlops_assets.config.expressions import compile_expression
-from mlops_assets.config.tables import ExpressionFeature, FeatureTableConfig, TrainingSetConfig
+from mlops_assets.config.tables import (
+    ExpressionFeature,
+    FeatureTableConfig,
+    TrainingSetConfig,
+    WindowFeature,
+)
 from mlops_assets.transforms.schema import NW_TYPES
+
+_T, _KIND, _ROWS = "_t", "_kind", "_rows"
+ENTER, EXIT, ANCHOR = 0, 1, 2
+RUNNING_AGGS = ("mean", "sum", "count")  # decomposable: one running sum per column
 
 
 def _ms(column: str) -> nw.Expr:
     """A timestamp floored to the millisecond (what windows and ages are measured on)."""
     return nw.col(column).dt.truncate("1ms")
+
+
+def _floor_ms(value: datetime) -> datetime:
+    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+
+
+def unique_rows(frame: nw.LazyFrame[Any], keys: list[str], order: list[str]) -> nw.LazyFrame[Any]:
+    """One row per ``keys``; among repeated keys the first by ``order`` (deterministic).
+
+    Keys are counted first; only the rows of repeated keys are sorted, never the whole frame.
+    """
+    counted = frame.with_columns(nw.len().over(*keys).alias(_ROWS))
+    once = counted.filter(nw.col(_ROWS) == 1)
+    repeated = counted.filter(nw.col(_ROWS) > 1).unique(subset=keys, keep="first", order_by=order)
+    return nw.concat([once, repeated], how="vertical").drop(_ROWS)
 
 
 def compute_features(
@@ -25,8 +50,11 @@ def compute_features(
     """Features for rows with ``start <= timestamp < end``; windows look back into ``source``.
 
     ``source`` must hold the lookback history (``table.lookback_days`` before ``start``). A window
-    feature at time t aggregates the entity's own rows with timestamp in (t - window, t]: it is
-    computed with a self-join on the entity key, so every engine evaluates it the same way.
+    feature at time t aggregates the entity's own rows with timestamp in (t - window, t]. Sums,
+    counts and means are running sums over one time-ordered timeline per entity (each history row
+    enters at its time and leaves a window later), so the cost grows with rows, not with rows per
+    entity squared; min and max compare the entity's rows in the window (a self-join). Every
+    engine evaluates both the same way, in the same order: reruns are bit-identical.
     """
     ent, ts = table.entity_key, table.timestamp
     rows = source
@@ -34,50 +62,132 @@ def compute_features(
         rows = rows.filter(nw.col(ts) >= start)
     if end is not None:
         rows = rows.filter(nw.col(ts) < end)
-    out = rows.select(
+    expressions = [f for f in table.features if isinstance(f, ExpressionFeature)]
+    projected = rows.select(
         nw.col(ent),
         nw.col(ts),
-        *[
-            compile_expression(f.expr).cast(NW_TYPES[f.dtype]).alias(f.name)
-            for f in table.features
-            if isinstance(f, ExpressionFeature)
-        ],
-    ).unique(subset=[ent, ts], keep="any")
-    windows = [f for f in table.features if not isinstance(f, ExpressionFeature)]
+        *[compile_expression(f.expr).cast(NW_TYPES[f.dtype]).alias(f.name) for f in expressions],
+    )
+    out = unique_rows(projected, [ent, ts], [f.name for f in expressions])
+    windows = [f for f in table.features if isinstance(f, WindowFeature)]
     if not windows:
         return out
-    by_width: dict[int, list[str]] = {}
-    for w in windows:
-        by_width.setdefault(w.window_days, []).append(w.name)
+    history = source.filter(~nw.col(ts).is_null())
+    widest = max(w.window_days for w in windows)
+    if start is not None:
+        history = history.filter(_ms(ts) > _floor_ms(start) - timedelta(days=widest))
+    if end is not None:
+        history = history.filter(_ms(ts) <= _floor_ms(end))
     history_cols = sorted({w.column for w in windows})
-    history = source.select(
-        nw.col(ent),
-        _ms(ts).alias("_h_ms"),
-        *[nw.col(c).alias(f"_h_{c}") for c in history_cols],
+    history = history.select(
+        nw.col(ent), _ms(ts).alias(_T), *[nw.col(c).alias(f"_h_{c}") for c in history_cols]
     )
-    anchors = out.select(nw.col(ent), nw.col(ts), _ms(ts).alias("_t_ms"))
-    for width, names in sorted(by_width.items()):
-        joined = anchors.join(history, on=ent, how="inner").filter(
-            (nw.col("_h_ms") <= nw.col("_t_ms"))
-            & (nw.col("_h_ms") > nw.col("_t_ms").dt.offset_by(f"-{width}d"))
+    anchors = out.filter(~nw.col(ts).is_null()).select(nw.col(ent), nw.col(ts))
+    for width in sorted({w.window_days for w in windows}):
+        in_width = [w for w in windows if w.window_days == width]
+        running = [w for w in in_width if w.agg in RUNNING_AGGS]
+        compared = [w for w in in_width if w.agg not in RUNNING_AGGS]
+        if running:
+            agg = _running_windows(history, anchors, ent, ts, width, running)
+            out = out.join(agg, on=[ent, ts], how="left")
+        if compared:
+            agg = _compared_windows(history, anchors, ent, ts, width, compared)
+            out = out.join(agg, on=[ent, ts], how="left")
+    return out.select(ent, ts, *[f.name for f in table.features])
+
+
+def _running_windows(
+    history: nw.LazyFrame[Any],
+    anchors: nw.LazyFrame[Any],
+    ent: str,
+    ts: str,
+    width: int,
+    features: Sequence[WindowFeature],
+) -> nw.LazyFrame[Any]:
+    """Sum, count and mean windows of one width for every anchor, from running sums.
+
+    The timeline of an entity holds, per history row, an *enter* event at its time (+value,
+    +1) and an *exit* event ``width`` days later (-value, -1), and one event per anchor. Ordered
+    by time, then exits and enters before anchors at the same instant, the running sums at an
+    anchor t cover exactly the rows in (t - width, t]. Value ties are ordered by value, so the
+    floating-point sums run in the same order on every run and engine.
+    """
+    cols = sorted({f.column for f in features})
+    schema = history.collect_schema()
+    value = {c: f"_s{i}" for i, c in enumerate(cols)}
+    seen = {c: f"_n{i}" for i, c in enumerate(cols)}
+    ts_type = anchors.collect_schema()[ts]
+
+    def events(kind: int, time: nw.Expr, sign: int) -> nw.LazyFrame[Any]:
+        return history.select(
+            nw.col(ent),
+            time.alias(_T),
+            nw.lit(kind, dtype=nw.Int64()).alias(_KIND),
+            nw.lit(None, dtype=ts_type).alias(ts),
+            *[(nw.col(f"_h_{c}").fill_null(0) * sign).alias(value[c]) for c in cols],
+            *[
+                ((~nw.col(f"_h_{c}").is_null()).cast(nw.Int64()) * sign).alias(seen[c])
+                for c in cols
+            ],
         )
-        aggs = []
-        for w in windows:
-            if w.name not in names:
-                continue
-            col = nw.col(f"_h_{w.column}")
-            expr = {
-                "mean": col.mean,
-                "sum": col.sum,
-                "min": col.min,
-                "max": col.max,
-                "count": col.count,
-            }[w.agg]()
-            aggs.append(expr.cast(NW_TYPES[w.dtype]).alias(w.name))
-        agg = joined.group_by(ent, ts).agg(*aggs)
-        out = out.join(agg, on=[ent, ts], how="left")
-    ordered = [ent, ts, *[f.name for f in table.features]]
-    return out.select(*ordered)
+
+    at_anchor = anchors.select(
+        nw.col(ent),
+        _ms(ts).alias(_T),
+        nw.lit(ANCHOR, dtype=nw.Int64()).alias(_KIND),
+        nw.col(ts),
+        *[nw.lit(0, dtype=schema[f"_h_{c}"]).alias(value[c]) for c in cols],
+        *[nw.lit(0, dtype=nw.Int64()).alias(seen[c]) for c in cols],
+    )
+    timeline = nw.concat(
+        [
+            events(ENTER, nw.col(_T), 1),
+            events(EXIT, nw.col(_T).dt.offset_by(f"{width}d"), -1),
+            at_anchor,
+        ],
+        how="vertical",
+    )
+    order = [_T, _KIND, *value.values()]
+    sums = [*value.values(), *seen.values()]
+    totals = timeline.with_columns(
+        *[nw.col(c).cum_sum().over(ent, order_by=order) for c in sums]
+    ).filter(nw.col(_KIND) == ANCHOR)
+    outputs = []
+    for f in features:
+        total, count = nw.col(value[f.column]), nw.col(seen[f.column])
+        if f.agg == "count":
+            expr = count
+        elif f.agg == "sum":
+            expr = nw.when(count > 0).then(total)
+        else:
+            expr = nw.when(count > 0).then(total / count)
+        outputs.append(expr.cast(NW_TYPES[f.dtype]).alias(f.name))
+    return totals.select(nw.col(ent), nw.col(ts), *outputs)
+
+
+def _compared_windows(
+    history: nw.LazyFrame[Any],
+    anchors: nw.LazyFrame[Any],
+    ent: str,
+    ts: str,
+    width: int,
+    features: Sequence[WindowFeature],
+) -> nw.LazyFrame[Any]:
+    """Min and max windows of one width: each anchor joined to its entity's rows in the window."""
+    joined = (
+        anchors.with_columns(_ms(ts).alias("_t_ms"))
+        .join(history, on=ent, how="inner")
+        .filter(
+            (nw.col(_T) <= nw.col("_t_ms"))
+            & (nw.col(_T) > nw.col("_t_ms").dt.offset_by(f"-{width}d"))
+        )
+    )
+    aggs = []
+    for f in features:
+        col = nw.col(f"_h_{f.column}")
+        expr = col.min() if f.agg == "min" else col.max()
+        aggs.append(expr.cast(NW_TYPES[f.dtype]).alias(f.name))
+    return joined.group_by(ent, ts).agg(*aggs)
 
 
 def point_in_time_join(
