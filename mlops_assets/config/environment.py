@@ -41,18 +41,6 @@ class LocalEnvironment(StrictModel):
     def artifact_root(self) -> Path:
         return self.data_dir / "mlflow" / "artifacts"
 
-    @property
-    def lakehouse_dir(self) -> Path:
-        return self.data_dir / "lakehouse"
-
-    @property
-    def landing_dir(self) -> Path:
-        return self.data_dir / "landing"
-
-    @property
-    def reports_dir(self) -> Path:
-        return self.data_dir / "reports"
-
 
 class DatabricksEnvironment(StrictModel):
     """Spark (Databricks Connect or Pipes jobs), Unity Catalog, Databricks MLflow and Serving."""

@@ -21,6 +21,7 @@ from mlops_assets.simulate.config import (
     SimulationConfig,
 )
 from mlops_assets.simulate.runner import SimulationSummary, simulate
+from mlops_assets.storage.lakehouse import LocalLakehouse
 
 DATA_DIR_ENV = "MLOPS_DATA_DIR"
 DEFAULT_DATA_DIR = Path(".mlops_data")
@@ -200,7 +201,7 @@ def format_summary(summary: SimulationSummary) -> str:
             f"{day.date.isoformat():<10}  {day.rows_written:>10,}  {day.bad_rows:>7,}  "
             f"{day.duplicates:>7,}  {day.label_rows:>10,}  {','.join(day.drifted_columns) or '-'}"
         )
-    root = summary.data_dir / "landing" / summary.config.use_case
+    root = LocalLakehouse(summary.data_dir).landing_root() / summary.config.use_case
     lines.append(
         f"{len(summary.files_written)} files, {summary.rows_written:,} rows in "
         f"{summary.seconds:.2f} s ({summary.rows_per_second:,.0f} rows/s) under {root}"
