@@ -3,9 +3,9 @@
 Reruns are bit-identical. A parallel engine adds floating-point partial sums in whatever order
 its threads finish (the last digits of a mean then differ between runs), so float sums, means
 and standard deviations are running sums over each group's values in sorted order: one fixed
-order of additions on every run and every engine. Aggregates come out sorted by their group
-keys, latest-per-key tables by their keys, joins by every column; ties are broken by every
-column.
+order of additions on every run and every engine; ties between records are broken by every
+column. Values are what is reproducible: row order is not promised (aggregates come out sorted
+by their group keys, but a join's output order and delta-rs' partitioned writer both vary).
 """
 
 from collections.abc import Mapping
@@ -123,7 +123,7 @@ def _aggregate_table(frame: nw.LazyFrame[Any], table: AggregateTable) -> nw.Lazy
 def latest_per_key(
     frame: nw.LazyFrame[Any], keys: list[str], order_by: list[str]
 ) -> nw.LazyFrame[Any]:
-    """The row with the greatest ``order_by`` per key (nulls lowest), sorted by ``keys``.
+    """The row with the greatest ``order_by`` per key (nulls lowest).
 
     One hash window per order column keeps the rows holding the greatest value (no sort of the
     frame); keys still tied on every order column (rare) keep their first row by every column.
@@ -135,7 +135,7 @@ def latest_per_key(
     counted = frame.with_columns(nw.len().over(*keys).alias(_ROWS))
     once = counted.filter(nw.col(_ROWS) == 1)
     tied = counted.filter(nw.col(_ROWS) > 1).unique(subset=keys, keep="first", order_by=columns)
-    return nw.concat([once, tied], how="vertical").drop(_ROWS).sort(*keys)
+    return nw.concat([once, tied], how="vertical").drop(_ROWS)
 
 
 def build_gold(table: GoldTable, inputs: Mapping[str, nw.LazyFrame[Any]]) -> nw.LazyFrame[Any]:
@@ -150,8 +150,7 @@ def build_gold(table: GoldTable, inputs: Mapping[str, nw.LazyFrame[Any]]) -> nw.
             *[nw.col(c).alias(f"{c}_right" if c in left_cols else c) for c in right_cols],
         )
         out = _prepare(left.join(right, on=table.on, how=table.how), table)
-        out = out.select(*table.select) if table.select else out
-        return out.sort(*out.collect_schema().names())  # a join's row order varies by run
+        return out.select(*table.select) if table.select else out
     frame = _prepare(inputs[table.source], table)
     if isinstance(table, AggregateTable):
         return _aggregate_table(frame, table)
