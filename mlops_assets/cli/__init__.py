@@ -9,7 +9,17 @@ from mlops_assets.errors import MLOpsError
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from mlops_assets.cli import check_defs, demo, demo_drift, dev, init, schema, serve, validate
+    from mlops_assets.cli import (
+        check_defs,
+        demo,
+        demo_drift,
+        dev,
+        docs,
+        init,
+        schema,
+        serve,
+        validate,
+    )
     from mlops_assets.simulate import cli as simulate_cli
 
     parser = argparse.ArgumentParser(
@@ -26,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     dev.register(subparsers)
     init.register(subparsers)
     check_defs.register(subparsers)
+    docs.register(subparsers)
     return parser
 
 
