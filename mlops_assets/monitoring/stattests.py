@@ -46,28 +46,25 @@ def wasserstein_sorted(cur: Floats, ref: Floats) -> float:
 
     W = integral of |F_ref - F_cur|. Between two consecutive current values c_k < c_k+1,
     F_cur = (k+1)/n, and F_ref is constant unless reference values fall inside the gap; as the
-    reference sample is small, the integral is one O(n) vectorised pass over the current gaps
-    with F_ref taken at c_k, plus O(m) corrections for the gap pieces after each reference
-    value, and for the reference values before the first / after the last current value.
+    reference sample is small, the integral is the sum over the current gaps with F_ref taken at
+    c_k (:func:`_gap_integral`, O(m) arithmetic plus one summing pass), plus O(m) corrections
+    for the gap pieces after each reference value, and for the reference values before the
+    first / after the last current value.
     """
     n, m = cur.size, ref.size
     below = np.searchsorted(cur, ref, side="left")  # current values < each reference value
-    # ref_le[k] = number of reference values <= cur[k] (reference i is <= cur[k] iff below_i <= k)
-    ref_le = np.repeat(
-        np.arange(m + 1, dtype=np.float64), np.diff(np.concatenate(([0], below, [n])))
-    )
-    diff = np.arange(1, n + 1, dtype=np.float64)
-    diff *= -1.0 / n
-    diff += ref_le * (1.0 / m)
-    np.abs(diff, out=diff)
-    total = float(diff[:-1] @ np.diff(cur))
+    total = _gap_integral(cur, below, m)
+
+    def ref_le(k: Ints) -> Ints:  # reference values <= cur[k] (i.e. below_i <= k)
+        return np.searchsorted(below, k, side="right")
+
     next_ref = np.append(ref[1:], np.inf)
     inside = np.flatnonzero((below > 0) & (below < n))  # in the gap (cur[k], cur[k+1]]
     if inside.size:
         k = below[inside] - 1
         f_cur = (k + 1) / n
         end = np.minimum(next_ref[inside], cur[k + 1])
-        f_ref_assumed = ref_le[k] / m
+        f_ref_assumed = ref_le(k) / m
         f_ref_true = (inside + 1) / m
         total += float(
             np.sum(
@@ -79,9 +76,41 @@ def wasserstein_sorted(cur: Floats, ref: Floats) -> float:
         total += float(np.sum((head + 1) / m * (np.minimum(next_ref[head], cur[0]) - ref[head])))
     tail = np.flatnonzero(below == n)  # reference values > cur[-1], where F_cur = 1
     if tail.size:
-        total += (1.0 - ref_le[n - 1] / m) * float(ref[tail[0]] - cur[n - 1])
+        last = int(ref_le(np.asarray([n - 1]))[0])
+        total += (1.0 - last / m) * float(ref[tail[0]] - cur[n - 1])
         t = tail[:-1]
         total += float(np.sum((1.0 - (t + 1) / m) * (ref[t + 1] - ref[t])))
+    return total
+
+
+def _gap_integral(cur: Floats, below: Ints, m: int) -> float:
+    """sum over k < n-1 of |j_k/m - (k+1)/n| * (c_k+1 - c_k), j_k = reference values <= c_k.
+
+    j_k is constant (= j) on the run of k between consecutive reference positions, and
+    (k+1)/n <= j/m exactly while k+1 <= floor(j*n/m): each run splits into a piece below and a
+    piece above F_ref, where the absolute value is linear. Summation by parts turns a piece
+    [a, b) into  sum (k+1)(c_k+1 - c_k) = b (c_b - c_a) - sum_{i=a}^{b-1} (c_i - c_a),  so the
+    whole integral needs one pass summing the current values per piece (``np.add.reduceat``)
+    instead of n-long temporaries. Deviations from the piece's first value keep the
+    cancellation at the scale of one piece (agrees with the direct sum to ~1e-13).
+    """
+    n = cur.size
+    if n < 2:
+        return 0.0
+    runs = np.concatenate(([0], below, [n]))
+    lo = runs[:-1]
+    hi = np.maximum(np.minimum(runs[1:], n - 1), lo)
+    j = np.arange(m + 1, dtype=np.int64)
+    split = np.clip((j * n) // m, lo, hi)
+    cuts = np.unique(np.concatenate((lo, split, hi)))
+    cuts = cuts[cuts < n - 1]  # the pieces tile [0, n-1)
+    sums = np.add.reduceat(cur[: n - 1], cuts)
+    total = 0.0
+    for a, b, sign in ((lo, split, 1.0), (split, hi, -1.0)):
+        keep = b > a
+        a, b, jm = a[keep], b[keep], j[keep] / m
+        spread = sums[np.searchsorted(cuts, a)] - (b - a) * cur[a]  # sum of (c_i - c_a)
+        total += float(np.sum(sign * ((jm - b / n) * (cur[b] - cur[a]) + spread / n)))
     return total
 
 
