@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from mlops_assets.errors import PromotionError
 from mlops_assets.ml.decisions import ChampionState, EvaluationReport
-from mlops_assets.ml.registry import CHAMPION, PromotionResult, Registry
+from mlops_assets.ml.registry import CHAMPION, PromotionResult, Registry, recorded_gate_action
 
 if TYPE_CHECKING:
     from mlops_assets.config.ml import ModelConfig
@@ -138,7 +139,22 @@ def apply_promotion(registry: Registry, evaluation: EvaluationReport) -> Champio
     current_version = current.version if current else None
     promotion = None
     if should_promote(evaluation, current_version):
+        _require_recorded_promotion(registry, evaluation)
         promotion = registry.promote(
             name, evaluation.challenger_version, expected_champion=evaluation.champion_version
         )
     return decide_champion(evaluation, current_version, promotion)
+
+
+def _require_recorded_promotion(registry: Registry, evaluation: EvaluationReport) -> None:
+    """Refuse unless MLflow's own record of the gates on the challenger says ``promote``."""
+    name, version = evaluation.model_name, evaluation.challenger_version
+    recorded = recorded_gate_action(registry.get_version(name, version))
+    if recorded != "promote":
+        raise PromotionError(
+            f"{name} v{version} was not promoted: the evaluation says promote but the gate "
+            f"decision recorded on the version in MLflow is {recorded or 'missing'!r}",
+            context={"model": name, "version": version, "recorded_gate_action": recorded},
+            fix="re-run the evaluation (never edit evaluation state by hand); only versions the "
+            "gates promoted can become @champion",
+        )

@@ -260,3 +260,15 @@ def gate_metrics(version: ModelVersionInfo) -> dict[str, float]:
         for k, v in version.tags.items()
         if k.startswith(GATE_METRIC_PREFIX)
     }
+
+
+def recorded_gate_action(version: ModelVersionInfo) -> str | None:
+    """The gate action :meth:`Registry.record_decision` wrote on ``version`` (None: never judged).
+
+    Promotion trusts this record in MLflow, never a local state file: an edited evaluation
+    report cannot move ``@champion`` to a version the gates did not promote.
+    """
+    action = version.tags.get("gate.action")
+    if action is None:
+        return None
+    return action if version.tags.get("gate.passed") == "true" or action != "promote" else "reject"

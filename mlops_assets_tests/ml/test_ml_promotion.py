@@ -215,3 +215,36 @@ def test_ml_promotion_rejected_first_model_leaves_no_champion() -> None:
     state = decide_champion(report, None)
     assert (state.champion_version, state.champion_uri, state.promoted) == (None, None, False)
     assert state.previous_champion is None
+
+
+@pytest.mark.slow
+def test_ml_promotion_an_edited_report_cannot_move_the_champion(
+    settings: MlflowSettings,
+    churn: pl.DataFrame,
+    good_result: TrainingResult,
+    weak_result: TrainingResult,
+    model_name: str,
+    tmp_path: Path,
+) -> None:
+    """The gate decision recorded on the version in MLflow is what promotes, not local state."""
+    config = model_config()
+    registry = Registry(settings, lock_dir=tmp_path)
+    training_set = nw.from_native(churn.lazy())
+    first = _register(settings, good_result, model_name)
+    apply_promotion(registry, evaluate_challenger(registry, first, training_set, config, TAGS))
+    weak = _register(settings, weak_result, model_name)
+    rejected = evaluate_challenger(registry, weak, training_set, config, TAGS)
+    assert rejected.decision.action == "reject"
+    # someone edits the stored evaluation to say "promote"
+    forged = rejected.model_copy(
+        update={
+            "decision": rejected.decision.model_copy(
+                update={"action": "promote", "passed": True, "would_promote": True}
+            )
+        }
+    )
+    assert should_promote(forged, first.version)
+    with pytest.raises(PromotionError) as info:
+        apply_promotion(registry, forged)
+    assert "'reject'" in str(info.value) and info.value.fix
+    assert _alias(registry, model_name) == first.version  # @champion never moved
