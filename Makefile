@@ -19,7 +19,7 @@ RUN := $(UV) run --frozen --no-sync
 DEV_HOST ?= 127.0.0.1
 DEV_PORT ?= 3000
 
-.PHONY: help uv install browser demo demo-drift dev dagster-home check-defs lint typecheck test test-fast bench schema mlflow-ui clean
+.PHONY: help uv install sail browser demo demo-drift dev dagster-home check-defs lint typecheck test test-fast test-databricks bench schema mlflow-ui clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,13 +59,23 @@ lint: install ## ruff
 typecheck: install ## mypy --strict
 	$(RUN) mypy
 
+sail: uv ## the pinned Sail Spark Connect server (tools/sail/.venv) for the Unity Catalog tests
+	$(UV) sync --frozen --project tools/sail --python $(PYTHON) --quiet
+
 browser: ## install Debian's chromium for the UI test when possible (root + apt); else it is skipped
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium not installed: the browser test will be skipped"; }
 
-test: install browser lint typecheck check-defs ## lint, type-check, check the dg project, run every test
+test: install sail browser lint typecheck check-defs ## lint, type-check, check the dg project, run every test
 	$(RUN) pytest
+
+DATABRICKS_TESTS := mlops_assets_tests/databricks mlops_assets_tests/storage/test_storage_unity_catalog.py \
+	mlops_assets_tests/engines/test_engines_remote.py mlops_assets_tests/monitoring/test_monitoring_spark_drift.py \
+	mlops_assets_tests/monitoring/test_monitoring_checks_on_spark.py mlops_assets_tests/resources/test_resources_factory.py
+
+test-databricks: install sail ## the Databricks environment without a workspace (fake REST, Unity Catalog on Sail, Spark)
+	$(RUN) pytest $(DATABRICKS_TESTS)
 
 test-fast: install ## tests only
 	$(RUN) pytest
