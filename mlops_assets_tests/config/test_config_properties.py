@@ -45,7 +45,6 @@ REQUIRED = {
     ("model", "task"),
     ("model", "flavor"),
     ("model", "gates"),
-    ("model", "gates", "primary_metric"),
 }
 # Where a value names a column: an unknown name there is always an error.
 COLUMN_REFERENCES = [
