@@ -1,0 +1,176 @@
+"""Measuring one figure honestly: its own process, wall and CPU time, peak memory, machine load.
+
+Every measured task runs in a fresh Python process (``python -m benchmarks.child``), so imports,
+caches and memory of one figure never leak into another, and the peak RSS is that process's own.
+The task reports the wall and CPU seconds of the region it times (data preparation excluded);
+CPU seconds cover every thread of the process (a Spark task adds its JVM's), so they do not grow
+when other jobs share the machine the way wall time does. Figures under 10 s are the median of
+at least three runs.
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from benchmarks.timing import REPO_ROOT, RESULT_MARK
+
+REPEAT_BELOW_S = 10.0  # figures faster than this are the median of MIN_RUNS runs
+MIN_RUNS = 3
+RUNS_ENV = "MLOPS_BENCH_RUNS"  # force a number of runs per figure (the quick suite: 1)
+
+
+class BenchError(RuntimeError):
+    """A benchmark task failed (its process exited non-zero or printed no result)."""
+
+
+class Run(BaseModel):
+    """One run of one task in its own process."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wall_s: float = Field(description="Wall seconds of the timed region.")
+    cpu_s: float = Field(description="CPU seconds (all threads) of the timed region.")
+    peak_rss_gib: float = Field(description="Peak resident memory of the whole process.")
+    load_1m: float = Field(description="1-minute load average when the run ended.")
+    details: dict[str, Any] = Field(default_factory=dict, description="Task-specific figures.")
+
+
+class Figure(BaseModel):
+    """A measured figure: its runs and their medians."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(description="What was measured.")
+    runs: list[Run] = Field(description="Every run (the median is reported).")
+
+    @property
+    def wall_s(self) -> float:
+        return statistics.median(r.wall_s for r in self.runs)
+
+    @property
+    def cpu_s(self) -> float:
+        return statistics.median(r.cpu_s for r in self.runs)
+
+    @property
+    def peak_rss_gib(self) -> float:
+        return max(r.peak_rss_gib for r in self.runs)
+
+    @property
+    def load_1m(self) -> float:
+        return statistics.median(r.load_1m for r in self.runs)
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """The details of the median run (by wall time)."""
+        ordered = sorted(self.runs, key=lambda r: r.wall_s)
+        return ordered[len(ordered) // 2].details
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "wall_s": round(self.wall_s, 3),
+            "cpu_s": round(self.cpu_s, 3),
+            "peak_rss_gib": round(self.peak_rss_gib, 3),
+            "load_1m": round(self.load_1m, 2),
+            "runs": len(self.runs),
+        }
+
+
+def run_task(task: str, args: dict[str, Any] | None = None, timeout_s: float = 3600) -> Run:
+    """Run the :mod:`benchmarks.tasks` entry ``task`` once in a fresh process and measure it."""
+    path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
+    env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    env.setdefault("DO_NOT_TRACK", "1")
+    command = [sys.executable, "-m", "benchmarks.child", task, json.dumps(args or {})]
+    try:
+        done = subprocess.run(
+            command,
+            cwd=REPO_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise BenchError(f"{task} ran past {timeout_s:.0f} s") from exc
+    if done.returncode != 0:
+        raise BenchError(f"{task} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
+    if not lines:
+        raise BenchError(f"{task} printed no result:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    result = json.loads(lines[-1][len(RESULT_MARK) :])
+    return Run(
+        wall_s=float(result.pop("wall_s")),
+        cpu_s=float(result.pop("cpu_s")),
+        peak_rss_gib=float(result.pop("peak_rss_gib")),
+        load_1m=round(os.getloadavg()[0], 2),
+        details=result,
+    )
+
+
+def measure(
+    label: str,
+    task: str,
+    args: dict[str, Any] | None = None,
+    *,
+    runs: int | None = None,
+    timeout_s: float = 3600,
+) -> Figure:
+    """A figure: one run, then more until ``MIN_RUNS`` when it took under ``REPEAT_BELOW_S``."""
+    forced = os.environ.get(RUNS_ENV)
+    runs = int(forced) if forced else runs
+    first = run_task(task, args, timeout_s)
+    wanted = runs if runs is not None else (MIN_RUNS if first.wall_s < REPEAT_BELOW_S else 1)
+    done = [first]
+    while len(done) < wanted:
+        done.append(run_task(task, args, timeout_s))
+    return Figure(label=label, runs=done)
+
+
+class Comparison(BaseModel):
+    """Ours against a peer (or a floor): the ratio, the target and whether it is met."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="What is compared.")
+    ours: dict[str, Any] = Field(description="Our figure (summary).")
+    peer: dict[str, Any] | None = Field(description="The peer's figure (summary), if any.")
+    ratio: float | None = Field(description="The ratio the target is about.")
+    ratio_meaning: str = Field(description="How the ratio is formed, e.g. 'peer / ours'.")
+    target: str = Field(description="The target, in words.")
+    met: bool | None = Field(description="Whether the target is met (None: not judged).")
+    notes: list[str] = Field(default_factory=list, description="What limits it, caveats.")
+
+
+def compare(
+    name: str,
+    ours: Figure,
+    peer: Figure | None,
+    *,
+    target: str,
+    ratio: float | None,
+    ratio_meaning: str,
+    met: bool | None,
+    notes: list[str] | None = None,
+) -> Comparison:
+    return Comparison(
+        name=name,
+        ours=ours.summary(),
+        peer=peer.summary() if peer is not None else None,
+        ratio=round(ratio, 2) if ratio is not None else None,
+        ratio_meaning=ratio_meaning,
+        target=target,
+        met=met,
+        notes=notes or [],
+    )
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    return numerator / denominator if denominator > 0 else float("inf")

@@ -1,0 +1,101 @@
+"""Measured tasks of the medallion benchmark: the copy floor and the real Dagster job.
+
+Both read the same simulated landing files of one day. The floor is the least any ingestion can
+do: read the day's CSV files (every column as text, as bronze keeps them) and write one Delta
+table. The project runs its real ingestion job (bronze -> silver + quarantine with every check
+-> gold tables -> feature table) in process through Dagster, as ``mlops-assets demo`` does.
+"""
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+from benchmarks.data import DAY, customer_files
+from benchmarks.timing import bench_dir, timed
+
+
+def copy_floor(root: str) -> dict[str, Any]:
+    """Read the day's customers CSV files with Polars and write them as one Delta table."""
+    import polars as pl
+    from deltalake import write_deltalake
+
+    target = bench_dir("floor") / "customers"
+    shutil.rmtree(target, ignore_errors=True)
+    files = customer_files(Path(root))
+    out: dict[str, Any] = {}
+    with timed(out):
+        frame = pl.concat([pl.read_csv(f, infer_schema=False) for f in files])
+        write_deltalake(str(target), frame)
+    out["rows"] = frame.height
+    shutil.rmtree(target, ignore_errors=True)
+    return out
+
+
+def dagster_medallion(root: str, day: str = DAY) -> dict[str, Any]:
+    """The ingestion job of the churn use case for one day, in process, on a fresh lakehouse.
+
+    Reports the job's wall/CPU seconds, the code location's load time apart, and per step the
+    time Dagster recorded between its start and success events.
+    """
+    data = Path(root)
+    shutil.rmtree(data / "lakehouse", ignore_errors=True)
+    os.environ["MLOPS_DATA_DIR"] = str(data)
+    out: dict[str, Any] = {}
+    with timed(out, "load_"):
+        import dagster as dg
+
+        from mlops_assets.automation.jobs import build_jobs
+        from mlops_assets.cli.demo import location_definitions
+        from mlops_assets.config.project import load_project
+
+        project = load_project()
+        defs = location_definitions(project, keep_serving=False)
+        job = defs.resolve_job_def(build_jobs(project.use_case("churn")).ingestion.name)
+    instance = dg.DagsterInstance.ephemeral()
+    with timed(out):
+        result = job.execute_in_process(
+            instance=instance,
+            partition_key=day,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+        )
+    if not result.success:
+        raise RuntimeError(f"the ingestion job failed: {failure_message(instance, result.run_id)}")
+    out["steps"] = step_seconds(instance, result.run_id)
+    out["rows"] = _silver_rows(data, day)
+    shutil.rmtree(data / "lakehouse", ignore_errors=True)
+    return out
+
+
+def step_seconds(instance: Any, run_id: str) -> dict[str, float]:
+    """Seconds between each step's start and success (or failure) events of a run."""
+    starts: dict[str, float] = {}
+    seconds: dict[str, float] = {}
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is None or event.step_key is None:
+            continue
+        if event.event_type_value == "STEP_START":
+            starts[event.step_key] = record.timestamp
+        elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE"):
+            seconds[event.step_key] = round(record.timestamp - starts[event.step_key], 3)
+    return seconds
+
+
+def failure_message(instance: Any, run_id: str) -> str:
+    for record in instance.all_logs(run_id):
+        event = record.dagster_event
+        if event is not None and event.event_type_value == "STEP_FAILURE":
+            error = event.step_failure_data.error
+            return f"{event.step_key}: {error.message if error else 'failed'}"
+    return "unknown failure"
+
+
+def _silver_rows(data: Path, day: str) -> int:
+    from mlops_assets.storage.lakehouse import LocalLakehouse, TableRef
+
+    house = LocalLakehouse(data)
+    ref = TableRef(use_case="churn", layer="silver", name="customers")
+    frame = house.read_table(ref, [day])
+    return int(frame.select("customer_id").collect().shape[0])
