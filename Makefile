@@ -81,7 +81,7 @@ test-fast: install ## tests only
 	$(RUN) pytest
 
 bench: install ## benchmarks (ratios against the peers they replace)
-	$(RUN) python benchmarks/drift_benchmark.py
+	$(RUN) python -m benchmarks.run_all
 
 schema: install ## regenerate configs/schema/*.schema.json
 	$(RUN) mlops-assets schema
