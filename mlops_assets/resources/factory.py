@@ -13,7 +13,7 @@ from mlops_assets.resources.io_managers.mlflow_model import MlflowModelIOManager
 from mlops_assets.resources.lakehouse import LakehouseResource, UnityCatalogLakehouseResource
 from mlops_assets.resources.mlflow import MlflowResource
 from mlops_assets.resources.serving import ServingResource
-from mlops_assets.storage.lakehouse import LocalLakehouse
+from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse
 
 
 class BuildOptions(BaseModel):
@@ -52,15 +52,7 @@ def databricks_environment_resources(
         lock_dir=str(scratch.cache_dir("locks")),
     )
     return {
-        "lakehouse": lakehouse,
-        "lakehouse_io": LakehouseIOManager(lakehouse=lakehouse),
-        "state_io": PydanticJsonIOManager(lakehouse=lakehouse),
-        "mlflow": mlflow,
-        "mlflow_model_io": MlflowModelIOManager(mlflow=mlflow),
-        "serving": ServingResource(
-            state_dir=str(scratch.cache_dir("serving")), keep_running=options.keep_serving
-        ),
-        "alerts": AlertsResource(),
+        **_shared(lakehouse, mlflow, scratch, options),
         **databricks_resources(env),
     }
 
@@ -77,6 +69,16 @@ def local_resources(env: LocalEnvironment, options: BuildOptions | None = None) 
         ui_url=env.mlflow_ui_url,
         lock_dir=str(house.cache_dir("locks")),
     )
+    return _shared(lakehouse, mlflow, house, options)
+
+
+def _shared(
+    lakehouse: LakehouseResource,
+    mlflow: MlflowResource,
+    scratch: Lakehouse,
+    options: BuildOptions,
+) -> dict[str, Any]:
+    """The resources every environment binds, around its lakehouse and MLflow."""
     return {
         "lakehouse": lakehouse,
         "lakehouse_io": LakehouseIOManager(lakehouse=lakehouse),
@@ -84,7 +86,7 @@ def local_resources(env: LocalEnvironment, options: BuildOptions | None = None) 
         "mlflow": mlflow,
         "mlflow_model_io": MlflowModelIOManager(mlflow=mlflow),
         "serving": ServingResource(
-            state_dir=str(house.cache_dir("serving")), keep_running=options.keep_serving
+            state_dir=str(scratch.cache_dir("serving")), keep_running=options.keep_serving
         ),
         "alerts": AlertsResource(),
     }
