@@ -169,9 +169,10 @@ def connect_remote(
     """A new Spark Connect session to a running server (``sc://host:port``: Sail, a cluster).
 
     Unlike :func:`get_spark` it never reuses another session: ``getOrCreate`` would hand back
-    whatever Connect session is already active in the process, whatever its URL. While it lives
-    the process is in Connect mode (no classic session); stop it with :func:`stop_spark`. The
-    session
+    whatever Connect session is already active in the process, whatever its URL. A local session
+    that is active (classic or Connect) is stopped first, as :func:`get_spark` does for the other
+    kind. While the remote session lives the process is in Connect mode (no classic session);
+    stop it with :func:`stop_spark`. The session
     time zone is UTC (see the module docstring) unless ``conf`` says otherwise. The first query
     is retried until ``timeout_s``: a server that has just opened its port may not serve
     sessions yet.
@@ -186,13 +187,8 @@ def connect_remote(
     from pyspark.sql import SparkSession
 
     current = SparkSession.getActiveSession()
-    if current is not None and not is_connect(current):
-        raise EngineError(
-            "a classic Spark session is active in this process",
-            context={"url": url},
-            fix="stop it with stop_spark(session) first: a process talks Spark Connect or "
-            "classic Spark, one at a time",
-        )
+    if current is not None and not _is_remote(current):
+        stop_spark(current)  # a local session (classic or Connect): one kind per process
     settings = {"spark.sql.session.timeZone": "UTC", **dict(conf or {})}
     deadline = time.monotonic() + timeout_s
     _wait_for_port(url, deadline, timeout_s)  # the client would retry a closed port for minutes
@@ -242,12 +238,22 @@ def stop_spark(session: "SparkSession") -> None:
     """Stop a session (for a local Spark Connect session, its in-process server too).
 
     After the last remote Connect session stopped, the process may start classic sessions
-    again (pyspark itself only resets that for local Connect sessions).
+    again (pyspark itself only resets that for local Connect sessions). A local Connect server
+    leaves its authentication token in ``SPARK_CONNECT_AUTHENTICATE_TOKEN``, which every later
+    Connect client would send (and, holding a token, speak TLS to a plaintext server): it goes
+    with its server.
     """
-    remote = _is_remote(session)
+    remote, local_connect = _is_remote(session), _is_local_connect(session)
     session.stop()
     if remote:
         _leave_connect_mode()
+    if local_connect:  # its server's token must not be sent to the next (remote) server
+        os.environ.pop("SPARK_CONNECT_AUTHENTICATE_TOKEN", None)
+
+
+def _is_local_connect(session: Any) -> bool:
+    """A Spark Connect session to a server inside this process (``get_spark("connect")``)."""
+    return is_connect(session) and "SPARK_LOCAL_REMOTE" in os.environ
 
 
 def _is_remote(session: Any) -> bool:

@@ -3,8 +3,10 @@
 pysail refuses the project's pyspark 4.3 in its own process, so the server runs from
 ``tools/sail/.venv`` (``make sail`` creates it offline from PyPI: pysail 0.7.2 with pyspark-client
 4.2.0) and the project's pyspark 4.3 client connects to ``sc://127.0.0.1:<port>``. Unity Catalog
-names (``catalog.schema.table``) resolve through Sail's memory catalog; managed tables are Delta
-tables under a warehouse folder of the test. The server is stopped through its process group.
+names (``catalog.schema.table``) resolve through Sail's memory catalog, which lives as long as
+one client session (a second session sees none of the first one's tables); managed tables are
+Delta tables under a warehouse folder of the test. The server is stopped through its process
+group.
 """
 
 import os
