@@ -22,10 +22,17 @@ Data, with any Spark session (Databricks Connect, a cluster, or Sail in the test
 - ``version``: ``DESCRIBE HISTORY``; engines without it (Sail) fall back to reading the Delta log
   with delta-rs when the table's location is on this machine, else None. A write whose version
   cannot be known reports ``version=-1``.
+
+Portable choices, checked against Sail 0.7.2 (tests) and standard Delta: ``saveAsTable`` with a
+``replaceWhere`` option silently replaced the *whole* table on Sail, ``ALTER TABLE ... ADD
+COLUMNS`` and ``mergeSchema`` on a conditional overwrite are refused there, and ``DESCRIBE
+HISTORY`` does not parse. The Volume paths are plain paths: a step running outside Databricks
+compute (no ``/Volumes`` mount) needs them mounted, or ``volume_root`` pointed at a local copy.
 """
 
 import json
 import re
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -296,7 +303,7 @@ class UnityCatalogLakehouse(Lakehouse):
             )
         df = align_to_table(df, existing, fill_missing=False)
         added = check_schema(location, existing, df.schema, schema_evolution)
-        view = f"__mlops_merge_{safe_name(location.replace('.', '_'), 'table')}"
+        view = f"__mlops_merge_{uuid.uuid4().hex}"  # session-scoped, private to this call
         on = " AND ".join(f"t.{quote([k])} = s.{quote([k])}" for k in keys)
         try:
             if added:
