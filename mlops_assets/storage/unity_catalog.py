@@ -30,7 +30,6 @@ HISTORY`` does not parse. The Volume paths are plain paths: a step running outsi
 compute (no ``/Volumes`` mount) needs them mounted, or ``volume_root`` pointed at a local copy.
 """
 
-import json
 import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -44,11 +43,11 @@ from mlops_assets.engines.spark import quote, spark_frame
 from mlops_assets.errors import SchemaMismatchError, StorageError
 from mlops_assets.storage.delta import PARTITION_COLUMN, SchemaEvolution, WriteResult
 from mlops_assets.storage.lakehouse import Lakehouse, TableRef, safe_name, safe_partition
+from mlops_assets.storage.unity_catalog_schema import align_to_table, check_schema, commit_options
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame as SparkDataFrame
     from pyspark.sql import SparkSession
-    from pyspark.sql.types import DataType, StructType
 
 _PART = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]{0,254}$")
 UNKNOWN_VERSION = -1
@@ -347,80 +346,3 @@ def _identifier(value: str, what: str, dots: int = 0) -> str:
 def _parts(location: str) -> list[str]:
     """``catalog.schema.table`` as its three checked parts."""
     return _identifier(location, "table", dots=2).split(".")
-
-
-def commit_options(commit_metadata: Mapping[str, str] | None) -> dict[str, str]:
-    """Delta's ``userMetadata`` write option: the commit metadata (e.g. the Dagster run), JSON."""
-    return (
-        {"userMetadata": json.dumps(dict(commit_metadata), sort_keys=True)}
-        if commit_metadata
-        else {}
-    )
-
-
-def align_to_table(
-    df: "SparkDataFrame", table: "StructType", *, fill_missing: bool
-) -> "SparkDataFrame":
-    """``df`` in the table's column order and types where it can only mean them.
-
-    Columns without a type (all-null literals) take the table's type; with ``fill_missing`` (a
-    partition write) columns of the table the batch lacks are written as nulls, as the local
-    lakehouse does. New columns go last.
-    """
-    from pyspark.sql import functions as F  # noqa: N812
-    from pyspark.sql.types import NullType
-
-    incoming = {f.name: f.dataType for f in df.schema.fields}
-    columns = []
-    for field in table.fields:
-        if field.name in incoming:
-            col = F.col(quote([field.name]))
-            if isinstance(incoming[field.name], NullType):
-                col = col.cast(field.dataType)
-            columns.append(col.alias(field.name))
-        elif fill_missing:
-            columns.append(F.lit(None).cast(field.dataType).alias(field.name))
-    known = set(table.names)
-    columns += [F.col(quote([n])) for n in df.columns if n not in known]
-    return df.select(*columns)
-
-
-def check_schema(
-    location: str, table: "StructType", data: "StructType", policy: SchemaEvolution
-) -> list[str]:
-    """The columns ``data`` adds to ``table``; SchemaMismatchError before any commit otherwise."""
-    existing = {f.name: f.dataType for f in table.fields}
-    added = [f.name for f in data.fields if f.name not in existing]
-    changed = [
-        f"{f.name}: table has {existing[f.name].simpleString()}, data has "
-        f"{f.dataType.simpleString()}"
-        for f in data.fields
-        if f.name in existing and not _compatible(existing[f.name], f.dataType)
-    ]
-    if changed:
-        raise SchemaMismatchError(
-            f"column types differ from table {location}: {'; '.join(changed)}",
-            context={"table": location, "changed": changed},
-            fix="cast the data to the table's types, or write to a new table version/name",
-        )
-    if added and policy == "fail":
-        raise SchemaMismatchError(
-            f"new columns {added} are not in table {location} and schema_evolution is 'fail'",
-            context={"table": location, "added": added},
-            fix="set `schema_evolution: add_columns` for this dataset, or drop the columns",
-        )
-    untyped = [f.name for f in data.fields if f.name in added and f.dataType.typeName() == "void"]
-    if untyped:
-        raise SchemaMismatchError(
-            f"new columns {untyped} of table {location} have no type (all values null)",
-            context={"table": location, "columns": untyped},
-            fix="cast them to the intended type before writing",
-        )
-    return added
-
-
-def _compatible(table_type: "DataType", data_type: "DataType") -> bool:
-    """Equal types (strings of any flavour are equal; nullability and metadata do not count)."""
-    if data_type.typeName() == "void":
-        return True
-    return table_type.simpleString() == data_type.simpleString()
