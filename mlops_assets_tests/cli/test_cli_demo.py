@@ -30,6 +30,7 @@ def _section(text: str, title: str) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a whole lifecycle; 3-4 min idle, 9+ min on a loaded 2-core box
 def test_demo_runs_the_whole_flow_and_accounts_for_every_row(tmp_path: Path) -> None:
     data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
     env = {

@@ -45,6 +45,7 @@ def _days(out: str) -> list[dict[str, str]]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a whole lifecycle; 3-4 min idle, 9+ min on a loaded 2-core box
 def test_demo_drift_detects_drift_retrains_and_explains(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
