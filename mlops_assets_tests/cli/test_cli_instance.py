@@ -161,7 +161,9 @@ def test_daemon_fails_a_killed_run_past_its_max_runtime(home: Path, tmp_path: Pa
                 run = instance.get_run_by_id(run_id)
                 return run is not None and run.status == dg.DagsterRunStatus.FAILURE
 
-            wait_for("the monitoring daemon to fail the killed run", failed, 90)
+            wait_for(
+                "the monitoring daemon to fail the killed run", failed, 300
+            )  # daemon start + 10 s polls, loaded box
             assert "exceeded maximum runtime of 1" in log.read_text()
             assert "forcibly marked as failed" in _failure_message(instance, run_id)
     finally:
