@@ -13,6 +13,9 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +25,7 @@ from benchmarks.timing import REPO_ROOT, RESULT_MARK
 REPEAT_BELOW_S = 10.0  # figures faster than this are the median of MIN_RUNS runs
 MIN_RUNS = 3
 RUNS_ENV = "MLOPS_BENCH_RUNS"  # force a number of runs per figure (the quick suite: 1)
+MAX_RSS_ENV = "MLOPS_BENCH_MAX_RSS_GB"  # kill a task whose memory passes this
 
 
 class BenchError(RuntimeError):
@@ -82,29 +86,40 @@ class Figure(BaseModel):
 
 
 def run_task(task: str, args: dict[str, Any] | None = None, timeout_s: float = 3600) -> Run:
-    """Run the :mod:`benchmarks.tasks` entry ``task`` once in a fresh process and measure it."""
+    """Run the :mod:`benchmarks.tasks` entry ``task`` once in a fresh process and measure it.
+
+    The process is killed (and the figure fails) past ``timeout_s`` or when its resident memory
+    passes ``MLOPS_BENCH_MAX_RSS_GB`` (default 14): other jobs share this machine.
+    """
     path = os.pathsep.join(p for p in (str(REPO_ROOT), os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "PYTHONPATH": path}
     env.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     env.setdefault("DO_NOT_TRACK", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")  # as the Makefile exports: see its comment
+    limit_gb = float(os.environ.get(MAX_RSS_ENV) or 14)
     command = [sys.executable, "-m", "benchmarks.child", task, json.dumps(args or {})]
-    try:
-        done = subprocess.run(
-            command,
-            cwd=REPO_ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout_s,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        raise BenchError(f"{task} ran past {timeout_s:.0f} s") from exc
-    if done.returncode != 0:
-        raise BenchError(f"{task} failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
-    lines = [line for line in done.stdout.splitlines() if line.startswith(RESULT_MARK)]
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=err, text=True)
+        deadline = time.monotonic() + timeout_s
+        killed = None
+        while proc.poll() is None:
+            if time.monotonic() > deadline:
+                killed = f"ran past {timeout_s:.0f} s"
+            elif (rss := _tree_rss_gb(proc.pid)) > limit_gb:
+                killed = f"used {rss:.1f} GB of memory (limit {limit_gb:.0f} GB, {MAX_RSS_ENV})"
+            if killed:
+                proc.kill()
+                proc.wait()
+                raise BenchError(f"{task} {killed}")
+            time.sleep(0.25)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    if proc.returncode != 0:
+        raise BenchError(f"{task} failed (exit {proc.returncode}):\n{stderr[-4000:]}")
+    lines = [line for line in stdout.splitlines() if line.startswith(RESULT_MARK)]
     if not lines:
-        raise BenchError(f"{task} printed no result:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+        raise BenchError(f"{task} printed no result:\n{stdout[-2000:]}\n{stderr[-2000:]}")
     result = json.loads(lines[-1][len(RESULT_MARK) :])
     return Run(
         wall_s=float(result.pop("wall_s")),
@@ -113,6 +128,24 @@ def run_task(task: str, args: dict[str, Any] | None = None, timeout_s: float = 3
         load_1m=round(os.getloadavg()[0], 2),
         details=result,
     )
+
+
+def _tree_rss_gb(pid: int) -> float:
+    """Resident memory of a process and its children (Linux /proc; 0 when unreadable)."""
+    total = 0
+    pending = [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+        pending.extend(int(c) for c in children)
+    return total / 1e6
 
 
 def measure(

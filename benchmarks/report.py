@@ -45,6 +45,8 @@ def write_result(out_dir: Path, name: str, mode: str, result: dict[str, Any]) ->
 def _figure(summary: dict[str, Any] | None) -> str:
     if not summary:
         return "-"
+    if "error" in summary:
+        return f"failed: {summary['error']}"
     return (
         f"{summary['wall_s']:.2f} s wall / {summary['cpu_s']:.2f} s CPU, "
         f"{summary['peak_rss_gib']:.2f} GiB (load {summary['load_1m']:.1f}, "

@@ -71,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         path = write_result(out, name, mode, result)
         for c in result["comparisons"]:
             peer = c["peer"]["wall_s"] if c["peer"] else None
+            if "error" in c["ours"]:
+                print(f"   {c['name']}: FAILED {c['ours']['error']}", flush=True)
+                continue
             print(
                 f"   {c['name']}: ours {c['ours']['wall_s']:.2f} s"
                 + (f", peer {peer:.2f} s" if peer is not None else "")
