@@ -15,7 +15,17 @@ from mlops_assets.config.base import StrictModel
 from mlops_assets.errors import RegistryError
 
 if TYPE_CHECKING:
+    import polars as pl
     from mlflow.entities import Run
+
+
+EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
+"""The experiment tag MLflow 3's UI reads to choose its layout (GenAI or model training)."""
+MODEL_TRAINING_KIND = "custom_model_development"
+"""The tag value that opens an experiment in model-training mode (runs, metrics, models)."""
+MONITORING_SUFFIX = "-monitoring"
+"""Monitoring runs go to ``<experiment>-monitoring``, beside the training experiment (a sibling,
+not a child: on Databricks an experiment path cannot also be a folder)."""
 
 
 class MlflowSettings(StrictModel):
@@ -40,6 +50,12 @@ class MlflowSettings(StrictModel):
         """The registry URI actually used."""
         return self.registry_uri or self.tracking_uri
 
+    def for_monitoring(self) -> MlflowSettings:
+        """The same stores, with the use case's monitoring experiment (drift, performance)."""
+        if self.experiment_name.endswith(MONITORING_SUFFIX):
+            return self
+        return self.model_copy(update={"experiment_name": self.experiment_name + MONITORING_SUFFIX})
+
 
 class RunTags(StrictModel):
     """Provenance written on every MLflow run so it can be traced back to its Dagster run."""
@@ -61,6 +77,9 @@ class RunTags(StrictModel):
 
 def configure(settings: MlflowSettings) -> str:
     """Point MLflow at the settings' stores and select (or create) the experiment.
+
+    The experiment is tagged ``mlflow.experimentKind = custom_model_development`` so MLflow 3's
+    UI opens it in model-training mode (runs, metrics, models), not in GenAI mode (traces).
 
     Returns:
         The experiment id.
@@ -89,6 +108,7 @@ def configure(settings: MlflowSettings) -> str:
                 if experiment is None:
                     raise
                 experiment_id = experiment.experiment_id
+            client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND)
         elif experiment.lifecycle_stage == "deleted":
             raise RegistryError(
                 f"MLflow experiment {name!r} is deleted",
@@ -97,6 +117,8 @@ def configure(settings: MlflowSettings) -> str:
             )
         else:
             experiment_id = experiment.experiment_id
+            if EXPERIMENT_KIND_TAG not in experiment.tags:  # created before the tag existed
+                client.set_experiment_tag(experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING_KIND)
         mlflow.set_experiment(experiment_id=experiment_id)
     except MlflowException as exc:
         raise RegistryError(
@@ -156,3 +178,47 @@ def model_version_url(settings: MlflowSettings, name: str, version: str) -> str 
     if settings.ui_url is None:
         return None
     return f"{settings.ui_url.rstrip('/')}/#/models/{quote(name, safe='')}/versions/{version}"
+
+
+def artifact_view_url(
+    settings: MlflowSettings, experiment_id: str, run_id: str, path: str
+) -> str | None:
+    """Link to one artifact of a run in the MLflow UI's artifact view (HTML is shown in place)."""
+    if settings.ui_url is None:
+        return None
+    return (
+        f"{settings.ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}/artifactPath/"
+        f"{quote(path)}"
+    )
+
+
+def artifact_content_url(settings: MlflowSettings, run_id: str, path: str) -> str | None:
+    """The raw content of a run's artifact, served by the MLflow UI (for Markdown images)."""
+    if settings.ui_url is None:
+        return None
+    query = f"path={quote(path, safe='')}&run_uuid={quote(run_id, safe='')}"
+    return f"{settings.ui_url.rstrip('/')}/get-artifact?{query}"
+
+
+def log_dataset(
+    frame: pl.DataFrame,
+    *,
+    name: str,
+    table: str,
+    context: str,
+    targets: str | None = None,
+    version: int | None = None,
+) -> None:
+    """Record on the active run the dataset it used: name, digest, schema and source table.
+
+    Only the description travels (MLflow's dataset input), never a copy of the rows; ``table``
+    is the Delta table's name (``<use_case>.<layer>.<name>``, or its three-part Unity Catalog
+    name) and ``context`` the role the data played (``training``, ``validation``, ``test``).
+    """
+    import mlflow
+    from mlflow.data.delta_dataset_source import DeltaDatasetSource
+    from mlflow.data.polars_dataset import from_polars
+
+    source = DeltaDatasetSource(delta_table_name=table, delta_table_version=version)
+    dataset = from_polars(frame, source=source, name=name, targets=targets)
+    mlflow.log_input(dataset, context=context)

@@ -27,9 +27,9 @@ class PerformanceResult(BaseModel):
     metrics: dict[str, float] = Field(description="Metrics computed on the labelled rows.")
     baseline: dict[str, float] = Field(description="Baseline metrics compared against.")
     degradation: dict[str, float] = Field(
-        description="Worsening versus the baseline per compared metric, signed so that "
-        "positive = worse whatever the metric's direction (a drop of roc_auc or r2, a rise of "
-        "rmse or log_loss)."
+        description="Worsening versus the baseline of every metric that has a baseline value, "
+        "signed so that positive = worse whatever the metric's direction (a drop of roc_auc or "
+        "r2, a rise of rmse or log_loss). Only metrics with a `max_degradation` can breach."
     )
     reasons: list[str] = Field(description="One sentence per breach or skipped comparison.")
 
@@ -38,15 +38,27 @@ class PerformanceResult(BaseModel):
         """Whether the verdict is `degraded`."""
         return self.status == "degraded"
 
-    def to_markdown(self) -> str:
-        """A Markdown table: metric, baseline, current, change."""
-        lines = ["| metric | baseline | current | worsening |", "| --- | ---: | ---: | ---: |"]
+    def to_markdown(self, allowed: dict[str, float] | None = None) -> str:
+        """A Markdown table: metric, which direction is better, baseline, current, worsening.
+
+        ``worsening`` is positive when the metric got worse (whatever its direction) and
+        negative when it improved; ``allowed`` (the config's ``max_degradation``) adds the
+        tolerated worsening per metric.
+        """
+        limits = allowed or {}
+        lines = [
+            "| metric | better | baseline | current | worsening (+ = worse) | allowed |",
+            "| --- | :---: | ---: | ---: | ---: | ---: |",
+        ]
         for name, value in self.metrics.items():
             base = self.baseline.get(name)
             worse = self.degradation.get(name)
+            limit = limits.get(name)
             lines.append(
-                f"| {name} | {'n/a' if base is None else f'{base:.4f}'} | {value:.4f} | "
-                f"{'n/a' if worse is None else f'{worse:+.4f}'} |"
+                f"| {name} | {'higher' if greater_is_better(name) else 'lower'} | "
+                f"{'n/a' if base is None else f'{base:.4g}'} | {value:.4g} | "
+                f"{'n/a' if worse is None else f'{worse:+.4g}'} | "
+                f"{'-' if limit is None else f'{limit:.4g}'} |"
             )
         return "\n".join(lines + [""] + [f"- {r}" for r in self.reasons])
 
@@ -75,8 +87,9 @@ def compute_performance(
       predicted class's probability, not the full matrix log_loss and roc_auc_ovr need.
     * ``regression``: ``prediction_col`` (or ``probability_col``) holds the predicted number.
 
-    ``degradation`` is :func:`mlops_assets.config.ml.worsening` of each compared metric: positive
-    means worse than the baseline (a drop of roc_auc, a rise of rmse).
+    ``degradation`` is :func:`mlops_assets.config.ml.worsening` of every metric with a baseline
+    value: positive means worse than the baseline (a drop of roc_auc or precision, a rise of
+    rmse); only the metrics of ``config.max_degradation`` can make the verdict ``degraded``.
 
     Raises:
         SchemaMismatchError: a named column is missing.
@@ -138,16 +151,19 @@ def compute_performance(
             assert prob is not None
             y_pred = prob >= decision_threshold
         metrics = _classification(y_true, y_pred, prob, config.metrics, reasons)
-    degradation: dict[str, float] = {}
+    degradation = {
+        name: worsening(name, baseline[name], value)
+        for name, value in metrics.items()
+        if name in baseline and not math.isnan(value) and not math.isnan(baseline[name])
+    }
     breached = False
     for name, allowed in config.max_degradation.items():
         if name not in metrics or math.isnan(metrics[name]):
             continue
-        if name not in baseline:
+        if name not in degradation:
             reasons.append(f"{name} was not compared: the baseline has no value for it.")
             continue
-        worse = worsening(name, baseline[name], metrics[name])
-        degradation[name] = worse
+        worse = degradation[name]
         if worse > allowed:
             breached = True
             verb = "fell" if greater_is_better(name) else "rose"

@@ -9,6 +9,21 @@ import polars as pl
 from mlops_assets.storage.delta import WriteResult
 from mlops_assets.storage.lakehouse import TableRef
 
+SIGNIFICANT_DIGITS = 4
+"""Digits a float keeps in metadata: enough to compare, few enough to read."""
+
+
+def rounded(value: float, digits: int = SIGNIFICANT_DIGITS) -> float:
+    """``value`` to ``digits`` significant digits (0.8061749571183533 -> 0.8062); NaN stays NaN."""
+    if value != value or value in (float("inf"), float("-inf")) or value == 0:
+        return float(value)
+    return float(f"{value:.{digits}g}")
+
+
+def rounded_all(values: Mapping[str, float], prefix: str = "") -> dict[str, float]:
+    """Every value rounded, under ``<prefix><name>``."""
+    return {f"{prefix}{k}": rounded(float(v)) for k, v in values.items()}
+
 
 def frame_metadata(frame: pl.DataFrame) -> dict[str, Any]:
     """Row count and column schema of a frame, under Dagster's standard keys."""

@@ -60,7 +60,8 @@ def test_degradation_beyond_the_allowance_is_reported_with_numbers() -> None:
     assert result.status == "degraded"
     assert result.degradation["roc_auc"] > 0.05
     assert result.degradation["log_loss"] > 0.1
-    assert "f1" not in result.degradation
+    assert result.degradation["f1"] == pytest.approx(0.9 - result.metrics["f1"])  # shown ...
+    assert not any(r.startswith("f1") for r in result.reasons)  # ... never judged
     assert any(r.startswith("roc_auc fell from") and "0.0500 allowed" in r for r in result.reasons)
     assert any(r.startswith("log_loss rose from") for r in result.reasons)
     assert "| roc_auc |" in result.to_markdown()
@@ -157,3 +158,45 @@ def test_multiclass_metrics_on_class_labels() -> None:
         compute_performance(
             df, "label", "prediction", "probability", "multiclass", {}, needs_matrix
         )
+
+
+def _with_precision(n_tp: int, n_fp: int, n_fn: int, n_tn: int) -> pl.DataFrame:
+    """Labelled rows whose hard predictions give exactly these confusion counts."""
+    label = ["Yes"] * (n_tp + n_fn) + ["No"] * (n_fp + n_tn)
+    pred = ["Yes"] * n_tp + ["No"] * n_fn + ["Yes"] * n_fp + ["No"] * n_tn
+    return pl.DataFrame({"churn": label, "pred": pred})
+
+
+def test_worsening_is_positive_for_every_metric_with_a_baseline_higher_is_better() -> None:
+    """precision 0.70 -> 0.59 is a worsening of +0.11, even without a max_degradation for it."""
+    cfg = PerformanceConfig(
+        metrics=["precision", "accuracy"], max_degradation={"accuracy": 0.5}, min_labelled_rows=10
+    )
+    df = _with_precision(n_tp=59, n_fp=41, n_fn=20, n_tn=80)  # precision 59 / 100
+    result = compute_performance(
+        df, "churn", "pred", None, "binary", {"precision": 0.70, "accuracy": 0.5}, cfg,
+        positive_label="Yes",
+    )  # fmt: skip
+    assert result.metrics["precision"] == pytest.approx(0.59)
+    assert result.degradation["precision"] == pytest.approx(0.11)
+    assert result.degradation["accuracy"] == pytest.approx(0.5 - 139 / 200)  # improved: < 0
+    assert result.degradation["accuracy"] < 0
+    assert result.status == "ok"  # precision has no allowance: shown, never judged
+    table = result.to_markdown(cfg.max_degradation)
+    assert "| precision | higher | 0.7 | 0.59 | +0.11 | - |" in table
+    assert "| accuracy | higher | 0.5 | 0.695 | -0.195 | 0.5 |" in table
+    assert "n/a" not in table
+
+
+def test_worsening_is_positive_when_a_lower_is_better_metric_rises() -> None:
+    y = np.arange(100, dtype=float)
+    df = pl.DataFrame({"y": y, "yhat": y + 2.0})  # rmse exactly 2
+    cfg = PerformanceConfig(
+        metrics=["rmse", "r2"], max_degradation={"rmse": 0.5}, min_labelled_rows=10
+    )
+    result = compute_performance(df, "y", "yhat", None, "regression", {"rmse": 1.0}, cfg)
+    assert result.metrics["rmse"] == pytest.approx(2.0)
+    assert result.degradation == {"rmse": pytest.approx(1.0)}  # r2 has no baseline: not compared
+    assert result.status == "degraded"
+    assert "| rmse | lower | 1 | 2 | +1 | 0.5 |" in result.to_markdown(cfg.max_degradation)
+    assert "| r2 | higher | n/a |" in result.to_markdown(cfg.max_degradation)
