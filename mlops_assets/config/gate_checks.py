@@ -25,6 +25,10 @@ METRIC_RANGES: dict[str, tuple[float, float]] = {
     "rmse": (0.0, math.inf),
     "mae": (0.0, math.inf),
     "r2": (-math.inf, 1.0),
+    "f1_macro": (0.0, 1.0),
+    "f1_weighted": (0.0, 1.0),
+    "roc_auc_ovr": (0.0, 1.0),
+    "mape": (0.0, math.inf),
 }
 
 
