@@ -11,10 +11,11 @@ config, before the step reads any data.
 """
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Literal, get_args, get_origin
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 import dagster as dg
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.resources.metadata import markdown_table
@@ -27,6 +28,45 @@ class RunConfigBase(dg.Config):
     """Base of every asset family's run configuration: unknown fields are an error."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+
+AS_OF_DESCRIPTION = (
+    "ISO-8601 time (e.g. `2026-01-03T12:00:00`, UTC when no offset is given); empty: as "
+    "configured (no cut-off)."
+)
+
+
+def parse_as_of(value: str) -> datetime | None:
+    """``value`` as an aware UTC datetime; None for ''. Raises ValueError naming the format."""
+    if not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError as exc:
+        raise ValueError(
+            f"as_of {value!r} is not an ISO-8601 time; fix: write e.g. 2026-01-03T12:00:00"
+        ) from exc
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _as_of_parses(value: str) -> str:
+    parse_as_of(value)  # a malformed time fails when the config is built
+    return value
+
+
+AsOf = Annotated[str, AfterValidator(_as_of_parses)]
+"""An ``as_of`` run-config field: an ISO-8601 time or ''."""
+
+
+class AsOfRunConfig(RunConfigBase):
+    """A run-config family with an ``as_of`` cut-off (validated when the config is built).
+
+    Subclasses declare ``as_of: AsOf`` (or leave it out where no cut-off applies).
+    """
+
+    def as_of_time(self) -> datetime | None:
+        """The cut-off as an aware UTC datetime, or None (as configured, or no ``as_of``)."""
+        return parse_as_of(str(getattr(self, "as_of", "")))
 
 
 def _flatten(values: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
@@ -66,6 +106,21 @@ def run_config_tags(config: BaseModel) -> dict[str, str]:
     return {f"mlops.run_config.{k}": str(v)[:5000] for k, v in non_default_values(config).items()}
 
 
+def _kind(annotation: Any) -> str:
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(f"`{a}`" for a in get_args(annotation))
+    return str(getattr(annotation, "__name__", annotation)).replace("typing.", "")
+
+
+def _union_members(annotation: Any) -> list[type[BaseModel]]:
+    if get_origin(annotation) is Annotated:
+        annotation = get_args(annotation)[0]
+    members = [a for a in get_args(annotation) if isinstance(a, type)]
+    if len(members) > 1 and all(issubclass(a, BaseModel) for a in members):
+        return members
+    return []
+
+
 def _describe(model: type[BaseModel], prefix: str = "") -> Iterator[list[object]]:
     for name, field in model.model_fields.items():
         annotation = field.annotation
@@ -73,24 +128,54 @@ def _describe(model: type[BaseModel], prefix: str = "") -> Iterator[list[object]
             yield from _describe(annotation, f"{prefix}{name}.")
             continue
         default = field.get_default(call_default_factory=True)
+        members = _union_members(annotation)
+        if members:  # a discriminated union: one row per alternative and its fields
+            tag = next(iter(members[0].model_fields))
+            chosen = getattr(default, tag, None)
+            yield [
+                f"`{prefix}{name}`",
+                "one of the alternatives below",
+                f"`{chosen}`",
+                field.description or "",
+            ]
+            for member in members:
+                choice = member.model_fields[tag].default
+                yield [f"`{prefix}{name}.{choice}`", "alternative", "", member.__doc__ or ""]
+                for row in _describe(member, f"{prefix}{name}.{choice}."):
+                    if not str(row[0]).endswith(f".{tag}`"):
+                        yield row
+            continue
         shown = "" if default is None else f"`{default}`"
-        if get_origin(annotation) is Literal:
-            kind = "one of " + ", ".join(f"`{a}`" for a in get_args(annotation))
-        else:
-            kind = getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
-        yield [f"`{prefix}{name}`", kind, shown, field.description or ""]
+        if field.is_required():
+            shown = "required"
+        yield [f"`{prefix}{name}`", _kind(annotation), shown, field.description or ""]
 
 
 def run_config_classes(uc: UseCaseConfig) -> dict[str, type[RunConfigBase]]:
     """The run-config class of every asset family of a use case, by family."""
-    from mlops_assets.assets.medallion.run_config import silver_run_config
+    from mlops_assets.assets.features.run_config import (
+        feature_run_config,
+        training_set_run_config,
+    )
+    from mlops_assets.assets.medallion.run_config import (
+        BronzeRunConfig,
+        gold_run_config,
+        silver_run_config,
+    )
     from mlops_assets.assets.ml.run_config import evaluation_run_config, training_run_config
     from mlops_assets.assets.ml.serving_run_config import DeploymentRunConfig, InferenceRunConfig
     from mlops_assets.assets.monitoring.run_config import PerformanceRunConfig, drift_run_config
 
-    classes: dict[str, type[RunConfigBase]] = {
-        f"silver `{ds.name}`": silver_run_config(ds) for ds in uc.datasets
-    }
+    classes: dict[str, type[RunConfigBase]] = {}
+    for ds in uc.datasets:
+        classes[f"bronze `{ds.name}`"] = BronzeRunConfig
+        classes[f"silver `{ds.name}`"] = silver_run_config(ds)
+    for table in uc.gold:
+        classes[f"gold `{table.name}`"] = gold_run_config(uc, table)
+    for features in uc.feature_tables:
+        classes[f"features `{features.name}`"] = feature_run_config(features)
+    if uc.training_set is not None:
+        classes["training set"] = training_set_run_config(uc.training_set)
     if uc.model is not None:
         classes["training"] = training_run_config(uc)
         classes["evaluation"] = evaluation_run_config(uc)
@@ -111,9 +196,13 @@ def run_config_reference_markdown(uc: UseCaseConfig) -> str:
         "(and as `mlops.run_config.*` MLflow tags for model assets).",
     ]
     for family, cls in run_config_classes(uc).items():
-        lines += ["", f"#### {family}", "", "| field | type | default | description |"]
-        lines.append("|---|---|---|---|")
-        for row in _describe(cls):
+        lines += ["", f"#### {family}", ""]
+        rows = list(_describe(cls))
+        if not rows:
+            lines.append("No run configuration: nothing of this table changes per run.")
+            continue
+        lines += ["| field | type | default | description |", "|---|---|---|---|"]
+        for row in rows:
             cells = [str(c).replace("|", "\\|").replace("\n", " ") for c in row]
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

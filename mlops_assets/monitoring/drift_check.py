@@ -48,12 +48,14 @@ def check_drift(
     model_version: str,
     reports_dir: Path,
     seed: int = 0,
+    render_report: bool = True,
 ) -> DriftOutcome:
     """Drift of a day's features (and predictions) against the champion's reference profiles.
 
     The verdict of record is computed on every row of the day; the Evidently report is rendered
     from at most ``config.report_sample_size`` rows. A day with too few rows has no verdict and
-    no report (an earlier report of that day is removed, so nothing stale is ever linked).
+    no report (an earlier report of that day is removed, so nothing stale is ever linked); a day
+    checked with ``render_report=False`` has its verdict and no report either.
     """
     from mlops_assets.monitoring.statistics import compute_drift
 
@@ -68,7 +70,7 @@ def check_drift(
         )
     target = report_location(reports_dir, window)
     report: Path | None = None
-    if inputs.status == "insufficient_data":
+    if inputs.status == "insufficient_data" or not render_report:
         target.unlink(missing_ok=True)
     else:
         report = render_day_report(features, reference, config, target, seed)

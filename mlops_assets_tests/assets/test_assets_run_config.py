@@ -47,10 +47,14 @@ def test_training_schema_lists_each_estimator_parameter_with_its_yaml_default(
 ) -> None:
     assert uc.model is not None
     fields = _fields(defs, MODEL_KEY)
-    assert {"params", "search", "split_seed", "reason", "trigger_window"} <= set(fields)
-    for name in ("params", "search", "split_seed", "reason"):
+    assert {"params", "split", "reason", "trigger_window"} <= set(fields)
+    assert "search" not in fields, "the YAML has no model.search: nothing to switch on"
+    for name in ("params", "split", "reason"):
         assert fields[name].description, f"{name} has no description"
-    assert fields["split_seed"].default_value == uc.model.split.seed
+    assert fields["split"].default_value == {"as_configured": {}}
+    assert str(uc.model.split.seed) in fields["split"].description
+    reseed = fields["split"].config_type.fields["reseed"].config_type.fields
+    assert reseed["seed"].is_required and reseed["reason"].is_required
     params = fields["params"].config_type.fields
     for name, value in uc.model.flavor.params.items():
         assert params[name].default_value == value, name
@@ -65,9 +69,11 @@ def test_evaluation_schema_defaults_to_the_yaml_gate_mode(
 ) -> None:
     assert uc.model is not None
     fields = _fields(defs, EVALUATION_KEY)
-    assert fields["gate_mode"].default_value == uc.model.gates.mode
-    assert "disabled" in fields["gate_mode"].description
-    assert fields["reason"].description
+    assert fields["gate"].default_value == {uc.model.gates.mode: {}}
+    assert "disabled" in fields["gate"].description
+    disabled = fields["gate"].config_type.fields["disabled"].config_type.fields
+    assert disabled["reason"].is_required and disabled["reason"].description
+    assert fields["challenger_version"].default_value == ""
 
 
 @pytest.mark.parametrize(
@@ -76,6 +82,9 @@ def test_evaluation_schema_defaults_to_the_yaml_gate_mode(
         ({"params": {"max_itr": 5}}, 'unexpected config entry "max_itr"'),
         ({"params": {"max_iter": "many"}}, "max_iter"),
         ({"temperature": 1}, 'unexpected config entry "temperature"'),
+        ({"search": True}, 'unexpected config entry "search"'),
+        ({"split": {"reseed": {"seed": 7}}}, 'Missing required config entry "reason"'),
+        ({"split": {"reseed": {"reason": "r"}}}, 'Missing required config entry "seed"'),
     ],
 )
 def test_invalid_training_config_is_rejected_at_launch(
@@ -86,31 +95,45 @@ def test_invalid_training_config_is_rejected_at_launch(
         job.execute_in_process(run_config={"ops": {MODEL_OP: {"config": config}}})
 
 
-def test_invalid_gate_mode_is_rejected_at_launch(defs: dg.Definitions, uc: UseCaseConfig) -> None:
+@pytest.mark.parametrize(
+    ("gate", "message"),
+    [
+        ({"lenient": {}}, "lenient"),
+        ({"disabled": {}}, 'Missing required config entry "reason"'),
+        ({"enabled": {}, "dry_run": {}}, "only specify a single field"),
+    ],
+)
+def test_invalid_gate_is_rejected_at_launch(
+    defs: dg.Definitions, uc: UseCaseConfig, gate: dict[str, Any], message: str
+) -> None:
     job = defs.resolve_job_def("churn_training")
     op = "__".join(asset_key(tables(uc).evaluation).path)
-    with pytest.raises(dg.DagsterInvalidConfigError, match="gate_mode"):
-        job.execute_in_process(run_config={"ops": {op: {"config": {"gate_mode": "lenient"}}}})
+    with pytest.raises(dg.DagsterInvalidConfigError, match=message):
+        job.execute_in_process(run_config={"ops": {op: {"config": {"gate": gate}}}})
 
 
 def test_disabling_the_gates_needs_a_reason(uc: UseCaseConfig) -> None:
-    cls = evaluation_run_config(uc)
-    with pytest.raises(ValidationError, match="give a `reason`"):
-        cls(gate_mode="disabled")
-    allowed = cls(gate_mode="disabled", reason="shadow model, promoted by hand")
+    cls: Any = evaluation_run_config(uc)
+    with pytest.raises(ValidationError, match="reason"):
+        cls(gate={"disabled": {}})
+    with pytest.raises(ValidationError, match="reason"):
+        cls(gate={"disabled": {"reason": "  "}})
+    allowed = cls(gate={"disabled": {"reason": "shadow model, promoted by hand"}})
     assert allowed.model().gates.mode == "disabled"
-    assert cls(gate_mode="dry_run").model().gates.mode == "dry_run"
+    assert cls(gate={"dry_run": {}}).model().gates.mode == "dry_run"
+    assert run_config_tags(allowed)["mlops.run_config.gate.reason"].startswith("shadow")
 
 
 def test_search_and_seed_rules(uc: UseCaseConfig) -> None:
     assert uc.model is not None and uc.model.search is None
-    cls = training_run_config(uc)
-    with pytest.raises(ValidationError, match=r"no `model\.search`"):
+    cls: Any = training_run_config(uc)
+    with pytest.raises(ValidationError, match="search"):
         cls(search=True)
-    with pytest.raises(ValidationError, match="split_seed 7 differs"):
-        cls(split_seed=7)
-    seeded = cls(split_seed=7, reason="check the variance of the held-out score")
+    with pytest.raises(ValidationError, match="reason"):
+        cls(split={"reseed": {"seed": 7}})
+    seeded = cls(split={"reseed": {"seed": 7, "reason": "variance of the held-out score"}})
     assert seeded.model().split.seed == 7
+    assert cls().model().split.seed == uc.model.split.seed
 
 
 def test_only_changed_values_are_overrides_and_recorded(uc: UseCaseConfig) -> None:
@@ -144,16 +167,22 @@ def test_schedule_passes_typed_training_config(defs: dg.Definitions, uc: UseCase
 
 def test_reference_markdown_lists_every_family_field(uc: UseCaseConfig, tmp_path: Path) -> None:
     text = run_config_reference_markdown(uc)
-    for needle in ("#### training", "`params.max_iter`", "`split_seed`", "#### evaluation"):
+    for needle in ("#### training", "`params.max_iter`", "`split.reseed.seed`", "#### evaluation"):
         assert needle in text, needle
-    assert "`gate_mode`" in text
+    for needle in ("`gate.disabled.reason`", "`serve.rollback.reason`", "`batch_size`"):
+        assert needle in text, needle
+    for family in ("bronze `customers`", "gold `customer_latest`", "features `customer_features`"):
+        assert f"#### {family}" in text, family
+    assert "#### training set" in text
 
 
 @pytest.mark.parametrize(
     ("key", "field", "default"),
     [
         (["churn", "inference", "predictions"], "alias", "champion"),
-        (["churn", "serving", "endpoint"], "rollback", False),
+        (["churn", "serving", "endpoint"], "serve", {"champion": {}}),
+        (["churn", "inference", "predictions"], "batch_size", 0),
+        (["churn", "monitoring", "drift"], "render_report", True),
         (["churn", "monitoring", "drift"], "model_version", ""),
         (["churn", "monitoring", "performance"], "model_version", ""),
     ],
@@ -176,6 +205,18 @@ def test_drift_share_defaults_to_the_yaml(defs: dg.Definitions, uc: UseCaseConfi
     [
         ("churn_batch_inference", "churn__inference__predictions", {"alias": "best"}, "alias"),
         ("churn_deployment", "churn__serving__endpoint", {"roll_back": True}, "roll_back"),
+        (
+            "churn_deployment",
+            "churn__serving__endpoint",
+            {"serve": {"rollback": {}}},
+            'Missing required config entry "reason"',
+        ),
+        (
+            "churn_deployment",
+            "churn__serving__endpoint",
+            {"serve": {"version": {"version": "2", "reason": "r"}, "rollback": {"reason": "r"}}},
+            "only specify a single field",
+        ),
         (
             "churn_monitoring",
             "churn__monitoring__drift",
@@ -202,12 +243,17 @@ def test_invalid_serving_and_monitoring_config_is_rejected_at_launch(
 
 def test_serving_rules(uc: UseCaseConfig) -> None:
     from mlops_assets.assets.ml.serving_run_config import DeploymentRunConfig
+
+    deployment: Any = DeploymentRunConfig  # built from the launchpad's selector form here
     from mlops_assets.assets.monitoring.run_config import drift_run_config
 
-    with pytest.raises(ValidationError, match="needs a `reason`"):
-        DeploymentRunConfig(rollback=True)
-    with pytest.raises(ValidationError, match="not both"):
-        DeploymentRunConfig(rollback=True, version="2", reason="r")
+    with pytest.raises(ValidationError, match="reason"):
+        deployment(serve={"rollback": {}})
+    rollback = deployment(serve={"rollback": {"reason": "v3 misbehaves"}})
+    assert rollback.rollback and not rollback.version and rollback.reason == "v3 misbehaves"
+    pinned = deployment(serve={"version": {"version": "2", "reason": "r"}})
+    assert pinned.version == "2" and not pinned.rollback
+    assert not DeploymentRunConfig().rollback and DeploymentRunConfig().reason == ""
     drift_cls: Any = drift_run_config(uc)
     config = drift_cls(
         drift_share=0.6,

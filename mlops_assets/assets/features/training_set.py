@@ -1,9 +1,16 @@
 """The point-in-time-correct training set: each label joined to features known at its time."""
 
+from typing import cast
+
 import dagster as dg
 import narwhals as nw
 
+from mlops_assets.assets.features.run_config import (
+    TrainingSetRunConfigBase,
+    training_set_run_config,
+)
 from mlops_assets.assets.keys import group, key, table_key
+from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame, persist, row_count
 from mlops_assets.errors import DataValidationError
@@ -16,6 +23,7 @@ def build_training_set_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     ts = uc.training_set
     ft = uc.feature_table(ts.feature_table)
     every = dg.AllPartitionMapping()
+    run_config_cls = training_set_run_config(ts)
 
     @dg.asset(
         key=key(uc.name, "features", ts.name),
@@ -31,17 +39,23 @@ def build_training_set_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         f"`{ft.name}`: a label at time t only sees feature rows stamped at or before t.",
     )
     def _training_set(
-        context: dg.AssetExecutionContext, features: LazyFrame, labels: LazyFrame
+        context: dg.AssetExecutionContext,
+        config: run_config_cls,  # type: ignore[valid-type]  # built per use case
+        features: LazyFrame,
+        labels: LazyFrame,
     ) -> LazyFrame:
         from mlops_assets.transforms.features import point_in_time_join
 
-        joined = persist(point_in_time_join(labels, features, ts, ft))
+        run_config = cast(TrainingSetRunConfigBase, config)
+        run_labels = run_config.labels(labels, ts)
+        joined = persist(point_in_time_join(run_labels, features, run_config.training_set(ts), ft))
         matched = ~nw.col("feature_ts").is_null()
         summary = joined.select(
             nw.len().alias("labels"),
-            matched.sum().alias("matched"),
-            nw.col(ts.label_timestamp).filter(matched).min().cast(nw.String).alias("first"),
-            nw.col(ts.label_timestamp).filter(matched).max().cast(nw.String).alias("last"),
+            # Spark sums no booleans and has no length-changing expressions (Expr.filter)
+            matched.cast(nw.Int64).sum().alias("matched"),
+            nw.when(matched).then(nw.col(ts.label_timestamp)).min().cast(nw.String).alias("first"),
+            nw.when(matched).then(nw.col(ts.label_timestamp)).max().cast(nw.String).alias("last"),
         ).collect()
         n_labels, n_matched = int(summary["labels"][0]), int(summary["matched"][0] or 0)
         if n_matched == 0:
@@ -67,6 +81,7 @@ def build_training_set_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
                 ),
                 "first_label_ts": str(summary["first"][0]),
                 "last_label_ts": str(summary["last"][0]),
+                **run_config_metadata(run_config),
             }
         )
         if n_labels > n_matched:

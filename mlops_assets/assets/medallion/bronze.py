@@ -7,17 +7,22 @@ materialization's metadata (a Markdown table) and in a table users can query,
 bronze itself (re-running a day replaces its rows). Two asset checks make problems visible
 without holding back the good files of the day: ``landing_files_ingested`` fails when a file was
 rejected, ``declared_columns_present`` when an ingested file lacks declared columns (its rows are
-kept with nulls there, and silver's checks judge them).
+kept with nulls there, and silver's checks judge them). Run configuration
+(:class:`~mlops_assets.assets.medallion.run_config.BronzeRunConfig`) chooses between reprocessing
+the partition from every file (default) and adding only the files not ingested yet.
 """
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import narwhals as nw
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
+from mlops_assets.assets.medallion.run_config import BronzeRunConfig, keep_ingested
+from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.datasets import DatasetConfig
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.resources.alerts import AlertsResource
@@ -92,6 +97,46 @@ def _log(context: dg.AssetExecutionContext, batch: LandingBatch, folder: str) ->
         )
 
 
+def _alert(
+    alerts: AlertsResource,
+    log: dg.DagsterLogManager,
+    uc: UseCaseConfig,
+    ds: DatasetConfig,
+    partition: str,
+    batch: LandingBatch,
+) -> None:
+    """A ``check_failed`` warning listing rejected files and files lacking declared columns."""
+    lacking = [r.file for r in batch.records if r.status == "ingested" and r.missing_columns]
+    if not (batch.rejected or lacking):
+        return
+    alerts.notify(
+        log,
+        uc.monitoring.alerts,
+        event="check_failed",
+        severity="warning",
+        title=f"{uc.name}: landing files of {ds.name} {partition} need attention",
+        message="\n".join(
+            [f"- rejected {r.file}: {r.reason}" for r in batch.rejected]
+            + [f"- {f} lacks declared columns" for f in lacking]
+        ),
+        facts={"use_case": uc.name, "dataset": ds.name, "partition": partition},
+    )
+
+
+def _output_metadata(batch: LandingBatch, folder: Path, location: str) -> dict[str, Any]:
+    return {
+        "files": _files_table(batch.records),
+        "file_count": len(batch.files),
+        "empty_files": len(batch.empty_files),
+        "rejected_files": len(batch.rejected),
+        "skipped_files": len(batch.skipped),
+        "landing_folder": dg.MetadataValue.path(str(folder)),
+        "landing_files_table": dg.MetadataValue.path(location)
+        if "/" in location
+        else dg.MetadataValue.text(location),
+    }
+
+
 def build_bronze_asset(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinition:
     """One bronze asset per dataset: every row of every landing file of the day, as it came."""
     key = asset_key(tables(uc).bronze(ds.name))
@@ -124,7 +169,10 @@ def build_bronze_asset(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinit
         ],
     )
     def _bronze(
-        context: dg.AssetExecutionContext, lakehouse: LakehouseResource, alerts: AlertsResource
+        context: dg.AssetExecutionContext,
+        config: BronzeRunConfig,
+        lakehouse: LakehouseResource,
+        alerts: AlertsResource,
     ) -> Iterator[Any]:
         house, partition = lakehouse.get(), context.partition_key
         folder = house.landing_dir(uc.name, ds.landing_subdir) / partition
@@ -138,36 +186,14 @@ def build_bronze_asset(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinit
             columns=[c.source_name for c in ds.columns],
         )
         location = house.table_location(files_ref)
+        if config.landing_files == "new":
+            bronze = house.table_location(tables(uc).bronze(ds.name))
+            batch = keep_ingested(house, bronze, location, partition, batch)
         house.write(location, nw.from_native(batch.records_frame()), partitions=[partition])
         _log(context, batch, str(folder))
         yield from _check_results(key, batch)
-        lacking = [r.file for r in batch.records if r.status == "ingested" and r.missing_columns]
-        if batch.rejected or lacking:
-            alerts.notify(
-                context.log,
-                uc.monitoring.alerts,
-                event="check_failed",
-                severity="warning",
-                title=f"{uc.name}: landing files of {ds.name} {partition} need attention",
-                message="\n".join(
-                    [f"- rejected {r.file}: {r.reason}" for r in batch.rejected]
-                    + [f"- {f} lacks declared columns" for f in lacking]
-                ),
-                facts={"use_case": uc.name, "dataset": ds.name, "partition": partition},
-            )
-        yield dg.Output(
-            nw.from_native(batch.frame),
-            metadata={
-                "files": _files_table(batch.records),
-                "file_count": len(batch.files),
-                "empty_files": len(batch.empty_files),
-                "rejected_files": len(batch.rejected),
-                "skipped_files": len(batch.skipped),
-                "landing_folder": dg.MetadataValue.path(str(folder)),
-                "landing_files_table": dg.MetadataValue.path(location)
-                if "/" in location
-                else dg.MetadataValue.text(location),
-            },
-        )
+        _alert(alerts, context.log, uc, ds, partition, batch)
+        metadata = {**_output_metadata(batch, folder, location), **run_config_metadata(config)}
+        yield dg.Output(nw.from_native(batch.frame), metadata=metadata)
 
     return _bronze

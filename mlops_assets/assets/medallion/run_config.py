@@ -1,16 +1,42 @@
-"""Run configuration of silver: per-rule threshold overrides for one run, each with a reason.
+"""Run configuration of the medallion layers: bronze, silver and gold, for one run.
 
-The rule names are the dataset's check names (a ``Literal``, so a misspelt rule is rejected when
-the run is launched, and so is an override without its ``reason``). The overrides are applied to
-a copy of the dataset config that this run refines and audits with; the YAML is untouched.
+- bronze: which landing files to take (``all`` reprocesses the partition from every file of the
+  day; ``new`` adds only files not ingested yet and keeps the rows already ingested as they were).
+- silver: ``audit_only`` (stage and run every check, publish nothing) and per-rule threshold
+  overrides, each with a reason. Rule names are the dataset's check names (a ``Literal``, so a
+  misspelt rule is rejected when the run is launched, and so is an override without its
+  ``reason``). Overrides apply to a copy of the dataset config; the YAML is untouched.
+- gold: ``as_of``, a cut-off on the event time of the silver inputs (recompute the day as it
+  stood at that time).
 """
 
+from datetime import datetime
 from typing import Any, Literal
 
+import narwhals as nw
+import polars as pl
 from pydantic import Field, create_model
 
-from mlops_assets.assets.run_config import RunConfigBase
+from mlops_assets.assets.run_config import AS_OF_DESCRIPTION, AsOf, AsOfRunConfig, RunConfigBase
 from mlops_assets.config.datasets import DatasetConfig
+from mlops_assets.config.tables import GoldTable, JoinTable
+from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.engines.frames import LazyFrame, to_polars
+from mlops_assets.storage.lakehouse import Lakehouse
+from mlops_assets.storage.landing import LandingBatch, LandingFile
+
+LandingSelection = Literal["all", "new"]
+
+
+class BronzeRunConfig(RunConfigBase):
+    """Knobs of one bronze run: which landing files of the day are read."""
+
+    landing_files: LandingSelection = Field(
+        default="all",
+        description="`all`: reprocess the partition from every landing file of the day "
+        "(as configured); `new`: read only files not ingested into this partition yet and keep "
+        "the rows already ingested, with their original lineage (late files).",
+    )
 
 
 class RuleOverrideBase(RunConfigBase):
@@ -28,6 +54,11 @@ class RuleOverrideBase(RunConfigBase):
 class SilverRunConfigBase(RunConfigBase):
     """What every dataset's silver run configuration has."""
 
+    audit_only: bool = Field(
+        default=False,
+        description="Stage the partition and run every check, but publish nothing (silver and "
+        "quarantine keep their current version; the staged copy is kept for inspection).",
+    )
     rule_overrides: list[RuleOverrideBase] = Field(
         default_factory=list, description="Per-rule thresholds for this run."
     )
@@ -59,6 +90,15 @@ def silver_run_config(ds: DatasetConfig) -> type[SilverRunConfigBase]:
     silver: type[SilverRunConfigBase] = create_model(
         f"{ds.name.title().replace('_', '')}SilverRunConfig",
         __base__=SilverRunConfigBase,
+        audit_only=(
+            bool,
+            Field(
+                default=False,
+                description="Stage the partition and run every check, but publish nothing "
+                "(silver and quarantine keep their current version; the staged copy is kept for "
+                "inspection).",
+            ),
+        ),
         rule_overrides=(
             list[override],
             Field(
@@ -69,3 +109,86 @@ def silver_run_config(ds: DatasetConfig) -> type[SilverRunConfigBase]:
         ),
     )
     return silver
+
+
+class GoldRunConfigBase(AsOfRunConfig):
+    """What every gold table's run configuration has."""
+
+    def cut(self, inputs: dict[str, LazyFrame], event_times: dict[str, str]) -> dict[str, Any]:
+        """``inputs`` with the silver ones cut at ``as_of`` on their event-time column."""
+        as_of: datetime | None = self.as_of_time()
+        if as_of is None:
+            return dict(inputs)
+        return {
+            ref: frame.filter(nw.col(event_times[ref]) <= as_of) if ref in event_times else frame
+            for ref, frame in inputs.items()
+        }
+
+
+def gold_event_times(uc: UseCaseConfig, table: GoldTable) -> dict[str, str]:
+    """The gold table's silver inputs that have an event time, with that column."""
+    sources = [table.left, table.right] if isinstance(table, JoinTable) else [table.source]
+    times: dict[str, str] = {}
+    for ref in sources:
+        layer, _, name = ref.partition(".")
+        ds = next((d for d in uc.datasets if d.name == name), None)
+        if layer == "silver" and ds is not None and ds.event_time:
+            times[ref] = ds.event_time
+    return times
+
+
+def gold_run_config(uc: UseCaseConfig, table: GoldTable) -> type[GoldRunConfigBase]:
+    """The gold table's run configuration (an ``as_of`` only where a silver input has a time)."""
+    times = gold_event_times(uc, table)
+    fields: dict[str, Any] = {}
+    if times:
+        cut = ", ".join(f"`{ref}`.`{col}`" for ref, col in sorted(times.items()))
+        fields["as_of"] = (
+            AsOf,
+            Field(
+                default="",
+                description=f"Recompute the day as it stood at this time: rows of {cut} stamped "
+                f"later are left out. {AS_OF_DESCRIPTION}",
+            ),
+        )
+    config: type[GoldRunConfigBase] = create_model(
+        f"{table.name.title().replace('_', '')}GoldRunConfig",
+        __base__=GoldRunConfigBase,
+        **fields,
+    )
+    return config
+
+
+def keep_ingested(
+    house: Lakehouse, bronze: str, files: str, partition: str, batch: LandingBatch
+) -> LandingBatch:
+    """``batch`` for ``landing_files: new``: files ingested before keep their rows and record.
+
+    Files the partition's landing-files table records as ingested are not taken from ``batch``
+    again; their rows come from the bronze partition as it is (original ``_ingested_at`` and
+    ``_batch_id``). Everything else in the folder is accounted for as read now.
+    """
+    if not (house.exists(files) and house.exists(bronze)):
+        return batch
+    before = to_polars(house.scan(files, [partition]).filter(nw.col("status") == "ingested"))
+    kept = set(before["file"].to_list())
+    if not kept:
+        return batch
+    rows = to_polars(house.scan(bronze, [partition]).filter(nw.col("_source_file").is_in(kept)))
+    fresh = batch.frame.filter(~pl.col("_source_file").is_in(kept))
+    frame = pl.concat([fresh, rows], how="diagonal_relaxed").select(
+        *batch.frame.columns, *[c for c in rows.columns if c not in batch.frame.columns]
+    )
+    previous = [
+        LandingFile(
+            file=r["file"],
+            status="ingested",
+            rows=int(r["rows"] or 0),
+            format=r["format"] or "",
+            reason=f"kept from batch {r['_batch_id']} (landing_files: new)",
+            missing_columns=[c for c in (r["missing_columns"] or "").split(", ") if c],
+        )
+        for r in before.iter_rows(named=True)
+    ]
+    records = previous + [r for r in batch.records if r.file not in kept]
+    return batch.model_copy(update={"frame": frame, "records": records})

@@ -10,11 +10,18 @@ lease from staging to the end (a second run of the same partition fails at once 
 naming the holder), publishes quarantine then silver, and judges ``rows_accounted`` on the
 PUBLISHED tables. A run that finds a partition half-published by a killed run says so and
 re-publishes both tables.
+
+Run configuration (:mod:`mlops_assets.assets.medallion.run_config`): per-rule thresholds for one
+run, and ``audit_only``: stage and audit the partition, publish nothing (an observation on the
+silver asset says so; both outputs are optional for that reason, so downstream steps of the run
+are skipped). ``rows_accounted`` is then judged on the staged counts, and a failed blocking check
+still fails the step, as the partition would be refused.
 """
 
 from collections.abc import Iterator
+from datetime import datetime
 from functools import partial
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 import dagster as dg
 
@@ -36,9 +43,160 @@ from mlops_assets.errors import DataValidationError, StorageError
 from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.metadata import counts_table, markdown_table
+from mlops_assets.storage.lakehouse import Lakehouse, TableRef
+from mlops_assets.storage.lease import PartitionLease
 from mlops_assets.storage.publish import interrupted_publish, pause_point, published_partition
-from mlops_assets.transforms.audit import audit_partition, published_accounting
+from mlops_assets.transforms.audit import (
+    ACCOUNTING_CHECK,
+    AuditReport,
+    CheckOutcome,
+    audit_partition,
+    published_accounting,
+)
 from mlops_assets.transforms.quality import count_failures, refine
+
+
+class _Staged(NamedTuple):
+    quarantine: LazyFrame
+    staging: str
+    staged: LazyFrame
+    report: AuditReport
+
+
+def _stage_and_audit(
+    house: Lakehouse,
+    ds: DatasetConfig,
+    bronze: LazyFrame,
+    where: tuple[TableRef, str, str],
+    as_of: datetime,
+) -> _Staged:
+    """Refine ``bronze`` with ``ds``'s rules, write it to the run's staging table, audit it."""
+    silver_ref, partition, run_id = where
+    split = refine(bronze, ds)
+    quarantine = persist(split.quarantine)
+    staging = house.staging_location(silver_ref, partition, run_id)
+    house.write(staging, split.silver)  # write ...
+    staged = house.scan(staging)
+    report = audit_partition(  # ... audit ...
+        ds,
+        counts=count_failures(split, ds),
+        staged=staged.collect(),
+        quarantine=quarantine.collect(),
+        bronze_rows=row_count(bronze),
+        raw_columns=len([c for c in bronze.collect_schema().names() if c[0] != "_"]),
+        missing_columns=split.missing_columns,
+        as_of=as_of,
+    )
+    return _Staged(quarantine, staging, staged, report)
+
+
+def staged_accounting(report: AuditReport) -> CheckOutcome:
+    """``rows_accounted`` of an audit-only run, judged on the staged counts (nothing published)."""
+    return CheckOutcome(
+        name=ACCOUNTING_CHECK,
+        passed=report.staged_accounted,
+        severity="error",
+        blocking=True,
+        metadata={
+            "read_from": "staged tables (audit only: nothing published)",
+            "bronze_rows": report.bronze_rows,
+            "silver_rows": report.silver_rows,
+            "quarantined_rows": report.quarantined_rows,
+        },
+    )
+
+
+def _optional(out: dg.AssetOut) -> dg.AssetOut:
+    out.is_required = False  # an audit-only run publishes neither table
+    return out
+
+
+def _audit_only_observation(
+    silver_key: dg.AssetKey, staged: _Staged, run_config: SilverRunConfigBase
+) -> dg.AssetObservation:
+    report = staged.report
+    return dg.AssetObservation(
+        asset_key=silver_key,
+        metadata={
+            "audit_only": True,
+            "published": False,
+            "would_publish": report.publishable,
+            "blocking_failures": report.blocking_summary() if report.failed_blocking else "none",
+            "bronze_rows": report.bronze_rows,
+            "staged_rows": report.silver_rows,
+            "quarantined_rows": report.quarantined_rows,
+            "staging_table": staged.staging,
+            **run_config_metadata(run_config),
+        },
+    )
+
+
+def _publish(
+    context: dg.AssetExecutionContext,
+    alerts: AlertsResource,
+    uc: UseCaseConfig,
+    ds: DatasetConfig,
+    house: Lakehouse,
+    refs: dict[str, TableRef],
+    lease: PartitionLease,
+    staged_partition: _Staged,
+    repaired: str | None,
+    run_config: SilverRunConfigBase,
+) -> Iterator[Any]:
+    """Checks, then publish quarantine and silver, then prove the published partition whole."""
+    silver_key, partition, run_id = asset_key(refs["silver"]), context.partition_key, context.run_id
+    quarantine, staging, staged, report = staged_partition
+    yield from check_results(silver_key, report)
+    alert_failed_checks(alerts, context.log, uc, ds.name, partition, report)
+    if not report.publishable:
+        published = published_partition(house, **refs, partition=partition)
+        yield check_result(silver_key, published_accounting(published))
+        raise DataValidationError(
+            f"{ds.name} partition {partition} not published: blocking checks failed: "
+            + report.blocking_summary(),
+            context={"dataset": ds.name, "partition": partition, "staging": staging},
+            fix="inspect the staged partition and the quarantine reasons, fix the source "
+            "files or the rule thresholds, then re-materialize the partition",
+        )
+    meta = {"bronze_rows": report.bronze_rows, "quarantined_rows": report.quarantined_rows}
+    lease.mark(  # ... publish: quarantine first, silver last (the IO manager commits)
+        "publishing",
+        {
+            "bronze": report.bronze_rows,
+            "silver": report.silver_rows,
+            "quarantine": report.quarantined_rows,
+        },
+    )
+    yield dg.Output(
+        quarantine,
+        output_name="quarantine",
+        metadata={
+            "quarantined_by_rule": counts_table(report.quarantined_by_rule, "rule", "rows"),
+            "example_reasons": markdown_table(["rule", "example reason"], report.example_reasons),
+        },
+    )
+    yield dg.Output(
+        staged,
+        output_name="silver",
+        metadata={
+            **meta,
+            "missing_columns": ", ".join(report.missing_columns) or "none",
+            "repaired_half_publish": repaired or "no",
+            **run_config_metadata(run_config),
+        },
+    )
+    # ... and prove it on the published tables, not on the staged counts
+    published = published_partition(house, **refs, partition=partition)
+    accounting = published_accounting(published, expected_run=run_id)
+    yield check_result(silver_key, accounting)
+    if not accounting.passed:
+        raise StorageError(
+            f"{ds.name} partition {partition} is not whole after publishing: "
+            + str(accounting.metadata["problems"]),
+            context={"dataset": ds.name, "partition": partition, "run_id": run_id},
+            fix="re-materialize the partition; if it recurs, another writer bypasses "
+            "the partition lease",
+        )
 
 
 def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinition:
@@ -52,11 +210,13 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
 
     @dg.multi_asset(
         outs={
-            "silver": out(silver_ref, column_docs(ds)),
-            "quarantine": out(
-                quarantine_ref,
-                f"Rows of `{ds.name}` rejected by a rule, raw values kept, with "
-                "`_rule` (first rule broken) and `_reason` (every reason).",
+            "silver": _optional(out(silver_ref, column_docs(ds))),
+            "quarantine": _optional(
+                out(
+                    quarantine_ref,
+                    f"Rows of `{ds.name}` rejected by a rule, raw values kept, with "
+                    "`_rule` (first rule broken) and `_reason` (every reason).",
+                )
             ),
         },
         ins={"bronze": dg.AssetIn(key=asset_key(refs["bronze"]))},
@@ -74,7 +234,14 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
     ) -> Iterator[Any]:
         house, partition, run_id = lakehouse.get(), context.partition_key, context.run_id
         run_config = cast(SilverRunConfigBase, config)
-        run_ds = run_config.dataset(ds)  # this run's rule thresholds
+        run_ds, where = run_config.dataset(ds), (silver_ref, partition, run_id)
+        as_of = context.partition_time_window.end
+        if run_config.audit_only:  # stage + audit only: no lease, no repair, no publish
+            staged = _stage_and_audit(house, run_ds, bronze, where, as_of)
+            yield from check_results(silver_key, staged.report)
+            yield check_result(silver_key, staged_accounting(staged.report))
+            yield _audit_only_observation(silver_key, staged, run_config)
+            return  # a failed blocking check still fails the step: the partition would be refused
         with house.partition_lease(silver_ref, partition, run_id) as lease:  # one writer
             repaired = interrupted_publish(
                 house,
@@ -89,74 +256,10 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
                     f"({repaired}); this run re-publishes silver and quarantine"
                 )
             pause_point(f"stage:{'.'.join(silver_ref.parts)}")
-            split = refine(bronze, run_ds)
-            quarantine = persist(split.quarantine)
-            staging = house.staging_location(silver_ref, partition, run_id)
-            house.write(staging, split.silver)  # write ...
-            staged = house.scan(staging)
-            report = audit_partition(  # ... audit ...
-                run_ds,
-                counts=count_failures(split, run_ds),
-                staged=staged.collect(),
-                quarantine=quarantine.collect(),
-                bronze_rows=row_count(bronze),
-                raw_columns=len([c for c in bronze.collect_schema().names() if c[0] != "_"]),
-                missing_columns=split.missing_columns,
-                as_of=context.partition_time_window.end,
+            staged = _stage_and_audit(house, run_ds, bronze, where, as_of)
+            yield from _publish(
+                context, alerts, uc, ds, house, refs, lease, staged, repaired, run_config
             )
-            yield from check_results(silver_key, report)
-            alert_failed_checks(alerts, context.log, uc, ds.name, partition, report)
-            if not report.publishable:
-                published = published_partition(house, **refs, partition=partition)
-                yield check_result(silver_key, published_accounting(published))
-                raise DataValidationError(
-                    f"{ds.name} partition {partition} not published: blocking checks failed: "
-                    + report.blocking_summary(),
-                    context={"dataset": ds.name, "partition": partition, "staging": staging},
-                    fix="inspect the staged partition and the quarantine reasons, fix the source "
-                    "files or the rule thresholds, then re-materialize the partition",
-                )
-            meta = {"bronze_rows": report.bronze_rows, "quarantined_rows": report.quarantined_rows}
-            lease.mark(  # ... publish: quarantine first, silver last (the IO manager commits)
-                "publishing",
-                {
-                    "bronze": report.bronze_rows,
-                    "silver": report.silver_rows,
-                    "quarantine": report.quarantined_rows,
-                },
-            )
-            yield dg.Output(
-                quarantine,
-                output_name="quarantine",
-                metadata={
-                    "quarantined_by_rule": counts_table(report.quarantined_by_rule, "rule", "rows"),
-                    "example_reasons": markdown_table(
-                        ["rule", "example reason"], report.example_reasons
-                    ),
-                },
-            )
-            yield dg.Output(
-                staged,
-                output_name="silver",
-                metadata={
-                    **meta,
-                    "missing_columns": ", ".join(report.missing_columns) or "none",
-                    "repaired_half_publish": repaired or "no",
-                    **run_config_metadata(run_config),
-                },
-            )
-            # ... and prove it on the published tables, not on the staged counts
-            published = published_partition(house, **refs, partition=partition)
-            accounting = published_accounting(published, expected_run=run_id)
-            yield check_result(silver_key, accounting)
-            if not accounting.passed:
-                raise StorageError(
-                    f"{ds.name} partition {partition} is not whole after publishing: "
-                    + str(accounting.metadata["problems"]),
-                    context={"dataset": ds.name, "partition": partition, "run_id": run_id},
-                    fix="re-materialize the partition; if it recurs, another writer bypasses "
-                    "the partition lease",
-                )
-            house.remove(staging)
+            house.remove(staged.staging)
 
     return _silver

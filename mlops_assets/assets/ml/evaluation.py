@@ -71,13 +71,13 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
 
         run_config = cast(EvaluationRunConfigBase, config)
         registry = Registry(mlflow.settings(uc.name), lock_dir=mlflow.locks)
+        if run_config.challenger_version:  # another registered version than the one upstream
+            challenger = registry.get_version(name, run_config.challenger_version)
         report = evaluate_challenger(
             registry, challenger, training_set, run_config.model(), run_tags(context)
         )
-        tags = run_config_tags(run_config)
-        if tags:
-            for tag, value in tags.items():
-                registry.client.set_tag(report.mlflow_run_id, tag, value)
+        for tag, value in run_config_tags(run_config).items():
+            registry.client.set_tag(report.mlflow_run_id, tag, value)
         _alert_on_failed_gate(context, alerts, uc, report)
         yield gate_check(report)
         metadata = {**evaluation_metadata(report), **run_config_metadata(run_config)}

@@ -2,14 +2,14 @@
 
 import dagster as dg
 import narwhals as nw
+import polars as pl
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name, use_mlflow
 from mlops_assets.assets.ml.serving_run_config import InferenceRunConfig
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.engines.frames import DataFrame, LazyFrame
-from mlops_assets.errors import RegistryError
+from mlops_assets.engines.frames import DataFrame, LazyFrame, row_count, to_polars
 from mlops_assets.resources.mlflow import MlflowResource
 
 
@@ -39,25 +39,23 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         features: LazyFrame,
     ) -> DataFrame:
         from mlops_assets.ml.batch import score_batch
-        from mlops_assets.ml.registry import CHAMPION, Registry
+        from mlops_assets.ml.registry import Registry
 
         registry = Registry(use_mlflow(mlflow, uc.name), lock_dir=mlflow.locks)
-        if config.version:
-            scorer, alias = registry.get_version(name, config.version), None
-        elif config.alias == CHAMPION:
-            scorer, alias = registry.require_champion(name, purpose="score with"), CHAMPION
-        else:
-            found = registry.alias_version(name, config.alias)
-            if found is None:
-                raise RegistryError(
-                    f"{name} has no @{config.alias} version to score with",
-                    context={"model": name, "alias": config.alias},
-                    fix="train and evaluate a model first, or score with the champion",
-                )
-            scorer, alias = found, config.alias
+        scorer, alias = config.scorer(registry, name)
         what = f"feature partition {context.partition_key}"
+        batches = config.batches(row_count(features))
+        rows = to_polars(features) if len(batches) > 1 else features
         predictions = nw.from_native(
-            score_batch(features, scorer, model_cfg, alias=alias, what=what)
+            pl.concat(
+                [
+                    score_batch(rows_slice, scorer, model_cfg, alias=alias, what=what)
+                    for rows_slice in (
+                        rows.slice(start, size) if isinstance(rows, pl.DataFrame) else rows
+                        for start, size in batches
+                    )
+                ]
+            )
         )
         means = predictions.select(
             nw.col("probability").mean(), nw.col("prediction").cast(nw.Float64).mean()
@@ -67,6 +65,7 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
                 "model_version": int(scorer.version),
                 "mean_probability": float(means[0] or 0.0),
                 "positive_rate": float(means[1] or 0.0),
+                "scoring_batches": len(batches),
                 **run_config_metadata(config),
             }
         )

@@ -3,11 +3,21 @@
 Training's estimator parameters are a typed class per model flavour: one field per parameter of
 the YAML's ``flavor.params`` and of the estimator's constructor, each defaulting to the YAML value
 (else the estimator's own default). Unknown parameters are rejected when the run is launched.
+
+Cross-field rules are written into the schema, so Dagster rejects a bad combination when the run
+is launched (in the launchpad, by the sensor or schedule, or by ``execute_in_process``), before
+any step starts:
+
+- ``split`` is a discriminated union: ``as_configured`` or ``reseed`` with a required ``seed``
+  and ``reason`` (a reseed changes the held-out entities, so it is never silent);
+- ``search`` exists only when the YAML has a ``model.search`` (otherwise it is an unknown entry);
+- ``gate`` is a discriminated union: ``enabled``, ``dry_run``, or ``disabled`` with a required
+  ``reason`` (unless the YAML itself disables the gates).
 """
 
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import Field, create_model, field_validator, model_validator
+from pydantic import Field, create_model
 
 from mlops_assets.assets.ml.common import model_config
 from mlops_assets.assets.ml.estimator_params import Scalar, estimator_defaults
@@ -64,14 +74,41 @@ def estimator_params_class(model: ModelConfig) -> type[RunConfigBase]:
     return params_cls
 
 
+class SplitAsConfigured(RunConfigBase):
+    """The YAML's split seed."""
+
+    kind: Literal["as_configured"] = Field(
+        default="as_configured", description="Split with the YAML's `split.seed`."
+    )
+
+
+class SplitReseeded(RunConfigBase):
+    """Another split seed for this run; the held-out entities change, so a reason is required."""
+
+    kind: Literal["reseed"] = Field(default="reseed", description="Split with another seed.")
+    seed: int = Field(ge=0, description="Seed of the train/validation/test entity hash.")
+    reason: str = Field(
+        min_length=1,
+        pattern=r"\S",
+        description="Why the held-out entities change (the champion comparison is not like for "
+        "like).",
+    )
+
+
+Split = Annotated[SplitAsConfigured | SplitReseeded, Field(discriminator="kind")]
+
+
 class TrainingRunConfigBase(RunConfigBase):
     """What every use case's training run configuration has (its class sets the defaults)."""
 
     params: RunConfigBase = Field(
         default_factory=RunConfigBase, description="Estimator parameters for this run."
     )
-    search: bool = Field(default=False, description="Run the YAML's search.")
-    split_seed: int = Field(default=0, ge=0, description="Seed of the split hash.")
+    split: Split = Field(
+        default_factory=SplitAsConfigured,
+        description="`as_configured` (the YAML's `split.seed`) or `reseed` with a `seed` and a "
+        "required `reason`.",
+    )
     reason: str = Field(
         default="", description="Why this run was started (recorded in MLflow and metadata)."
     )
@@ -89,11 +126,52 @@ class TrainingRunConfigBase(RunConfigBase):
         raise NotImplementedError
 
 
+class GateEnabled(RunConfigBase):
+    """Gates on: promote when they pass."""
+
+    mode: Literal["enabled"] = Field(default="enabled", description="Promote on pass.")
+
+
+class GateDryRun(RunConfigBase):
+    """Gates judged and recorded, nothing promoted."""
+
+    mode: Literal["dry_run"] = Field(default="dry_run", description="Record, never promote.")
+
+
+class GateDisabled(RunConfigBase):
+    """Gates off for this run: looser than any configured mode, so a reason is required."""
+
+    mode: Literal["disabled"] = Field(default="disabled", description="Skip the gates.")
+    reason: str = Field(
+        min_length=1,
+        pattern=r"\S",
+        description="Why the gates are off for this run (recorded with the evaluation).",
+    )
+
+
+class GateDisabledAsConfigured(GateDisabled):
+    """Gates off, as the YAML says (no reason needed)."""
+
+    reason: str = Field(default="", description="Why (optional: the YAML disables the gates).")
+
+
 class EvaluationRunConfigBase(RunConfigBase):
     """What every use case's evaluation run configuration has."""
 
-    gate_mode: GateMode = Field(default="enabled", description="Gate mode of this run.")
-    reason: str = Field(default="", description="Why the gate mode differs from the YAML.")
+    gate: GateEnabled | GateDryRun | GateDisabled = Field(
+        default_factory=GateEnabled, discriminator="mode", description="Gate mode of this run."
+    )
+    challenger_version: str = Field(
+        default="",
+        pattern=r"^(\d+)?$",
+        description="Registered version to evaluate (and promote on pass) instead of the one "
+        "trained upstream; empty: the upstream version.",
+    )
+
+    @property
+    def gate_mode(self) -> GateMode:
+        """The gate mode of this run."""
+        return self.gate.mode
 
     def model(self) -> ModelConfig:
         """The model config this run evaluates with."""
@@ -104,7 +182,7 @@ def training_run_config(uc: UseCaseConfig) -> type[TrainingRunConfigBase]:
     """The training asset's run configuration for ``uc`` (defaults: its YAML)."""
     yaml_model = model_config(uc)
     params_cls = estimator_params_class(yaml_model)
-    has_search = yaml_model.search is not None
+    seed = yaml_model.split.seed
 
     class TrainingRunConfig(TrainingRunConfigBase):
         """Knobs of one training run; every default is the YAML's."""
@@ -114,38 +192,11 @@ def training_run_config(uc: UseCaseConfig) -> type[TrainingRunConfigBase]:
             description="Estimator parameters for this run (defaults: YAML `flavor.params`, "
             "else the estimator's own). Unknown names are rejected.",
         )
-        search: bool = Field(
-            default=has_search,
-            description="Run the YAML's hyper-parameter search (`model.search`); false trains "
-            "once with `params`.",
+        split: Split = Field(
+            default_factory=SplitAsConfigured,
+            description=f"`as_configured` (YAML `split.seed`: {seed}) or `reseed` with a `seed` "
+            "and a required `reason` (changing the seed changes which entities are held out).",
         )
-        split_seed: int = Field(
-            default=yaml_model.split.seed,
-            ge=0,
-            description="Seed of the train/validation/test entity hash (YAML `split.seed`). "
-            "Changing it changes which entities are held out.",
-        )
-
-        @field_validator("search")
-        @classmethod
-        def _search_configured(cls, value: bool) -> bool:
-            if value and not has_search:
-                raise ValueError(
-                    "search=true but the YAML has no `model.search`; fix: add a search space "
-                    "to the use case's YAML, or leave search false"
-                )
-            return value
-
-        @model_validator(mode="after")
-        def _seed_needs_reason(self) -> "TrainingRunConfig":
-            if self.split_seed != yaml_model.split.seed and not self.reason.strip():
-                raise ValueError(
-                    f"split_seed {self.split_seed} differs from the YAML's "
-                    f"{yaml_model.split.seed}: "
-                    "the held-out entities change, so the champion comparison is not like for "
-                    "like; fix: give a `reason`"
-                )
-            return self
 
         def overrides(self) -> dict[str, ParamValue]:
             """The estimator parameters this run changes (empty: as configured)."""
@@ -155,38 +206,47 @@ def training_run_config(uc: UseCaseConfig) -> type[TrainingRunConfigBase]:
 
         def model(self) -> ModelConfig:
             """The model config this run trains with (search and split applied)."""
-            split = yaml_model.split.model_copy(update={"seed": self.split_seed})
+            run_seed = self.split.seed if isinstance(self.split, SplitReseeded) else seed
+            split = yaml_model.split.model_copy(update={"seed": run_seed})
             update: dict[str, Any] = {"split": split}
-            if not self.search:
+            if not getattr(self, "search", False):
                 update["search"] = None
             return yaml_model.model_copy(update=update)
 
-    return TrainingRunConfig
+    if yaml_model.search is None:  # no `search` entry: asking for one fails at launch
+        return TrainingRunConfig
+    searched: type[TrainingRunConfigBase] = create_model(
+        "TrainingRunConfig",
+        __base__=TrainingRunConfig,
+        search=(
+            bool,
+            Field(
+                default=True,
+                description="Run the YAML's hyper-parameter search (`model.search`); false "
+                "trains once with `params`.",
+            ),
+        ),
+    )
+    return searched
 
 
 def evaluation_run_config(uc: UseCaseConfig) -> type[EvaluationRunConfigBase]:
-    """The evaluation asset's run configuration: the gate mode of this run."""
+    """The evaluation asset's run configuration: the gate mode and challenger of this run."""
     yaml_model = model_config(uc)
     yaml_mode = yaml_model.gates.mode
+    disabled = GateDisabledAsConfigured if yaml_mode == "disabled" else GateDisabled
+    default = {"enabled": GateEnabled, "dry_run": GateDryRun, "disabled": disabled}[yaml_mode]
 
     class EvaluationRunConfig(EvaluationRunConfigBase):
         """Knobs of one evaluation/promotion run; the default is the YAML's gate mode."""
 
-        gate_mode: GateMode = Field(
-            default=yaml_mode,
+        gate: GateEnabled | GateDryRun | disabled = Field(  # type: ignore[valid-type]
+            default_factory=default,
+            discriminator="mode",
             description=f"Gate mode of this run (YAML `gates.mode`: {yaml_mode}). `enabled` "
             "promotes on pass, `dry_run` records what would happen, `disabled` skips the gates "
-            "(needs a `reason`).",
+            "and needs a `reason`.",
         )
-
-        @model_validator(mode="after")
-        def _disabled_needs_reason(self) -> "EvaluationRunConfig":
-            if self.gate_mode == "disabled" != yaml_mode and not self.reason.strip():
-                raise ValueError(
-                    "gate_mode 'disabled' turns the promotion gates off for this run; "
-                    "fix: give a `reason` (it is recorded with the evaluation)"
-                )
-            return self
 
         def model(self) -> ModelConfig:
             """The model config with this run's gate mode."""

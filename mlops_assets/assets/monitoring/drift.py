@@ -39,7 +39,7 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         check_specs=reporting.drift_check_specs(drift_key, drift_cfg),
         group_name=group(uc.name, "monitoring"),
         io_manager_key="lakehouse_io",
-        kinds={"delta", "evidently", "polars"},
+        kinds={"delta", "evidently", "mlflow", "polars"},
         owners=uc.owners or None,
         description=f"Each day's model inputs and predictions against the training reference "
         f"profiles of `{name}@champion` (one pass, vectorised), with the Evidently report of a "
@@ -62,24 +62,27 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         version = judged_version(mlflow, uc.name, name, run_config.model_version)
         house = lakehouse.get()
         cache = house.cache_dir("models")
+        reference = stored_profile(version, REFERENCE_PROFILE, cache, mlflow)
         outcome = check_drift(
             features,
             predictions,
-            reference=stored_profile(version, REFERENCE_PROFILE, cache, mlflow),
+            reference=reference,
             prediction_profile=prediction_profile(version, cache, mlflow),
             config=run_drift,
             window=context.partition_key,
             model_version=version.version,
             reports_dir=house.reports_dir(uc.name),
             seed=seed,
+            render_report=run_config.render_report,
         )
-        run_id = reporting.log_drift_run(context, mlflow, uc.name, outcome)
+        histograms = reporting.drifted_histograms(outcome, reference, features, run_drift, seed)
+        links = reporting.log_drift_run(context, mlflow, uc.name, outcome, name, histograms)
         yield from reporting.drift_check_results(outcome, run_drift)
         reporting.drift_alert(alerts, context.log, uc, outcome)
         yield dg.Output(
             outcome.window.to_frame(),
             metadata={
-                **reporting.drift_metadata(outcome, run_id),
+                **reporting.drift_metadata(outcome, links),
                 **run_config_metadata(run_config),
             },
         )

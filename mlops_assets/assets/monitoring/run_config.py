@@ -41,6 +41,12 @@ class DriftRunConfigBase(MonitoringRunConfigBase):
     column_thresholds: list[ColumnThresholdBase] = Field(
         default_factory=list, description="Per-column thresholds."
     )
+    render_report: bool = Field(
+        default=True,
+        description="Render the Evidently HTML report of the day (as configured); false skips "
+        "it (the verdict of record is computed either way; an earlier report of the day is "
+        "removed, so nothing stale is linked).",
+    )
 
     def drift_config(self, base: DriftConfig) -> DriftConfig:
         """``base`` with this run's dataset share and column thresholds."""
