@@ -94,6 +94,12 @@ class DatabricksEnvironment(StrictModel):
         default=Path(".mlops_data"),
         description="Local scratch folder (reports, locks) on the machine running Dagster.",
     )
+    volume_root: Path = Field(
+        default=Path("/Volumes"),
+        description="Where Unity Catalog Volumes are mounted for the Dagster process (landing "
+        "files, reports, JSON state): `/Volumes` on Databricks compute; elsewhere a mounted or "
+        "synchronised copy.",
+    )
     executor: Literal["in_process", "multiprocess"] = Field(
         default="in_process", description="Dagster executor."
     )

@@ -43,7 +43,10 @@ def databricks_environment_resources(
     options = options or BuildOptions()
     scratch = LocalLakehouse(env.data_dir)
     lakehouse = UnityCatalogLakehouseResource(
-        data_dir=str(env.data_dir), catalog=env.catalog, schema_name=env.schema_name
+        data_dir=str(env.data_dir),
+        catalog=env.catalog,
+        schema_name=env.schema_name,
+        volume_root=str(env.volume_root),
     )
     mlflow = MlflowResource(
         tracking_uri="databricks",

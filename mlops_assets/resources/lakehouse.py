@@ -5,6 +5,7 @@ Assets, IO managers, sensors and the CLI ask :meth:`LakehouseResource.get` for t
 """
 
 import os
+import threading
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -15,6 +16,9 @@ from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
+
+_SESSIONS: "dict[str, SparkSession]" = {}
+_SESSIONS_LOCK = threading.Lock()
 
 
 class LakehouseResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -46,9 +50,7 @@ class UnityCatalogLakehouseResource(LakehouseResource):
     volume_root: str = Field(default="/Volumes", description="Where Volumes are mounted.")
 
     def session(self) -> "SparkSession":
-        """A Spark Connect session to the configured server."""
-        from mlops_assets.engines.spark import connect_remote
-
+        """The process's Spark Connect session to the configured server (:func:`remote_session`)."""
         url = os.environ.get(self.spark_remote_env, "")
         if not url:
             raise ConfigError(
@@ -57,7 +59,7 @@ class UnityCatalogLakehouseResource(LakehouseResource):
                 fix=f"export {self.spark_remote_env}=sc://<host>:<port> (a Databricks cluster: "
                 "sc://<workspace>:443/;token=<pat>;x-databricks-cluster-id=<id>)",
             )
-        return connect_remote(url)
+        return remote_session(url)
 
     def get(self) -> Lakehouse:
         from mlops_assets.storage.unity_catalog import UnityCatalogLakehouse
@@ -71,3 +73,19 @@ class UnityCatalogLakehouseResource(LakehouseResource):
             volume_root=self.volume_root,
             scratch_dir=self.data_dir,
         )
+
+
+def remote_session(url: str, conf: "dict[str, str] | None" = None) -> "SparkSession":
+    """The process's Spark Connect session to ``url``, opened (with ``conf``) on first use.
+
+    Every step and IO manager call of a run shares it: a session is costly to open, and
+    session-scoped state (temporary views, a test server's in-memory catalog) must survive from
+    one table access to the next. A stopped session is replaced.
+    """
+    from mlops_assets.engines.spark import connect_remote
+
+    with _SESSIONS_LOCK:
+        session = _SESSIONS.get(url)
+        if session is None or bool(getattr(session, "is_stopped", False)):
+            session = _SESSIONS[url] = connect_remote(url, conf=conf)
+        return session

@@ -19,9 +19,11 @@ Data, with any Spark session (Databricks Connect, a cluster, or Sail in the test
   IN (...))`` (Delta's replaceWhere); added columns are committed first as an empty
   ``mergeSchema`` append (new nullable columns, as the local lakehouse's ``add_columns``);
 - ``merge``: an upsert on keys with SQL ``MERGE INTO``;
-- ``version``: ``DESCRIBE HISTORY``; engines without it (Sail) fall back to reading the Delta log
-  with delta-rs when the table's location is on this machine, else None. A write whose version
-  cannot be known reports ``version=-1``.
+- ``version`` and ``partition_writer`` (the run that last replaced a partition, from the commit's
+  ``userMetadata``): ``DESCRIBE HISTORY``; engines without it (Sail) fall back to reading the
+  Delta log with delta-rs when the table's location is on this machine, else None
+  (:mod:`~mlops_assets.storage.unity_catalog_history`). A write whose version cannot be known
+  reports ``version=-1``.
 
 Portable choices, checked against Sail 0.7.2 (tests) and standard Delta: ``saveAsTable`` with a
 ``replaceWhere`` option silently replaced the *whole* table on Sail, ``ALTER TABLE ... ADD
@@ -41,8 +43,15 @@ import narwhals as nw
 from mlops_assets.engines.frames import AnyFrame
 from mlops_assets.engines.spark import quote, spark_frame
 from mlops_assets.errors import SchemaMismatchError, StorageError
-from mlops_assets.storage.delta import PARTITION_COLUMN, SchemaEvolution, WriteResult
+from mlops_assets.storage.delta import (
+    PARTITION_COLUMN,
+    PARTITIONS_KEY,
+    RUN_ID_KEY,
+    SchemaEvolution,
+    WriteResult,
+)
 from mlops_assets.storage.lakehouse import Lakehouse, TableRef, safe_name, safe_partition
+from mlops_assets.storage.unity_catalog_history import TableHistory
 from mlops_assets.storage.unity_catalog_schema import align_to_table, check_schema, commit_options
 
 if TYPE_CHECKING:
@@ -79,8 +88,7 @@ class UnityCatalogLakehouse(Lakehouse):
         self.scratch_dir = Path(scratch_dir)
         self.prefix_use_case = prefix_use_case
         self._session_factory = spark_session_factory
-        self.history_unavailable: str | None = None
-        """Why ``DESCRIBE HISTORY`` is not used (None until it failed once)."""
+        self._history = TableHistory()
 
     def __repr__(self) -> str:
         return f"UnityCatalogLakehouse({self.catalog!r}, {self.schema!r})"
@@ -149,27 +157,26 @@ class UnityCatalogLakehouse(Lakehouse):
         return bool(self.spark.catalog.tableExists(quote(_parts(location))))
 
     def version(self, location: str) -> int | None:
-        name = quote(_parts(location))
         if not self.exists(location):
             return None
-        if self.history_unavailable is None:
-            try:
-                rows = self.spark.sql(f"DESCRIBE HISTORY {name} LIMIT 1").collect()
-                return int(rows[0]["version"])
-            except Exception as exc:  # the engine has no Delta history (Sail) or refuses it
-                self.history_unavailable = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-        return self._log_version(name)
+        return self._history.version(self.spark, quote(_parts(location)))
 
-    def _log_version(self, name: str) -> int | None:
-        """The Delta log's version through delta-rs when the table's files are on this machine."""
-        rows = self.spark.sql(f"DESCRIBE TABLE EXTENDED {name}").collect()
-        where = next((str(r[1]) for r in rows if str(r[0]).strip() == "Location"), "")
-        path = Path(where.removeprefix("file://")) if where.startswith(("/", "file:/")) else None
-        if path is None or not (path / "_delta_log").is_dir():
+    def partition_writer(self, location: str, partition: str) -> str | None:
+        """The run of the newest commit that replaced ``partition`` (from its ``userMetadata``)."""
+        if not self.exists(location):
             return None
-        from deltalake import DeltaTable
+        wanted = safe_partition(partition)
+        for _, meta in self._history.commits(self.spark, quote(_parts(location))):
+            written = meta.get(PARTITIONS_KEY)
+            if isinstance(written, str) and wanted in written.split(","):
+                run = meta.get(RUN_ID_KEY)
+                return str(run) if run is not None else None
+        return None
 
-        return int(DeltaTable(str(path)).version())
+    @property
+    def history_unavailable(self) -> str | None:
+        """Why ``DESCRIBE HISTORY`` is not used (None until it failed once)."""
+        return self._history.unavailable
 
     def scan(self, location: str, partitions: Sequence[str] | None = None) -> nw.LazyFrame[Any]:
         from pyspark.sql import functions as F  # noqa: N812
