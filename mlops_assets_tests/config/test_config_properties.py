@@ -1,20 +1,22 @@
 """Property: a mutated valid config either loads or fails with a ConfigError naming file, line
 and key path; nothing else escapes, and a mutation known to break the config is never accepted.
 
-``hypothesis`` is not a dependency of this project, so the cases come from a seeded
-``random.Random`` per case: a failure prints its seed and mutation, and replays identically.
+Hypothesis draws every choice (which shipped use case, which mutation, where, what value), so a
+failure shrinks to a small mutation and is printed with its draws. The examples are derandomized:
+CI runs the same cases every time.
 """
 
 import copy
-import random
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mlops_assets.config.loader import read_yaml
 from mlops_assets.config.project import load_project
@@ -22,7 +24,10 @@ from mlops_assets.errors import ConfigError
 from mlops_assets_tests.config.config_helpers import dump_yaml, environ_for, use_case_file
 from mlops_assets_tests.conftest import CONFIGS_DIR
 
+T = TypeVar("T")
 CASES = 520
+SHIPPED = ("churn", "housing")
+"""The valid configs mutated: a binary classifier and a regression."""
 SECRET = "xoxb-" + "2048637151-7351201932-Zq8VvLmT3nRcY5pHkWd2sJxB"
 # Mappings whose keys are free (parameter names, metric names, column names): renaming a key
 # there is not necessarily an error.
@@ -77,8 +82,24 @@ class Mutation:
     invalid: bool
     text: str | None = None  # the mutated file when it was edited as text
 
-    def describe(self, seed: int) -> str:
-        return f"seed {seed}: {self.kind} at {'.'.join(map(str, self.where)) or '<root>'}"
+    def describe(self) -> str:
+        return f"{self.kind} at {'.'.join(map(str, self.where)) or '<root>'}"
+
+
+class Draws:
+    """The few random choices a mutation needs, drawn from Hypothesis (so they shrink)."""
+
+    def __init__(self, data: st.DataObject) -> None:
+        self.data = data
+
+    def choice(self, options: Sequence[T], label: str) -> T:
+        return self.data.draw(st.sampled_from(options), label=label)
+
+    def below(self, n: int, label: str) -> int:
+        return self.data.draw(st.integers(0, n - 1), label=label)
+
+    def coin(self, label: str) -> bool:
+        return self.data.draw(st.booleans(), label=label)
 
 
 def _walk(value: Any, path: Path_ = ()) -> Iterator[tuple[Path_, Any]]:
@@ -103,10 +124,10 @@ def _parent(data: Any, path: Path_) -> Any:
     return data
 
 
-def _typo(key: str, rng: random.Random) -> str:
-    if rng.random() < 0.5:
+def _typo(key: str, draws: Draws) -> str:
+    if draws.coin("suffix typo"):
         return key + "_typo"
-    i = rng.randrange(len(key))
+    i = draws.below(len(key), "doubled letter")
     return key[: i + 1] + key[i] + key[i + 1 :]  # a doubled letter
 
 
@@ -125,65 +146,76 @@ DATA_KINDS = [
 KINDS = [*DATA_KINDS, "duplicate_key", "alias_bomb", "combo"]
 
 
-def _mutate(data: dict[str, Any], rng: random.Random, kinds: list[str] = KINDS) -> Mutation:
+def _mutate(data: dict[str, Any], draws: Draws, kinds: list[str] = KINDS) -> Mutation:
     nodes = list(_walk(data))
     keyed = [(p, v) for p, v in nodes if p and isinstance(p[-1], str)]
     scalars = [(p, v) for p, v in nodes if p and not isinstance(v, dict | list)]
-    kind = rng.choice(kinds)
+    kind = draws.choice(kinds, "kind")
     if kind == "delete":
-        path, _ = rng.choice(keyed)
+        path, _ = draws.choice(keyed, "deleted key")
         del _parent(data, path)[path[-1]]
         return Mutation(kind, path, invalid=any(_matches(path, r) for r in REQUIRED))
     if kind == "delete_required":
-        path, _ = rng.choice([(p, v) for p, v in keyed if any(_matches(p, r) for r in REQUIRED)])
+        required = [(p, v) for p, v in keyed if any(_matches(p, r) for r in REQUIRED)]
+        path, _ = draws.choice(required, "deleted required key")
         del _parent(data, path)[path[-1]]
         return Mutation(kind, path, invalid=True)
     if kind == "rename":
-        path, _ = rng.choice([(p, v) for p, v in keyed if not FREE & {str(x) for x in p}])
+        path, _ = draws.choice(
+            [(p, v) for p, v in keyed if not FREE & {str(x) for x in p}], "renamed"
+        )
         parent = _parent(data, path)
-        new = _typo(str(path[-1]), rng)
+        new = _typo(str(path[-1]), draws)
         parent[new] = parent.pop(path[-1])
         return Mutation(kind, (*path[:-1], new), invalid=True)
     if kind == "retype":
-        path, value = rng.choice(scalars)
+        path, value = draws.choice(scalars, "retyped")
         options: list[Any] = [None, 0, -1, 3.5, True, "text", [], [value], "1e400", "${NOPE:-}"]
-        _parent(data, path)[path[-1]] = rng.choice([o for o in options if o != value])
+        _parent(data, path)[path[-1]] = draws.choice(
+            [o for o in options if o != value], "new value"
+        )
         return Mutation(kind, path, invalid=False)
     if kind == "to_mapping":
-        path, _ = rng.choice([(p, v) for p, v in scalars if not FREE & {str(x) for x in p}])
+        path, _ = draws.choice(
+            [(p, v) for p, v in scalars if not FREE & {str(x) for x in p}], "scalar"
+        )
         _parent(data, path)[path[-1]] = {"unexpected": {"nested": [1, 2, 3]}}
         return Mutation(kind, path, invalid=True)
     if kind == "swap":
-        (a, value_a), (b, value_b) = rng.sample(scalars, 2)
+        i = draws.below(len(scalars), "first")
+        j = (i + 1 + draws.below(len(scalars) - 1, "second")) % len(scalars)
+        (a, value_a), (b, value_b) = scalars[i], scalars[j]
         _parent(data, a)[a[-1]], _parent(data, b)[b[-1]] = value_b, value_a
         return Mutation(kind, a, invalid=False)
     if kind == "unknown_column":
         refs = [p for p, _ in nodes if any(_matches(p, r) for r in COLUMN_REFERENCES)]
-        path = rng.choice(refs)
-        _parent(data, path)[path[-1]] = rng.choice(["no_such_column", "customer_idd", "tenur"])
+        path = draws.choice(refs, "column reference")
+        _parent(data, path)[path[-1]] = draws.choice(
+            ["no_such_column", "customer_idd", "tenur"], "name"
+        )
         return Mutation(kind, path, invalid=True)
     if kind == "unknown_rule_column":
-        ds = rng.randrange(len(data["datasets"]))
+        ds = draws.below(len(data["datasets"]), "dataset")
         rules = data["datasets"][ds].setdefault("rules", [])
-        rule = rng.choice(["ghost >= 0", "ghost is not null", "tenure + ghost > 1"])
-        rules.append(rng.choice([rule, {"type": "not_null", "column": "ghost"}]))
+        rule = draws.choice(["ghost >= 0", "ghost is not null", "tenure + ghost > 1"], "rule")
+        rules.append(draws.choice([rule, {"type": "not_null", "column": "ghost"}], "rule form"))
         return Mutation(kind, ("datasets", ds, "rules", len(rules) - 1), invalid=True)
     if kind == "secret":
-        key = rng.choice(["url_env", "token_env"])
+        key = draws.choice(["url_env", "token_env"], "secret field")
         channel = {"type": "webhook" if key == "url_env" else "slack", key: SECRET}
         if key == "token_env":
             channel["channel"] = "#ml"
         data["monitoring"]["alerts"]["channels"] = [channel]
         return Mutation(kind, ("monitoring", "alerts", "channels", 0, key), invalid=True)
     if kind == "combo":
-        first, second = _mutate(data, rng, DATA_KINDS), _mutate(data, rng, DATA_KINDS)
+        first, second = _mutate(data, draws, DATA_KINDS), _mutate(data, draws, DATA_KINDS)
         return Mutation(f"{first.kind}+{second.kind}", first.where, invalid=False)
     text = dump_yaml(data)
     lines = text.splitlines()
     if kind == "duplicate_key":
         inline = re.compile(r"^(?P<indent> *)(?P<dash>- )?(?P<key>[A-Za-z_]\w*): \S")
         candidates = [i for i, line in enumerate(lines) if inline.match(line)]
-        i = rng.choice(candidates)
+        i = draws.choice(candidates, "duplicated line")
         match = inline.match(lines[i])
         assert match is not None
         indent = match["indent"] + ("  " if match["dash"] else "")
@@ -196,8 +228,8 @@ def _mutate(data: dict[str, Any], rng: random.Random, kinds: list[str] = KINDS) 
     return Mutation(kind, ("bomb",), invalid=True, text="\n".join([*lines, *bomb]) + "\n")
 
 
-def _check_error(err: ConfigError, mutation: Mutation, seed: int, files: set[str]) -> None:
-    why = mutation.describe(seed)
+def _check_error(err: ConfigError, mutation: Mutation, files: set[str]) -> None:
+    why = mutation.describe()
     context = err.context
     assert context.get("file") in files, f"{why}: no file in {context}"
     line = context.get("line")
@@ -220,33 +252,49 @@ def _related(a: list[str], b: list[str]) -> bool:
     return a[:shorter] == b[:shorter]
 
 
+@pytest.mark.timeout(900)  # ~10 s of CPU; minutes of wall time on a loaded 2-core box
 def test_mutated_configs_load_or_fail_with_file_line_and_key_path(tmp_path: Path) -> None:
     configs = tmp_path / "configs"
     (configs / "use_cases").mkdir(parents=True)
     (configs / "environments").mkdir()
     env_text = (CONFIGS_DIR / "environments" / "local.yaml").read_text()
     (configs / "environments" / "local.yaml").write_text(env_text)
-    base, _ = read_yaml(use_case_file(CONFIGS_DIR))
-    path = use_case_file(configs)
+    bases = {name: read_yaml(use_case_file(CONFIGS_DIR, name))[0] for name in SHIPPED}
     environ = environ_for(tmp_path / "data")
     outcomes: dict[str, int] = {"valid": 0, "config_error": 0}
-    started, cpu = time.perf_counter(), time.process_time()
-    for seed in range(CASES):
-        rng = random.Random(seed)
-        data = copy.deepcopy(base)
-        mutation = _mutate(data, rng)
-        text = mutation.text or dump_yaml(data)
-        path.write_text(text, encoding="utf-8")
+
+    @settings(
+        max_examples=CASES,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    @given(st.data())
+    def mutated_config_loads_or_fails_precisely(drawn: st.DataObject) -> None:
+        draws = Draws(drawn)
+        name = draws.choice(SHIPPED, "use case")
+        data = copy.deepcopy(bases[name])
+        mutation = _mutate(data, draws)
+        path = use_case_file(configs, name)
+        for other in (configs / "use_cases").glob("*.yaml"):
+            other.unlink()
+        path.write_text(mutation.text or dump_yaml(data), encoding="utf-8")
         try:
             load_project(configs, environ=environ)
         except ConfigError as err:
             outcomes["config_error"] += 1
-            _check_error(err, mutation, seed, {str(path)})
+            _check_error(err, mutation, {str(path)})
         except Exception as exc:  # the property: nothing but ConfigError escapes
-            pytest.fail(f"{mutation.describe(seed)}: {type(exc).__name__}: {exc}")
+            pytest.fail(f"{mutation.describe()}: {type(exc).__name__}: {exc}")
         else:
             outcomes["valid"] += 1
-            assert not mutation.invalid, f"{mutation.describe(seed)}: invalid config accepted"
+            assert not mutation.invalid, f"{mutation.describe()}: invalid config accepted"
+
+    started, cpu = time.perf_counter(), time.process_time()
+    mutated_config_loads_or_fails_precisely()
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(f"\n{CASES} mutated configs in {seconds:.1f} s ({cpu:.1f} s CPU): {outcomes}")
-    assert outcomes["valid"] > 0 and outcomes["config_error"] > CASES // 2
+    total = sum(outcomes.values())
+    print(f"\n{total} mutated configs in {seconds:.1f} s ({cpu:.1f} s CPU): {outcomes}")
+    assert total >= CASES  # Hypothesis ran every example (and more when it shrank)
+    assert outcomes["valid"] > 0 and outcomes["config_error"] > total // 2
