@@ -5,6 +5,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from mlops_assets.config.base import StrictModel
+from mlops_assets.config.names import FolderName
 from mlops_assets.config.problems import ConfigProblemsError, Problem, unknown_column
 from mlops_assets.config.rule_strings import rule_string_to_mapping
 from mlops_assets.config.rules import (
@@ -47,9 +48,10 @@ class LandingSource(StrictModel):
 
     type: Literal["landing"] = Field(default="landing", description="Source kind.")
     format: Literal["csv", "parquet"] = Field(default="csv", description="File format.")
-    subdir: str | None = Field(
+    subdir: FolderName | None = Field(
         default=None,
-        description="Folder under the use case's landing root (default: dataset name).",
+        description="Folder under the use case's landing root (default: dataset name): one "
+        "folder name of letters, digits, `_` and `-` (no `/`, `..` or absolute path).",
     )
     delimiter: str = Field(default=",", min_length=1, max_length=1, description="CSV delimiter.")
 
