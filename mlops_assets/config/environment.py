@@ -57,11 +57,11 @@ class DatabricksEnvironment(StrictModel):
         description="`pat`: host + personal access token; `oauth-m2m`: a service principal's "
         "OAuth client id + secret (recommended for production).",
     )
-    client_id_env: str = Field(
+    client_id_env: EnvVarName = Field(
         default="DATABRICKS_CLIENT_ID",
         description="Name of the env var holding the service principal's client id (oauth-m2m).",
     )
-    client_secret_env: str = Field(
+    client_secret_env: EnvVarName = Field(
         default="DATABRICKS_CLIENT_SECRET",
         description="Name of the env var holding the service principal's secret (oauth-m2m).",
     )
