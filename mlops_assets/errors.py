@@ -89,3 +89,12 @@ class AlertError(MonitoringError):
 
 class DatabricksError(MLOpsError):
     """A Databricks API call failed or was refused."""
+
+
+class UnapprovedModelError(RegistryError):
+    """A model version about to score or serve has no passing gate decision recorded in MLflow
+    (and no audited override)."""
+
+
+class MlflowUnavailableError(RegistryError):
+    """MLflow (tracking or registry) did not answer before the retry deadline."""

@@ -64,8 +64,15 @@ def input_schema(model_uri: str) -> Schema | None:
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from mlops_assets.ml.mlflow_retry import call_with_retry
+
     try:
-        info = mlflow.models.get_model_info(model_uri)
+        info = call_with_retry(
+            f"reading the signature of {model_uri}",
+            lambda: mlflow.models.get_model_info(model_uri),
+            target=mlflow.get_registry_uri(),
+            context={"model_uri": model_uri},
+        )
     except (MlflowException, OSError) as exc:
         raise RegistryError(
             f"could not read the signature of {model_uri!r}: {exc}",

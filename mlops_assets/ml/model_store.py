@@ -224,14 +224,24 @@ def _log_and_register(
 def load_pyfunc(uri: str) -> PyFuncModel:
     """Load a model as python_function (``models:/name/version``, ``models:/name@alias``, ...).
 
+    Retried while MLflow is unreachable (:mod:`mlops_assets.ml.mlflow_retry`).
+
     Raises:
+        MlflowUnavailableError: MLflow did not answer before the retry deadline.
         RegistryError: the model cannot be found or loaded.
     """
     import mlflow
     from mlflow.exceptions import MlflowException
 
+    from mlops_assets.ml.mlflow_retry import call_with_retry
+
     try:
-        model: PyFuncModel = mlflow.pyfunc.load_model(uri)
+        model: PyFuncModel = call_with_retry(
+            f"loading {uri}",
+            lambda: mlflow.pyfunc.load_model(uri),
+            target=mlflow.get_registry_uri(),
+            context={"model_uri": uri},
+        )
     except (MlflowException, OSError) as exc:
         raise RegistryError(
             f"could not load model {uri!r}: {exc}",

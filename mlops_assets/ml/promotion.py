@@ -63,7 +63,9 @@ def evaluate_challenger(
         run_id = run.info.run_id
     champion_metrics = comparison.champion.metrics if comparison.champion else None
     decision = decide(comparison.challenger.metrics, champion_metrics, config.gates)
-    registry.record_decision(name, challenger.version, decision, comparison.challenger.metrics)
+    registry.record_decision(
+        name, challenger.version, decision, comparison.challenger.metrics, run_id=run_id
+    )
     return EvaluationReport(
         model_name=name,
         challenger_version=challenger.version,

@@ -9,7 +9,10 @@ volume); every promoter must go through this class for the guarantee to hold.
 
 from __future__ import annotations
 
+import json
+import math
 import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -17,8 +20,10 @@ from typing import TYPE_CHECKING, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.errors import MLOpsError, PromotionError, RegistryError
+from mlops_assets.ml.approval import require_approved
 from mlops_assets.ml.gates import GateDecision
 from mlops_assets.ml.locking import file_lock, lock_path
+from mlops_assets.ml.mlflow_retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
 from mlops_assets.ml.model_store import ModelVersionInfo, version_info
 from mlops_assets.ml.tracking import MlflowSettings
 
@@ -31,6 +36,12 @@ CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous_champion"
 GATE_METRIC_PREFIX = "gate.metric."
+"""Legacy: one string tag per gate metric (versions recorded before ``gate.metrics``)."""
+GATE_METRICS_TAG = "gate.metrics"
+"""The gate metrics as one JSON object (exact floats; travels with copied versions)."""
+GATE_RUN_TAG = "gate.run_id"
+"""The run holding the gate metrics as MLflow metrics (``gate.<metric>``)."""
+GATE_RUN_METRIC_PREFIX = "gate."
 _TAG_LIMIT = 4000
 _DECISION_MARK = "\n\nGate decision"
 
@@ -57,16 +68,19 @@ class Registry:
         settings: MlflowSettings,
         lock_dir: Path | None = None,
         lock_timeout_s: float = 60.0,
+        retry: RetryPolicy = DEFAULT_POLICY,
     ) -> None:
         """
         Args:
             settings: tracking and registry URIs.
             lock_dir: where promotion lock files live (default: a folder in the temp dir).
             lock_timeout_s: how long a promotion waits for another one to finish.
+            retry: how long calls are retried while MLflow is unreachable.
         """
         self.settings = settings
         self.lock_dir = lock_dir or Path(tempfile.gettempdir()) / "mlops-assets-locks"
         self.lock_timeout_s = lock_timeout_s
+        self.retry = retry
         self._client: MlflowClient | None = None
 
     @property
@@ -82,8 +96,16 @@ class Registry:
         return self._client
 
     def _call(self, what: str, name: str, fn: Callable[[], T]) -> T:
+        """``fn()`` retried while MLflow is unreachable (:mod:`mlops_assets.ml.mlflow_retry`);
+        any other failure becomes a RegistryError."""
         try:
-            return fn()
+            return call_with_retry(
+                f"{what} of {name}",
+                fn,
+                self.retry,
+                target=self.settings.effective_registry_uri,
+                context={"model": name},
+            )
         except MLOpsError:
             raise
         except Exception as exc:  # MlflowException, connection errors
@@ -116,7 +138,12 @@ class Registry:
         return self._call(f"reading @{alias}", name, read)
 
     def require_champion(self, name: str, purpose: str) -> ModelVersionInfo:
-        """The ``@champion`` version, or a RegistryError saying how to get one.
+        """The ``@champion`` version, approved: its recorded gate decision says promote, or an
+        audited override is recorded (:mod:`mlops_assets.ml.approval`).
+
+        Raises:
+            RegistryError: there is no champion (the fix says how to get one).
+            UnapprovedModelError: the champion was set around the gates (by hand).
 
         Args:
             purpose: what the champion is needed for, completing "<name> has no @champion to
@@ -129,7 +156,7 @@ class Registry:
                 context={"model": name, "registry_uri": self.settings.effective_registry_uri},
                 fix="run the training job until a model passes the promotion gates",
             )
-        return found
+        return require_approved(self, found, f"@{CHAMPION} to {purpose}")
 
     def latest_version(self, name: str) -> ModelVersionInfo | None:
         """The most recently registered version (highest number), or None when there is none."""
@@ -160,10 +187,25 @@ class Registry:
         )
 
     def record_decision(
-        self, name: str, version: str, decision: GateDecision, metrics: dict[str, float]
+        self,
+        name: str,
+        version: str,
+        decision: GateDecision,
+        metrics: dict[str, float],
+        *,
+        run_id: str | None = None,
     ) -> None:
-        """Write the gate decision and test metrics on the version (tags + description)."""
+        """Write the gate decision on the version and its metrics as MLflow metrics.
+
+        The version gets a few tags (``gate.action``, ``gate.passed``, ``gate.mode``,
+        ``gate.would_promote``, ``gate.first_model``, ``gate.decided_at``, the reasons,
+        ``gate.metrics`` as one JSON object and ``gate.run_id``) and the decision in its
+        description. The metrics are logged as numbers (``gate.<metric>``) on ``run_id`` (the
+        evaluation run), else on the run that produced the version when this tracking store
+        has it.
+        """
         now = datetime.now(UTC).isoformat(timespec="seconds")
+        summary = " ".join(decision.reasons)
         tags = {
             "gate.mode": decision.mode,
             "gate.action": decision.action,
@@ -171,17 +213,32 @@ class Registry:
             "gate.would_promote": str(decision.would_promote).lower(),
             "gate.first_model": str(decision.first_model).lower(),
             "gate.decided_at": now,
-            "gate.reasons": " ".join(decision.reasons)[:_TAG_LIMIT],
-            **{f"{GATE_METRIC_PREFIX}{k}": repr(v) for k, v in metrics.items()},
+            "gate.reasons": summary[:_TAG_LIMIT],
+            GATE_METRICS_TAG: json.dumps(metrics, sort_keys=True)[:_TAG_LIMIT],
         }
 
         def write() -> None:
-            current = self.client.get_model_version(name, version)
+            from mlflow.entities import Metric
+
+            client = self.client
+            current = client.get_model_version(name, version)
+            target = run_id or self._own_run(current.run_id)
+            if target is not None:
+                stamp = int(time.time() * 1000)
+                client.log_batch(
+                    target,
+                    metrics=[
+                        Metric(f"{GATE_RUN_METRIC_PREFIX}{k}", v, stamp, 0)
+                        for k, v in sorted(metrics.items())
+                        if math.isfinite(v)
+                    ],
+                )
+                tags[GATE_RUN_TAG] = target
             for key, value in tags.items():
-                self.client.set_model_version_tag(name, version, key, value)
+                client.set_model_version_tag(name, version, key, value)
             base = (current.description or "").split(_DECISION_MARK)[0]
             text = "\n".join(f"- {r}" for r in decision.reasons)
-            self.client.update_model_version(
+            client.update_model_version(
                 name,
                 version,
                 description=f"{base}{_DECISION_MARK} ({decision.mode}, {now}): "
@@ -189,6 +246,20 @@ class Registry:
             )
 
         self._call("recording the gate decision", name, write)
+
+    def _own_run(self, run_id: str | None) -> str | None:
+        """``run_id`` when this tracking store holds that run (a copied version's may not)."""
+        from mlflow.exceptions import MlflowException
+
+        if not run_id:
+            return None
+        try:
+            self.client.get_run(run_id)
+        except MlflowException as exc:
+            if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
+                return None
+            raise
+        return run_id
 
     def promote(self, name: str, version: str, expected_champion: str | None) -> PromotionResult:
         """Make ``version`` the champion, if the champion is still ``expected_champion``.
@@ -253,13 +324,20 @@ def gate_metrics(version: ModelVersionInfo) -> dict[str, float]:
     """The held-out metrics the gates judged ``version`` on, by metric name (``roc_auc``, ...).
 
     The one reader of what :meth:`Registry.record_decision` writes: nothing else parses the
-    registry's tags.
+    registry's tags. Reads the ``gate.metrics`` JSON record (exact floats, copied with the
+    version); versions recorded before it carry one ``gate.metric.<name>`` tag per metric.
     """
-    return {
-        k.removeprefix(GATE_METRIC_PREFIX).removeprefix("test_"): float(v)
-        for k, v in version.tags.items()
-        if k.startswith(GATE_METRIC_PREFIX)
-    }
+    record = version.tags.get(GATE_METRICS_TAG)
+    if record is not None:
+        values = json.loads(record)
+        found = {str(k): float(v) for k, v in values.items()} if isinstance(values, dict) else {}
+    else:
+        found = {
+            k.removeprefix(GATE_METRIC_PREFIX): float(v)
+            for k, v in version.tags.items()
+            if k.startswith(GATE_METRIC_PREFIX)
+        }
+    return {k.removeprefix("test_"): v for k, v in found.items()}
 
 
 def recorded_gate_action(version: ModelVersionInfo) -> str | None:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from mlops_assets.config.ml import ServingConfig
 from mlops_assets.errors import MLOpsError, ServingError
 from mlops_assets.ml._process import free_port, http_status, log_tail, terminate_group
+from mlops_assets.ml.approval import approved_version
 from mlops_assets.ml.model_store import METADATA_KEY
 from mlops_assets.ml.tracking import MlflowSettings
 
@@ -103,9 +104,15 @@ def start_server(
 ) -> ServingHandle:
     """Start ``mlflow models serve`` for ``model_uri`` and wait until ``/ping`` answers 200.
 
+    Only an approved registered version is served (:func:`~mlops_assets.ml.approval.
+    approved_version`): a ``@champion`` set by hand around the gates, or a state file edited to
+    name a rejected version, is refused before any process starts.
+
     Raises:
+        UnapprovedModelError: the version is not approved to serve.
         ServingError: the process exited or did not become healthy in time (with its log tail).
     """
+    approved_version(model_uri, settings)
     port = config.port or free_port(config.host)
     if log_path is None:
         fd, name = tempfile.mkstemp(prefix="mlflow-serve-", suffix=".log")
@@ -278,7 +285,9 @@ def serve_forever(
     """Run ``mlflow models serve`` in the foreground until it exits or Ctrl-C; its exit code.
 
     Output goes to this process's stdout/stderr (for the ``mlops-assets serve`` command).
+    Refuses a version that is not approved, like :func:`start_server`.
     """
+    approved_version(model_uri, settings)
     port = port or free_port(host)
     process = subprocess.Popen(serve_command(model_uri, host, port), env=serve_env(settings))
     try:

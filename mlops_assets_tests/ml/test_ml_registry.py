@@ -189,7 +189,17 @@ def test_ml_registry_records_the_gate_decision(
     info = registry.get_version(model_name, versions[0])
     assert info.tags["gate.action"] == "reject"
     assert info.tags["gate.passed"] == "false"
-    assert float(info.tags["gate.metric.roc_auc"]) == 0.55
+    assert gate_metrics(info) == metrics
+    # a few tags, not one string tag per metric: the numbers are MLflow metrics of a run
+    gate_tags = sorted(k for k in info.tags if k.startswith("gate."))
+    assert not [k for k in gate_tags if k.startswith("gate.metric.")]
+    assert len(gate_tags) <= 9, gate_tags
+    run = mlflow.MlflowClient(server_settings.tracking_uri).get_run(info.tags["gate.run_id"])
+    assert run.info.run_id == info.run_id  # no evaluation run given: the version's own run
+    assert {k: v for k, v in run.data.metrics.items() if k.startswith("gate.")} == {
+        "gate.roc_auc": 0.55,
+        "gate.accuracy": 0.61,
+    }
     assert "roc_auc = 0.5500 is below the minimum 0.6000." in info.tags["gate.reasons"]
     client = mlflow.MlflowClient(server_settings.tracking_uri)
     description = client.get_model_version(model_name, versions[0]).description
@@ -238,6 +248,10 @@ def test_ml_registry_require_champion_names_the_purpose_and_the_fix(
         version = log_and_register(
             good_result, model_config(), settings, churn_splits["train"], registered_name=model_name
         ).version
+    metrics = {"roc_auc": 0.8, "accuracy": 0.75}
+    registry.record_decision(
+        model_name, version, decide(metrics, None, model_config().gates), metrics
+    )
     registry.promote(model_name, version, expected_champion=None)
     champion = registry.require_champion(model_name, purpose="score with")
     assert (champion.version, champion.model_uri) == (version, f"models:/{model_name}/{version}")

@@ -15,13 +15,41 @@ from mlops_assets.config.ml import ServingConfig
 from mlops_assets.errors import ServingError
 from mlops_assets.ml import serving as serving_module
 from mlops_assets.ml.frames import feature_frame
-from mlops_assets.ml.model_store import log_and_register
+from mlops_assets.ml.gates import decide
+from mlops_assets.ml.model_store import ModelVersionInfo, log_and_register
+from mlops_assets.ml.registry import Registry
 from mlops_assets.ml.serving import serving, smoke_test, start_server
 from mlops_assets.ml.tracking import MlflowSettings, RunTags, start_run
 from mlops_assets.ml.training import TrainingResult
 from mlops_assets_tests.ml.conftest import model_config
 
 TAGS = RunTags(dagster_run_id="run-serving", asset_key="churn/serving")
+
+
+def _approve(settings: MlflowSettings, info: ModelVersionInfo, lock_dir: Path) -> None:
+    """Record a passing gate decision on ``info``: only approved versions are served."""
+    metrics = {"roc_auc": 0.8, "accuracy": 0.75}
+    decision = decide(metrics, None, model_config().gates)
+    Registry(settings, lock_dir=lock_dir).record_decision(
+        info.name, info.version, decision, metrics
+    )
+
+
+@pytest.fixture
+def approved(
+    settings: MlflowSettings,
+    good_result: TrainingResult,
+    churn_splits: dict[str, pl.DataFrame],
+    model_name: str,
+    tmp_path: Path,
+) -> ModelVersionInfo:
+    """A registered version with a passing gate decision recorded."""
+    with start_run(settings, "register", TAGS):
+        info = log_and_register(
+            good_result, model_config(), settings, churn_splits["train"], registered_name=model_name
+        )
+    _approve(settings, info, tmp_path)
+    return info
 
 
 def _group_exists(pgid: int) -> bool:
@@ -45,6 +73,7 @@ def test_ml_serving_real_endpoint_answers_like_the_model(
         info = log_and_register(
             good_result, config, settings, churn_splits["train"], registered_name=model_name
         )
+    _approve(settings, info, tmp_path)
     rows = churn_splits["test"].head(7)
     with serving(
         info.model_uri, ServingConfig(), settings=settings, log_path=tmp_path / "serve.log"
@@ -81,18 +110,26 @@ def test_ml_serving_real_endpoint_answers_like_the_model(
 
 
 def test_ml_serving_exit_before_health_reports_the_log_tail(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    settings: MlflowSettings,
+    approved: ModelVersionInfo,
+    tmp_path: Path,
 ) -> None:
     # a real process that fails the way `mlflow models serve` does on a bad URI (fast to start)
     script = "import sys; print('RESOURCE_DOES_NOT_EXIST: no model m/1', flush=True); sys.exit(3)"
     monkeypatch.setattr(serving_module, "serve_command", lambda *a: [sys.executable, "-c", script])
     with pytest.raises(ServingError, match="exited with code 3 before answering") as info:
-        start_server("models:/m/1", ServingConfig(), log_path=tmp_path / "serve.log")
+        start_server(
+            approved.model_uri, ServingConfig(), settings=settings, log_path=tmp_path / "s.log"
+        )
     assert "RESOURCE_DOES_NOT_EXIST: no model m/1" in (info.value.fix or "")
 
 
 def test_ml_serving_startup_timeout_kills_the_process_group(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch,
+    settings: MlflowSettings,
+    approved: ModelVersionInfo,
+    tmp_path: Path,
 ) -> None:
     # a process (with a child) that never answers /ping
     script = (
@@ -103,7 +140,10 @@ def test_ml_serving_startup_timeout_kills_the_process_group(
     started = time.monotonic()
     with pytest.raises(ServingError, match=r"did not answer .*/ping within 1\.5 s") as info:
         start_server(
-            "models:/m/1", ServingConfig(startup_timeout_s=1.5), log_path=tmp_path / "s.log"
+            approved.model_uri,
+            ServingConfig(startup_timeout_s=1.5),
+            settings=settings,
+            log_path=tmp_path / "s.log",
         )
     assert time.monotonic() - started < 30
     assert "starting" in (info.value.fix or "")

@@ -80,7 +80,7 @@ class MlflowModelIOManager(dg.ConfigurableIOManager):
         context.add_output_metadata(metadata)
 
     def load_input(self, context: dg.InputContext) -> ModelVersionInfo:
-        from mlops_assets.ml.registry import Registry
+        from mlops_assets.ml.registry import CHAMPION, Registry
 
         upstream = context.upstream_output
         meta = (upstream.definition_metadata if upstream else None) or {}
@@ -89,6 +89,8 @@ class MlflowModelIOManager(dg.ConfigurableIOManager):
             self.mlflow.settings(str(meta.get(USE_CASE, "default"))), lock_dir=self.mlflow.locks
         )
         alias = (context.definition_metadata or {}).get("alias")
+        if alias == CHAMPION:
+            return registry.require_champion(name, purpose=f"feed {context.asset_key.path[-1]}")
         if alias:
             found = registry.alias_version(name, str(alias))
             if found is None:
