@@ -92,6 +92,12 @@ class ReferenceProfile(BaseModel):
     report_categorical: dict[str, list[str | None]] = Field(
         description="Row-aligned sample of categorical columns for the Evidently report."
     )
+    complete_history: dict[str, int] = Field(
+        default_factory=dict,
+        description="Window features profiled on rows whose trailing window was fully inside "
+        "the data (column -> training rows used), not on every training row: a count or sum "
+        "over the last N days is low while history is shorter than N days.",
+    )
 
     @property
     def numeric(self) -> list[str]:

@@ -11,19 +11,32 @@ Two profiles (see :mod:`mlops_assets.monitoring.profile`):
 
 They are plain Pydantic objects until the model is logged; :func:`saved_profiles` writes them to
 a temporary folder for exactly as long as the logging needs the files.
+
+Window features (a count, sum or mean over the entity's last N days) depend on how much history
+precedes a row: in the first N days of the data they are computed over a shorter history, so a
+count grows day after day until the window is full. Production rows always have a full window,
+so those features are profiled on the training rows whose window lay entirely inside the data
+(:func:`complete_history_rows`, :func:`with_complete_history`); otherwise every clean day would
+look drifted on them.
 """
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+import narwhals as nw
+import numpy as np
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.config.ml import ModelConfig
 from mlops_assets.config.monitoring import DriftConfig
+from mlops_assets.config.tables import WindowFeature
+from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.engines.frames import lazy, to_polars
 from mlops_assets.monitoring.profile import ReferenceProfile, build_profile, save_profile
 
 REFERENCE_PROFILE = "reference_profile"
@@ -43,6 +56,85 @@ class ReferenceProfiles(BaseModel):
     def by_artifact(self) -> dict[str, ReferenceProfile]:
         """The profiles under the artifact names they are stored with."""
         return {REFERENCE_PROFILE: self.inputs, PREDICTION_PROFILE: self.predictions}
+
+
+class HistoryWindows(BaseModel):
+    """The model's window features and the column that dates each training row."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    timestamp: str = Field(description="Time column of the training set (the label time).")
+    windows: dict[str, int] = Field(description="Window feature -> its window in days.")
+
+
+def history_windows(uc: UseCaseConfig) -> HistoryWindows | None:
+    """The window features the use case's model reads (None: it reads none)."""
+    if uc.model is None or uc.training_set is None:
+        return None
+    table = uc.feature_table(uc.training_set.feature_table)
+    used = set(uc.model.features)
+    windows = {
+        f.name: f.window_days
+        for f in table.features
+        if isinstance(f, WindowFeature) and f.name in used
+    }
+    if not windows:
+        return None
+    return HistoryWindows(timestamp=uc.training_set.label_timestamp, windows=windows)
+
+
+def complete_history_rows(training_set: object, history: HistoryWindows | None) -> pl.DataFrame:
+    """The window columns of the training rows dated at least the widest window after the first
+    row: their windows lay entirely inside the data. Filtered on the frame's own engine; only
+    those columns reach the driver. Empty when there is nothing to profile this way."""
+    if history is None:
+        return pl.DataFrame()
+    frame = lazy(training_set)
+    names = set(frame.collect_schema().names())
+    columns = [c for c in history.windows if c in names]
+    if not columns or history.timestamp not in names:
+        return pl.DataFrame()
+    start = to_polars(frame.select(nw.col(history.timestamp).min())).item()
+    if start is None:
+        return pl.DataFrame()
+    cutoff = start + timedelta(days=max(history.windows[c] for c in columns))
+    return to_polars(frame.filter(nw.col(history.timestamp) >= cutoff).select(*columns))
+
+
+def with_complete_history(
+    profile: ReferenceProfile, rows: pl.DataFrame, config: DriftConfig, seed: int
+) -> ReferenceProfile:
+    """``profile`` with the columns of ``rows`` re-profiled on those rows.
+
+    Kept as it is when ``rows`` has fewer than ``config.min_rows`` rows (too little complete
+    history to describe the features: a short training period). The Evidently sample of those
+    columns is redrawn from ``rows`` at the sample's length, so the report frame stays square.
+    """
+    columns = [c for c in rows.columns if c in profile.columns]
+    if not columns or rows.height < config.min_rows:
+        return profile
+    numeric = [c for c in columns if profile.columns[c].kind == "numeric"]
+    categorical = [c for c in columns if c not in numeric]
+    part = build_profile(rows, numeric, categorical, config, seed)
+    length = profile.report_frame().height
+    rng = np.random.default_rng([seed, length])
+    picks = rng.choice(part.report_frame().height, size=length, replace=True).tolist()
+    return profile.model_copy(
+        update={
+            "columns": {c: part.columns.get(c, p) for c, p in profile.columns.items()},
+            "report_numeric": {
+                c: [part.report_numeric[c][i] for i in picks] if c in part.report_numeric else v
+                for c, v in profile.report_numeric.items()
+            },
+            "report_categorical": {
+                c: [part.report_categorical[c][i] for i in picks]
+                if c in part.report_categorical
+                else v
+                for c, v in profile.report_categorical.items()
+            },
+            "complete_history": {c: rows.height for c in columns},
+        }
+    )
 
 
 def prediction_columns(config: ModelConfig) -> tuple[list[str], list[str]]:
@@ -65,12 +157,15 @@ def build_reference_profiles(
     validation: pl.DataFrame,
     config: ModelConfig,
     drift: DriftConfig,
+    complete_history: pl.DataFrame | None = None,
 ) -> ReferenceProfiles:
     """Profile the training inputs and ``pipeline``'s outputs on the validation rows.
 
     Args:
         pipeline: the fitted scikit-learn pipeline (``predict_proba`` for a classifier,
             ``predict`` for a regressor), fed exactly as in training.
+        complete_history: window features on the training rows whose window was complete
+            (:func:`complete_history_rows`); those columns are profiled on these rows.
 
     Raises:
         SchemaMismatchError: a feature column is missing or not numeric when said so.
@@ -85,6 +180,8 @@ def build_reference_profiles(
         config=drift,
         seed=config.split.seed,
     )
+    if complete_history is not None:
+        inputs = with_complete_history(inputs, complete_history, drift, config.split.seed)
     from mlops_assets.ml.metrics import interpret_output
     from mlops_assets.ml.training import pipeline_classes
 
