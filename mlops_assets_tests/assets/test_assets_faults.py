@@ -196,7 +196,10 @@ def test_each_fault_is_quarantined_with_its_exact_reason(
     assert checks["customer_id_not_null"].metadata["failing_rows"].value == 1
     assert checks[CAST_ERROR_RULE].severity == dg.AssetCheckSeverity.WARN
     assert checks[CAST_ERROR_RULE].metadata["failing_rows"].value == 3
-    assert checks["tenure_in_range"].severity == dg.AssetCheckSeverity.ERROR
+    # an ERROR rule whose rows were quarantined: silver is correct, the failure is a WARN
+    assert checks["tenure_in_range"].severity == dg.AssetCheckSeverity.WARN
+    assert checks["tenure_in_range"].metadata["configured_severity"].value == "error"
+    assert "went to quarantine" in (checks["tenure_in_range"].description or "")
 
 
 def test_truncated_file_keeps_the_row_in_bronze_and_quarantines_it(

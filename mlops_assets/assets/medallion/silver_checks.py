@@ -1,6 +1,7 @@
 """The asset checks of a silver table: their specs, and results from the audit report."""
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
@@ -12,6 +13,29 @@ from mlops_assets.storage.lakehouse import TableRef
 from mlops_assets.transforms.audit import ACCOUNTING_CHECK, AuditReport, CheckOutcome
 from mlops_assets.transforms.schema import CAST_ERROR_RULE
 
+ROW_RULES = frozenset({"not_null", "unique", "range", "accepted_values", "regex", "sql"})
+"""Rules judged row by row: their failing rows go to quarantine, never into silver."""
+
+
+def _rule_description(rule: Any) -> str:
+    """What a rule checks and what its failure means for silver (see docs/checks.md)."""
+    what = rule.description or f"{rule.type} rule"
+    tolerance = f"more than {rule.max_failure_fraction:.2%} of the rows break it"
+    if rule.type not in ROW_RULES:
+        return f"{what}. Fails ({rule.severity.upper()}) when the table breaks it" + (
+            "; blocking: the partition is not published." if rule.blocking else "."
+        )
+    if rule.blocking:
+        return (
+            f"{what}. Failing rows go to quarantine. Fails (ERROR, blocking) when {tolerance}: "
+            "the partition is then not published."
+        )
+    return (
+        f"{what}. Failing rows go to quarantine, so silver only holds rows that pass: a failure "
+        f"(when {tolerance}) is a WARN about the source data, not a broken silver table. "
+        "Make the rule blocking to stop publication instead."
+    )
+
 
 def check_specs(silver_key: dg.AssetKey, ds: DatasetConfig) -> list[dg.AssetCheckSpec]:
     """One check per rule, plus schema conformance and row accounting."""
@@ -20,8 +44,7 @@ def check_specs(silver_key: dg.AssetKey, ds: DatasetConfig) -> list[dg.AssetChec
             name=r.check_name,
             asset=silver_key,
             blocking=r.blocking,
-            description=r.description
-            or f"{r.type} rule ({r.severity}" + (", blocking" if r.blocking else "") + ")",
+            description=_rule_description(r),
         )
         for r in ds.all_rules()
     ]
@@ -52,16 +75,72 @@ def check_results(silver_key: dg.AssetKey, report: AuditReport) -> Iterator[dg.A
         yield check_result(silver_key, outcome)
 
 
+def quarantined(outcome: CheckOutcome) -> bool:
+    """Whether the outcome is a non-blocking row rule: its failing rows went to quarantine and
+    silver was published without them (the rule did its job)."""
+    return (
+        not outcome.blocking
+        and "failing_rows" in outcome.metadata
+        and outcome.name not in (CAST_ERROR_RULE, ACCOUNTING_CHECK)
+    )
+
+
 def check_result(silver_key: dg.AssetKey, outcome: CheckOutcome) -> dg.AssetCheckResult:
-    """One outcome as an asset check result."""
+    """One outcome as an asset check result, with a sentence that says what it means.
+
+    A non-blocking row rule that fails is a WARN whatever its configured severity: its rows
+    were quarantined and silver holds only rows that pass, so the table is not broken (the
+    configured severity applies to blocking and table rules). See ``docs/checks.md``.
+    """
+    severity = outcome.severity
+    if quarantined(outcome):
+        severity = "warn"
     return dg.AssetCheckResult(
         asset_key=silver_key,
         check_name=outcome.name,
         passed=outcome.passed,
-        severity=dg.AssetCheckSeverity.WARN
-        if outcome.severity == "warn"
-        else dg.AssetCheckSeverity.ERROR,
-        metadata=dict(outcome.metadata),
+        severity=dg.AssetCheckSeverity.WARN if severity == "warn" else dg.AssetCheckSeverity.ERROR,
+        description=_result_description(outcome),
+        metadata={
+            **dict(outcome.metadata),
+            **({"configured_severity": outcome.severity} if quarantined(outcome) else {}),
+        },
+    )
+
+
+def _result_description(outcome: CheckOutcome) -> str:
+    meta = outcome.metadata
+    if "failing_rows" in meta and outcome.name != CAST_ERROR_RULE:
+        rows, total = int(meta["failing_rows"]), int(meta.get("rows_checked", 0))
+        share = f" ({rows / total:.2%} of {total:,})" if total else ""
+        if rows == 0:
+            return "No row breaks the rule."
+        kept_out = f"{rows:,} row(s){share} broke the rule and went to quarantine"
+        if outcome.passed:
+            return f"{kept_out}, within the tolerated fraction."
+        if outcome.blocking:
+            return f"{kept_out}: more than tolerated, the partition was not published."
+        return (
+            f"{kept_out}: more than tolerated. Silver holds only the rows that pass (this "
+            "flags the source data, not the silver table)."
+        )
+    if outcome.name == CAST_ERROR_RULE:
+        rows = int(meta.get("failing_rows", 0))
+        return (
+            "Every raw value parsed as its declared type."
+            if outcome.passed
+            else f"{rows:,} row(s) had unparseable values or cut-short lines (quarantined)."
+        )
+    if outcome.name == ACCOUNTING_CHECK:
+        return (
+            "Every bronze row is in silver or quarantine exactly once."
+            if outcome.passed
+            else f"Rows are not accounted for: {meta.get('problems', 'see metadata')}."
+        )
+    return (
+        f"Observed: {meta['observed']}."
+        if "observed" in meta
+        else ("Passed." if outcome.passed else "Failed.")
     )
 
 

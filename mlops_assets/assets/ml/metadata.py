@@ -4,14 +4,65 @@ import json
 from typing import Any
 
 import dagster as dg
+from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.ml.decisions import ChampionState, EvaluationReport
+from mlops_assets.ml.tracking import MlflowSettings, model_version_url
 from mlops_assets.ml.training import TrainingResult
-from mlops_assets.resources.metadata import markdown_table
+from mlops_assets.resources.metadata import markdown_table, rounded, rounded_all
 from mlops_assets.resources.serving import EndpointState
 
 GATE_CHECK = "promotion_gate"
 """The asset check on the evaluation: did the challenger pass the promotion gates?"""
+
+
+class MlflowLinks(BaseModel):
+    """Where a materialization's MLflow records are, as links the Dagster UI can open."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    run_id: str | None = Field(default=None, description="The MLflow run of the step.")
+    run_url: str | None = Field(default=None, description="The run in the MLflow UI.")
+    model_version_url: str | None = Field(
+        default=None, description="The model version concerned, in the MLflow UI."
+    )
+    report_url: str | None = Field(default=None, description="An HTML report in the UI.")
+    images: dict[str, str] = Field(
+        default_factory=dict, description="Plot title -> URL of the image (run artifacts)."
+    )
+
+
+def link_metadata(links: MlflowLinks) -> dict[str, Any]:
+    """The links as clickable metadata (entries without a URL are left out)."""
+    metadata: dict[str, Any] = {}
+    if links.run_url:
+        metadata["mlflow_run"] = dg.MetadataValue.url(links.run_url)
+    if links.model_version_url:
+        metadata["mlflow_model_version"] = dg.MetadataValue.url(links.model_version_url)
+    if links.run_id:
+        metadata["mlflow_run_id"] = links.run_id
+    return metadata
+
+
+def version_links(
+    settings: MlflowSettings | None, model: str, versions: dict[str, str | None]
+) -> dict[str, Any]:
+    """``<role>_model_version`` URL metadata for each named version that exists."""
+    if settings is None:
+        return {}
+    metadata: dict[str, Any] = {}
+    for role, version in versions.items():
+        url = model_version_url(settings, model, version) if version else None
+        if url:
+            metadata[f"{role}_model_version"] = dg.MetadataValue.url(url)
+    return metadata
+
+
+def image_markdown(images: dict[str, str]) -> dg.MetadataValue:
+    """Plots as Markdown images, each under its title."""
+    return dg.MetadataValue.md(
+        "\n\n".join(f"**{title}**\n\n![{title}]({url})" for title, url in images.items())
+    )
 
 
 def training_metadata(result: TrainingResult, run_id: str, run_url: str | None) -> dict[str, Any]:
@@ -20,7 +71,7 @@ def training_metadata(result: TrainingResult, run_id: str, run_url: str | None) 
         "validation_metrics": markdown_table(
             ["metric", "value"], sorted(result.validation_metrics.items())
         ),
-        **{f"validation_{k}": float(v) for k, v in result.validation_metrics.items()},
+        **rounded_all(result.validation_metrics, prefix="validation_"),
         "params": json.dumps(result.params, sort_keys=True, default=str),
         "n_train": result.n_train,
         "n_validation": result.n_validation,
@@ -43,14 +94,28 @@ def gate_check(report: EvaluationReport) -> dg.AssetCheckResult:
     )
 
 
-def evaluation_metadata(report: EvaluationReport) -> dict[str, Any]:
-    """Both versions, the decision with its reasons, and the metrics side by side."""
+def evaluation_metadata(
+    report: EvaluationReport,
+    settings: MlflowSettings | None = None,
+    experiment_id: str | None = None,
+    plots: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Headline test metrics first (plotted in that order), both versions, the decision with
+    its reasons, the metrics side by side, the plots and the MLflow links."""
+    from mlops_assets.ml.tracking import run_url
+
     decision = report.decision
     challenger = report.challenger_metrics
     champion = report.champion_metrics or {}
     metrics = sorted(challenger)
     rows = [(m, challenger[m], champion.get(m, "-")) for m in metrics]
+    url = (
+        run_url(settings, experiment_id, report.mlflow_run_id)
+        if settings is not None and experiment_id
+        else None
+    )
     return {
+        **rounded_all({m: challenger[m] for m in metrics}, prefix="test_"),
         "challenger_version": int(report.challenger_version),
         "champion_version": report.champion_version or "none",
         "decision": decision.action,
@@ -58,30 +123,45 @@ def evaluation_metadata(report: EvaluationReport) -> dict[str, Any]:
         "gate_passed": decision.passed,
         "reasons": dg.MetadataValue.md("\n".join(f"- {r}" for r in decision.reasons)),
         "metrics": markdown_table(["metric", "challenger", "champion"], rows),
-        **{f"test_{m}": float(challenger[m]) for m in metrics},
         "n_test": report.n_test,
-        "mlflow_run_id": report.mlflow_run_id,
+        **({"plots": image_markdown(plots)} if plots else {}),
+        **link_metadata(MlflowLinks(run_id=report.mlflow_run_id, run_url=url)),
+        **version_links(
+            settings,
+            report.model_name,
+            {"challenger": report.challenger_version, "champion": report.champion_version},
+        ),
     }
 
 
-def champion_metadata(state: ChampionState) -> dict[str, Any]:
-    """The champion after the step, whether it moved and why."""
+def champion_metadata(
+    state: ChampionState, settings: MlflowSettings | None = None
+) -> dict[str, Any]:
+    """The champion after the step, whether it moved and why, with links to both versions."""
     return {
         "champion_version": state.champion_version or "none",
         "promoted": state.promoted,
         "previous_champion": state.previous_champion or "none",
         "reason": state.reason,
+        **version_links(
+            settings,
+            state.model_name,
+            {"champion": state.champion_version, "previous_champion": state.previous_champion},
+        ),
     }
 
 
-def endpoint_metadata(state: EndpointState, url: str, n_rows: int) -> dict[str, Any]:
-    """The served version, where it answers (or that it was stopped) and the smoke test."""
+def endpoint_metadata(
+    state: EndpointState, url: str, n_rows: int, settings: MlflowSettings | None = None
+) -> dict[str, Any]:
+    """The served version (linked), where it answers (or that it was stopped), the smoke test."""
     return {
+        **version_links(settings, state.model_name, {"served": state.model_version}),
         "model_version": int(state.model_version),
         "endpoint": dg.MetadataValue.url(url + "/invocations")
         if state.running
         else "stopped after the smoke test",
-        "smoke_test_latency_ms": state.smoke_test_latency_ms,
+        "smoke_test_latency_ms": rounded(state.smoke_test_latency_ms),
         "smoke_test_rows": n_rows,
         **({"server_log": dg.MetadataValue.path(state.log_path)} if state.log_path else {}),
     }

@@ -7,7 +7,7 @@ import dagster as dg
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name
-from mlops_assets.assets.monitoring import reporting
+from mlops_assets.assets.monitoring import performance_reporting as reporting
 from mlops_assets.assets.monitoring.run_config import PerformanceRunConfig
 from mlops_assets.assets.monitoring.version import judged_version
 from mlops_assets.assets.run_config import run_config_metadata
@@ -37,7 +37,7 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         check_specs=[reporting.performance_check_spec(perf_key, perf_cfg)],
         group_name=group(uc.name, "monitoring"),
         io_manager_key="lakehouse_io",
-        kinds={"delta", "polars", "scikit-learn"},
+        kinds={"delta", "mlflow", "polars", "scikit-learn"},
         owners=uc.owners or None,
         description=f"The labels that arrived on a day, joined to the predictions made for those "
         f"observations (up to {perf_cfg.label_lookback_days} days earlier), scored with "
@@ -67,9 +67,13 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             model_version=version.version,
             positive_label=model_cfg.positive_label,
         )
-        yield reporting.performance_check_result(outcome)
+        links = reporting.log_performance_run(context, mlflow, uc.name, name, outcome)
+        yield reporting.performance_check_result(outcome, perf_cfg)
         reporting.performance_alert(alerts, context.log, uc, outcome)
-        metadata = {**reporting.performance_metadata(outcome), **run_config_metadata(config)}
+        metadata = {
+            **reporting.performance_metadata(outcome, perf_cfg, links),
+            **run_config_metadata(config),
+        }
         yield dg.Output(outcome.window.to_frame(), metadata=metadata)
 
     return _performance

@@ -1,23 +1,32 @@
-"""What the monitoring assets show in Dagster: check specs and results, metadata, MLflow runs,
-alerts. The verdicts themselves come from the core (:mod:`mlops_assets.monitoring`)."""
+"""What the drift asset shows in Dagster: check specs and results, metadata, the MLflow run of
+the monitoring experiment, alerts. The verdicts themselves come from the core
+(:mod:`mlops_assets.monitoring`); performance's side is in :mod:`.performance_reporting`."""
 
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
-from mlops_assets.config.monitoring import DriftConfig, PerformanceConfig
+from mlops_assets.assets.ml.metadata import MlflowLinks, link_metadata
+from mlops_assets.config.monitoring import DriftConfig
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.ml.tracking import run_url
 from mlops_assets.resources.alerts import AlertsResource
+from mlops_assets.resources.metadata import rounded
 from mlops_assets.resources.mlflow import MlflowResource
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from mlops_assets.monitoring.drift_check import DriftOutcome
-    from mlops_assets.monitoring.performance_check import PerformanceOutcome
+    from mlops_assets.monitoring.profile import ReferenceProfile
 
 DATA_DRIFT_CHECK = "data_drift"
 PREDICTION_DRIFT_CHECK = "prediction_drift"
-PERFORMANCE_CHECK = "model_performance"
+REPORT_DIR = "evidently"
+"""Artifact folder of the Evidently report in the monitoring run."""
+HISTOGRAM_DIR = "drifted_columns"
+"""Artifact folder of the reference-versus-current histograms."""
 
 
 def _error_share(config: DriftConfig) -> float:
@@ -49,17 +58,20 @@ def drift_check_specs(key: dg.AssetKey, config: DriftConfig) -> list[dg.AssetChe
 def drift_check_results(
     outcome: "DriftOutcome", config: DriftConfig
 ) -> Iterator[dg.AssetCheckResult]:
-    """The results of :func:`drift_check_specs` for one day."""
+    """The results of :func:`drift_check_specs` for one day, each saying why it passed or not."""
     row = outcome.window
+    no_verdict = row.status == "insufficient_data"
     yield dg.AssetCheckResult(
         check_name=DATA_DRIFT_CHECK,
         passed=not row.dataset_drift,
         severity=dg.AssetCheckSeverity.ERROR
         if row.drift_share >= _error_share(config)
         else dg.AssetCheckSeverity.WARN,
+        description=outcome.inputs.summary()
+        + (" The check passes without a verdict." if no_verdict else ""),
         metadata={
-            "drift_share": row.drift_share,
-            "status": row.status,
+            "drift_share": rounded(row.drift_share),
+            "verdict": "no verdict (too few rows)" if no_verdict else row.status,
             "drifted_columns": ", ".join(row.drifted_columns) or "none",
         },
     )
@@ -68,24 +80,61 @@ def drift_check_results(
         check_name=PREDICTION_DRIFT_CHECK,
         passed=not row.prediction_drift,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"statistic": statistic if statistic is not None else float("nan")},
+        description=_prediction_summary(outcome),
+        metadata={"statistic": rounded(statistic) if statistic is not None else float("nan")},
     )
 
 
-def drift_metadata(outcome: "DriftOutcome", mlflow_run_id: str) -> dict[str, Any]:
-    """Materialization metadata of a drift day: numbers, the per-column table, the report."""
+def _prediction_summary(outcome: "DriftOutcome") -> str:
+    """Why the prediction drift check passed, failed or gave no verdict."""
+    result = outcome.predictions
+    if result is None:
+        return (
+            f"No verdict: model version {outcome.window.model_version} stored no prediction "
+            "profile (it was trained before prediction profiles existed); retrain to monitor "
+            "its predictions. The check passes without a verdict."
+        )
+    if result.status == "insufficient_data":
+        return result.summary() + " The check passes without a verdict."
+    column = result.columns[0] if result.columns else None
+    if column is None:
+        return result.summary()
+    verdict = "Predictions drifted" if outcome.window.prediction_drift else "No prediction drift"
+    return (
+        f"{verdict}: {column.method} {column.statistic:.4g} against threshold "
+        f"{column.threshold:.4g} on {result.n_current:,} predictions (reference: "
+        f"{result.n_reference:,} validation predictions at training)."
+    )
+
+
+def drift_metadata(outcome: "DriftOutcome", links: MlflowLinks) -> dict[str, Any]:
+    """Materialization metadata of a drift day, headline numbers first (they are plotted in
+    that order), then the per-column table, the histograms of drifted columns and the links."""
     row = outcome.window
     metadata: dict[str, Any] = {
-        "drift_share": row.drift_share,
+        "drift_share": rounded(row.drift_share),
+        "drifted_columns": len(row.drifted_columns),
+        "prediction_drift_statistic": rounded(row.prediction_statistic)
+        if row.prediction_statistic is not None
+        else float("nan"),
+        "n_current": row.n_current,
         "dataset_drift": row.dataset_drift,
         "status": row.status,
-        "n_current": row.n_current,
         "model_version": int(row.model_version),
         "columns": dg.MetadataValue.md(outcome.inputs.to_markdown()),
     }
+    if links.images:
+        metadata["drifted_column_histograms"] = dg.MetadataValue.md(
+            "\n\n".join(f"![{column}]({url})" for column, url in links.images.items())
+        )
     if outcome.report is not None:
-        metadata["evidently_report"] = dg.MetadataValue.path(str(outcome.report))
-    metadata["mlflow_run_id"] = mlflow_run_id
+        metadata["evidently_report"] = (
+            dg.MetadataValue.url(links.report_url)
+            if links.report_url
+            else dg.MetadataValue.path(str(outcome.report))
+        )
+        metadata["evidently_report_file"] = dg.MetadataValue.path(str(outcome.report))
+    metadata.update(link_metadata(links))
     return metadata
 
 
@@ -108,79 +157,72 @@ def drift_alert(
     )
 
 
+def drifted_histograms(
+    outcome: "DriftOutcome",
+    reference: "ReferenceProfile",
+    features: object,
+    config: DriftConfig,
+    seed: int,
+) -> "dict[str, Figure]":
+    """Reference-versus-current histograms of the day's drifted columns (from a bounded sample
+    of the day; none on a day without a verdict)."""
+    from mlops_assets.monitoring.drift_check import bounded_sample
+    from mlops_assets.monitoring.histograms import drift_histograms
+
+    drifted = [c for c in outcome.window.drifted_columns if c in reference.columns]
+    if not drifted or outcome.window.status == "insufficient_data":
+        return {}
+    sample = bounded_sample(features, drifted, config.report_sample_size, seed)
+    return drift_histograms(reference, sample, drifted)
+
+
 def log_drift_run(
     context: dg.AssetExecutionContext,
     mlflow: MlflowResource,
     use_case: str,
     outcome: "DriftOutcome",
-) -> str:
-    """One MLflow run per materialization: drift metrics and the Evidently report as artifact."""
+    model_name: str,
+    histograms: "dict[str, Figure]",
+) -> MlflowLinks:
+    """One run per materialization in the use case's monitoring experiment: the drift numbers,
+    the Evidently report and the histograms of drifted columns as artifacts."""
     import mlflow as mlflow_lib
 
     from mlops_assets.assets.ml.common import run_tags
-    from mlops_assets.ml.tracking import start_run
+    from mlops_assets.ml.tracking import (
+        artifact_content_url,
+        artifact_view_url,
+        model_version_url,
+        start_run,
+    )
+    from mlops_assets.monitoring.histograms import histogram_file
 
     row = outcome.window
-    settings = mlflow.settings(use_case)
+    settings = mlflow.settings(use_case).for_monitoring()
     with start_run(settings, f"drift {row.window}", run_tags(context)) as run:
-        mlflow_lib.log_metrics({"drift_share": row.drift_share, "n_current": float(row.n_current)})
-        mlflow_lib.set_tag("mlops.drift_status", row.status)
+        run_id, experiment_id = str(run.info.run_id), str(run.info.experiment_id)
+        metrics = {"drift_share": row.drift_share, "n_current": float(row.n_current)}
+        if row.prediction_statistic is not None:
+            metrics["prediction_drift_statistic"] = row.prediction_statistic
+        mlflow_lib.log_metrics(metrics)
+        mlflow_lib.set_tags({"mlops.drift_status": row.status, "mlops.window": row.window})
+        report_url = None
         if outcome.report is not None:
-            mlflow_lib.log_artifact(str(outcome.report), artifact_path="evidently")
-        return str(run.info.run_id)
-
-
-def performance_check_spec(key: dg.AssetKey, config: PerformanceConfig) -> dg.AssetCheckSpec:
-    """The performance check, described by what it tests."""
-    allowed = ", ".join(f"{m} by more than {v:g}" for m, v in config.max_degradation.items())
-    return dg.AssetCheckSpec(
-        PERFORMANCE_CHECK,
-        asset=key,
-        description="Fails (ERROR) when a metric on the day's newly labelled rows worsens "
-        f"beyond its allowance versus the champion's held-out metrics ({allowed or 'none set'}). "
-        f"Passes without a verdict on fewer than {config.min_labelled_rows} labelled rows.",
-    )
-
-
-def performance_check_result(outcome: "PerformanceOutcome") -> dg.AssetCheckResult:
-    """The result of :func:`performance_check_spec` for one day."""
-    row = outcome.window
-    return dg.AssetCheckResult(
-        check_name=PERFORMANCE_CHECK,
-        passed=not row.degraded,
-        severity=dg.AssetCheckSeverity.ERROR if row.degraded else dg.AssetCheckSeverity.WARN,
-        metadata={"status": row.status, "n_labelled": row.n_labelled},
-    )
-
-
-def performance_metadata(outcome: "PerformanceOutcome") -> dict[str, Any]:
-    """Materialization metadata of a performance day: the verdict and every metric as a number."""
-    row = outcome.window
-    return {
-        "status": row.status,
-        "n_labelled": row.n_labelled,
-        "labels_received": row.labels_received,
-        **{k: float(v) for k, v in row.metrics.items()},
-        "metrics": dg.MetadataValue.md(outcome.result.to_markdown()),
-    }
-
-
-def performance_alert(
-    alerts: AlertsResource,
-    log: dg.DagsterLogManager,
-    uc: UseCaseConfig,
-    outcome: "PerformanceOutcome",
-) -> None:
-    """A `performance` alert when the day's metrics degraded."""
-    row = outcome.window
-    if not row.degraded:
-        return
-    alerts.notify(
-        log,
-        uc.monitoring.alerts,
-        event="performance",
-        severity="error",
-        title=f"{uc.name}: model performance degraded on {row.window}",
-        message=" ".join(row.reasons),
-        facts={"use_case": uc.name, "partition": row.window, "n_labelled": row.n_labelled},
+            mlflow_lib.log_artifact(str(outcome.report), artifact_path=REPORT_DIR)
+            report_url = artifact_view_url(
+                settings, experiment_id, run_id, f"{REPORT_DIR}/{outcome.report.name}"
+            )
+        images: dict[str, str] = {}
+        for column, figure in histograms.items():
+            path = f"{HISTOGRAM_DIR}/{histogram_file(column)}"
+            mlflow_lib.log_figure(figure, path)
+            url = artifact_content_url(settings, run_id, path)
+            if url:
+                images[column] = url
+    return MlflowLinks(
+        run_id=run_id,
+        run_url=run_url(settings, experiment_id, run_id),
+        model_version_url=model_version_url(settings, model_name, row.model_version),
+        report_url=report_url,
+        images=images,
     )

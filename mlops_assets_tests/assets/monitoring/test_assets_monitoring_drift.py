@@ -56,7 +56,9 @@ def test_clean_days_show_no_dataset_drift(monitored: Monitored) -> None:
         assert meta["status"] == "ok", day
         assert meta["dataset_drift"] is False
         assert meta["drift_share"] < threshold
-        assert check_results(monitored.results[day], DRIFT_KEY)["data_drift"].passed
+        check = check_results(monitored.results[day], DRIFT_KEY)["data_drift"]
+        assert check.passed
+        assert (check.description or "").startswith("No dataset drift: ")
 
 
 def test_drifted_days_are_detected_on_the_injected_columns(monitored: Monitored) -> None:
@@ -76,6 +78,11 @@ def test_drifted_days_are_detected_on_the_injected_columns(monitored: Monitored)
         check = check_results(result, DRIFT_KEY)["data_drift"]
         assert not check.passed
         assert check.metadata["drift_share"].value == pytest.approx(meta["drift_share"])
+        assert (check.description or "").startswith("Dataset drift: ")
+        assert set(check.metadata["drifted_columns"].value.split(", ")) == drifted
+        histograms = str(meta["drifted_column_histograms"])
+        image = "](http://127.0.0.1:5000/get-artifact?path="
+        assert all(f"![{c}{image}" in histograms for c in drifted)
 
 
 def test_checks_carry_severities_and_drift_share_is_a_float(monitored: Monitored) -> None:
@@ -97,15 +104,40 @@ def test_checks_carry_severities_and_drift_share_is_a_float(monitored: Monitored
         assert prediction.severity == dg.AssetCheckSeverity.WARN
         row = read_lake(monitored.data_dir, DRIFT_KEY, day).row(0, named=True)
         assert prediction.passed is not row["prediction_drift"]
-        assert prediction.metadata["statistic"].value == pytest.approx(row["prediction_statistic"])
+        assert prediction.metadata["statistic"].value == pytest.approx(
+            row["prediction_statistic"], rel=1e-3
+        )  # 4 significant digits
+        assert prediction.description
 
 
 def test_evidently_report_is_written_and_linked(monitored: Monitored) -> None:
+    uri = tracking_uri(monitored.data_dir)
+    mlflow_client = client(monitored.data_dir)
+    (monitoring,) = [
+        e for e in mlflow_client.search_experiments() if e.name == "mlops_assets/churn-monitoring"
+    ]
     for day, result in monitored.results.items():
         report = monitored.data_dir / "reports" / "churn" / "drift" / f"{day}.html"
         meta = _raw_metadata(result)
-        assert isinstance(meta["evidently_report"], dg.PathMetadataValue)
-        assert meta["evidently_report"].value == str(report)
+        assert isinstance(meta["evidently_report_file"], dg.PathMetadataValue)
+        assert meta["evidently_report_file"].value == str(report)
+        # the clickable link opens the report in the MLflow UI's artifact view of the run
+        run_id = str(meta["mlflow_run_id"].value)
+        link = meta["evidently_report"]
+        assert isinstance(link, dg.UrlMetadataValue)
+        assert link.value == (
+            f"http://127.0.0.1:5000/#/experiments/{monitoring.experiment_id}/runs/{run_id}"
+            f"/artifactPath/evidently/{day}.html"
+        )
+        assert isinstance(meta["mlflow_run"], dg.UrlMetadataValue)
+        assert isinstance(meta["mlflow_model_version"], dg.UrlMetadataValue)
+        assert meta["mlflow_model_version"].value.endswith(f"/#/models/{MODEL}/versions/1")
+        run = mlflow_client.get_run(run_id)
+        assert run.info.experiment_id == monitoring.experiment_id  # not among training runs
+        stored = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=f"evidently/{day}.html", tracking_uri=uri
+        )
+        assert Path(stored).read_bytes() == report.read_bytes()
         assert report.stat().st_size > 10_000
         assert "<html" in report.read_text(encoding="utf-8", errors="replace")[:5000].lower()
         row = read_lake(monitored.data_dir, DRIFT_KEY, day).row(0, named=True)
@@ -159,7 +191,10 @@ def test_too_few_rows_is_insufficient_data_without_a_stale_report(
     assert "evidently_report" not in meta
     assert not report.exists()
     assert read_lake(data_dir, DRIFT_KEY, day)["report_path"].to_list() == [None]
-    assert check_results(result, DRIFT_KEY)["data_drift"].passed
+    check = check_results(result, DRIFT_KEY)["data_drift"]
+    assert check.passed
+    assert (check.description or "").startswith("No drift verdict: ")
+    assert "passes without a verdict" in (check.description or "")
 
 
 def test_check_descriptions_say_what_is_checked(tmp_path: Path) -> None:
@@ -181,7 +216,8 @@ def test_stored_rows_read_back_as_typed_windows_and_verdicts(monitored: Monitore
     assert [w.window for w in windows] == sorted(monitored.results)
     for window in windows:
         meta = metadata(monitored.results[window.window], DRIFT_KEY)
-        assert (window.status, window.drift_share) == (meta["status"], meta["drift_share"])
+        assert window.status == meta["status"]
+        assert meta["drift_share"] == pytest.approx(window.drift_share, rel=1e-3)  # 4 digits
         assert window.model_version == "1" and window.columns
         assert sorted(window.drifted_columns) == sorted(
             c.column for c in window.columns if c.drifted

@@ -46,6 +46,8 @@ def test_no_labels_yet_is_insufficient_data(monitored: Monitored) -> None:
     check = check_results(result, PERFORMANCE_KEY)["model_performance"]
     assert check.passed
     assert check.severity == dg.AssetCheckSeverity.WARN
+    assert (check.description or "").startswith(f"No verdict: no labels arrived on {day} yet")
+    assert check.metadata["verdict"].value == "no verdict (too few labels)"
 
 
 def test_labelled_day_gives_metrics_computed_on_the_joined_rows(monitored: Monitored) -> None:
@@ -58,7 +60,11 @@ def test_labelled_day_gives_metrics_computed_on_the_joined_rows(monitored: Monit
     assert meta["status"] == "ok"
     assert meta["n_labelled"] == joined.height
     expected = roc_auc_score(joined["churn"] == "Yes", joined["probability"])
-    assert meta["roc_auc"] == pytest.approx(expected, abs=1e-9)
+    assert meta["roc_auc"] == pytest.approx(expected, rel=1e-3)  # 4 significant digits
+    assert next(iter(meta)) == "roc_auc"  # headline metrics first: the UI plots them in order
+    assert "| roc_auc | higher |" in meta["metrics"]
+    assert meta["mlflow_run"].startswith("http://127.0.0.1:5000/#/experiments/")
+    assert meta["mlflow_model_version"].endswith("/versions/1")
     row = read_lake(data_dir, PERFORMANCE_KEY, day).row(0, named=True)
     assert row["degraded"] is False
     assert json.loads(row["metrics_json"])["roc_auc"] == pytest.approx(expected, abs=1e-9)
@@ -88,9 +94,11 @@ def test_flipped_labels_are_degraded(trained_base: TrainedBase, tmp_path: Path) 
     joined = _labelled(data_dir, day)
     flipped_auc = roc_auc_score(joined["churn"] == "Yes", joined["probability"])
     assert flipped_auc < 0.5
-    assert meta["roc_auc"] == pytest.approx(flipped_auc, abs=1e-9)
+    assert meta["roc_auc"] == pytest.approx(flipped_auc, rel=1e-3)
     check = check_results(result, PERFORMANCE_KEY)["model_performance"]
     assert not check.passed
+    assert (check.description or "").startswith("Degraded: roc_auc fell from")
+    assert check.metadata["worsening_roc_auc"].value > 0
     assert check.severity == dg.AssetCheckSeverity.ERROR
     row = read_lake(data_dir, PERFORMANCE_KEY, day).row(0, named=True)
     assert row["degraded"] is True
