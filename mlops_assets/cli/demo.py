@@ -2,18 +2,26 @@
 
 import argparse
 import time
-from collections import Counter
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import dagster as dg
 from pydantic import BaseModel, Field
 
 from mlops_assets.automation.jobs import AssetJob, UseCaseJobs, build_jobs
+from mlops_assets.cli.demo_window import DemoWindow, check_days, demo_days, write_window
+from mlops_assets.cli.dev import LOCATION_NAME
 from mlops_assets.config.project import ProjectConfig, load_project, local_environment
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse, TableRef
-from mlops_assets.storage.tables import UseCaseTables
+from mlops_assets.storage.lakehouse import LocalLakehouse
+
+MONITOR_DAYS = 3
+"""Days the demo monitors (the last ones): the retraining sensor's default window. Each
+monitoring run writes an Evidently report, the demo's most expensive daily step."""
+REPOSITORY_TAG = ".dagster/repository"
+LOCATION_TAGS = {REPOSITORY_TAG: f"__repository__@{LOCATION_NAME}"}
+"""The UI lists a job's runs (and a sensor's) by this tag: a run of the code location's single
+repository (Dagster names it ``__repository__``) in location ``mlops_assets``."""
 
 
 class StepOutcome(BaseModel):
@@ -35,6 +43,9 @@ class DemoReport(BaseModel):
     use_case: str
     days: list[str]
     steps: list[StepOutcome]
+    sensor_decision: str | None = Field(
+        default=None, description="The retraining sensor's decision after the last day."
+    )
 
     @property
     def success(self) -> bool:
@@ -47,16 +58,23 @@ def run_job(
     instance: dg.DagsterInstance,
     partition: str | None = None,
     tags: dict[str, str] | None = None,
-    log_level: str = "WARNING",
+    log_level: str | None = None,
     run_config: dict[str, Any] | None = None,
 ) -> StepOutcome:
-    """Execute one job in process and summarise its outcome (never raises on failure)."""
+    """Execute one job in process and summarise its outcome (never raises on failure).
+
+    Dagster's console log is quiet (CRITICAL only: the outcome carries the root cause) unless
+    ``--verbose`` asked for its warnings and error traces.
+    """
+    from mlops_assets.cli import verbose
+
+    log_level = log_level or ("WARNING" if verbose() else "CRITICAL")
     start = time.perf_counter()
     result = defs.resolve_job_def(name).execute_in_process(
         instance=instance,
         partition_key=partition,
         raise_on_error=False,
-        tags=tags,
+        tags={**LOCATION_TAGS, **(tags or {})},
         run_config={
             **(run_config or {}),
             "loggers": {"console": {"config": {"log_level": log_level}}},
@@ -104,8 +122,13 @@ def run_demo(
     keep_serving: bool = False,
     use_case: str | None = None,
     defs: dg.Definitions | None = None,
+    end: date | None = None,
+    monitor_days: int = MONITOR_DAYS,
 ) -> DemoReport:
-    """Simulate ``days`` of landing files, then run every lifecycle stage for every day.
+    """Simulate ``days`` of landing files ending at ``end`` (default yesterday), then run every
+    lifecycle stage: ingestion and batch inference per day, training and deployment, drift and
+    performance monitoring of the last ``monitor_days`` days, and one evaluation of the
+    retraining sensor over them.
 
     ``fresh`` resets only this use case (its lakehouse locations, registered model and
     experiment); ``defs`` defaults to the code location's definitions.
@@ -113,21 +136,27 @@ def run_demo(
     from mlops_assets.cli.reset import reset_use_case
     from mlops_assets.simulate.cli import parse_drift
     from mlops_assets.simulate.config import SimulationConfig
-    from mlops_assets.simulate.runner import simulate
 
     env = local_environment(project)
     uc = project.use_case(use_case) if use_case else project.use_cases[0]
-    if fresh:
-        reset_use_case(project, uc)
+    window = demo_days(days, end)
     sim = SimulationConfig(
-        start_date=uc.start_date,
+        start_date=window[0],
         days=days,
         rows_per_day=rows_per_day,
         use_case=uc.name,
         drift=[parse_drift(d) for d in drift],
     )
+    check_days(uc, window, sim.label_delay_days)
+    if fresh:
+        reset_use_case(project, uc)
+    from mlops_assets.simulate.runner import simulate
+
     simulate(sim, env.data_dir)
-    day_keys = [(uc.start_date + timedelta(days=i)).isoformat() for i in range(days)]
+    lakehouse = LocalLakehouse(env.data_dir)
+    record = DemoWindow(first_day=window[0], last_day=window[-1])
+    write_window(lakehouse, uc, record)
+    day_keys = [d.isoformat() for d in window]
     defs = defs or location_definitions(project, keep_serving=keep_serving)
     jobs = build_jobs(uc)
     steps: list[StepOutcome] = []
@@ -145,7 +174,40 @@ def run_demo(
     if jobs.batch_inference is not None:
         for day in day_keys:
             step(jobs.batch_inference, day)
-    return DemoReport(data_dir=str(env.data_dir), use_case=uc.name, days=day_keys, steps=steps)
+    monitored = day_keys[len(day_keys) - monitor_days :] if monitor_days > 0 else []
+    if jobs.monitoring is not None:
+        for day in monitored:
+            step(jobs.monitoring, day)
+    decision = None
+    if monitored and jobs.training is not None and jobs.monitoring is not None:
+        decision = evaluate_retraining_sensor(defs, uc, jobs.training, instance)
+        if echo:
+            print(f"  retraining sensor: {decision}")
+    return DemoReport(
+        data_dir=str(env.data_dir),
+        use_case=uc.name,
+        days=day_keys,
+        steps=steps,
+        sensor_decision=decision,
+    )
+
+
+def evaluate_retraining_sensor(
+    defs: dg.Definitions, uc: UseCaseConfig, training: AssetJob, instance: dg.DagsterInstance
+) -> str:
+    """One evaluation of the retraining sensor, as the daemon would run it; its decision as
+    text. Nothing is launched: the demo's story ends with the decision."""
+    from mlops_assets.automation.retraining_sensor import build_retraining_sensor
+
+    sensor = defs.resolve_sensor_def(build_retraining_sensor(uc, training).name)
+    with dg.build_sensor_context(
+        instance=instance, definitions=defs, resources=defs.resources
+    ) as context:
+        result = sensor.evaluate_tick(context)
+    if result.run_requests:
+        reason = result.run_requests[0].tags.get("mlops/reason", "")
+        return f"{sensor.name} would retrain: {reason}"
+    return f"{sensor.name} skips: {result.skip_message or 'no reason given'}"
 
 
 def lifecycle_jobs(jobs: UseCaseJobs) -> list[AssetJob]:
@@ -166,88 +228,23 @@ def _echo_step(s: StepOutcome) -> None:
         print(f"       error: {s.error.splitlines()[0]}")
 
 
-def summarise(project: ProjectConfig, report: DemoReport, defs: dg.Definitions) -> str:
-    """Rows per table, quarantine reasons and check results, as plain text."""
-    from mlops_assets.engines.frames import row_count
-
-    uc = project.use_case(report.use_case)
-    lakehouse = LocalLakehouse(local_environment(project).data_dir)
-    names = UseCaseTables(uc)
-    lines = [f"\nData root: {report.data_dir}", "\nRows per table:"]
-    for ref in use_case_tables(defs, uc):
-        if lakehouse.table_exists(ref):
-            lines.append(f"  {ref!s:<44} {row_count(lakehouse.read_table(ref)):>9,}")
-    lines.append("\nQuarantined rows and why:")
-    for ds in uc.datasets:
-        lines.extend(_quarantine_lines(lakehouse, names.quarantine(ds.name), ds.name))
-    lines.extend(_model_summary(lakehouse, names))
-    failed = Counter(c for s in report.steps for c in s.checks_failed)
-    passed = sum(s.checks_passed for s in report.steps)
-    lines.append(f"\nAsset checks: {passed} passed, {sum(failed.values())} failed")
-    for check, n in sorted(failed.items()):
-        lines.append(f"  failed {n}x: {check}")
-    ok = sum(s.success for s in report.steps)
-    lines.append(f"\nRuns: {ok}/{len(report.steps)} succeeded")
-    return "\n".join(lines)
-
-
-def use_case_tables(defs: dg.Definitions, uc: UseCaseConfig) -> list[TableRef]:
-    """The use case's tables: its assets (named as their keys say) and the landing-file
-    accounts bronze keeps beside them."""
-    from mlops_assets.assets.medallion.bronze import landing_files_ref
-
-    keys = [list(k.path) for k in defs.resolve_all_asset_keys()]
-    refs = [TableRef.from_path(k) for k in keys if len(k) == 3 and k[0] == uc.name]
-    refs += [landing_files_ref(uc, ds) for ds in uc.datasets]
-    return sorted(set(refs), key=lambda ref: ref.parts)
-
-
-def _quarantine_lines(lakehouse: Lakehouse, ref: TableRef, dataset: str) -> list[str]:
-    from mlops_assets.engines.frames import to_polars
-
-    if not lakehouse.table_exists(ref):
-        return []
-    rows = to_polars(lakehouse.read_table(ref).select("_rule", "_reason"))
-    lines: list[str] = []
-    for rule, n in sorted(Counter(rows["_rule"].to_list()).items(), key=lambda kv: -kv[1]):
-        example = rows.filter(rows["_rule"] == rule)["_reason"][0]
-        lines.append(f"  {dataset:<10} {rule:<28} {n:>6}  e.g. {example[:70]}")
-    return lines
-
-
-def _model_summary(lakehouse: Lakehouse, names: UseCaseTables) -> list[str]:
-    """Champion, gate decision and endpoint, from the state the lifecycle assets stored."""
-    from mlops_assets.ml.decisions import ChampionState, EvaluationReport
-    from mlops_assets.resources.serving import EndpointState
-
-    if names.uc.model is None:
-        return []
-    lines: list[str] = []
-    evaluation = lakehouse.state_path(names.evaluation)
-    if evaluation.exists():
-        report = EvaluationReport.model_validate_json(evaluation.read_text(encoding="utf-8"))
-        metrics = ", ".join(f"{k}={v:.3f}" for k, v in sorted(report.challenger_metrics.items()))
-        lines.append(f"\nModel {report.model_name} v{report.challenger_version}: {metrics}")
-        lines.append(f"  gate: {report.decision.reasons[0]}")
-    champion = lakehouse.state_path(names.champion)
-    if champion.exists():
-        champ = ChampionState.model_validate_json(champion.read_text(encoding="utf-8"))
-        lines.append(f"  champion: v{champ.champion_version} ({champ.champion_uri})")
-    endpoint = lakehouse.state_path(names.endpoint)
-    if endpoint.exists():
-        ep = EndpointState.model_validate_json(endpoint.read_text(encoding="utf-8"))
-        lines.append(
-            f"  served v{ep.model_version}: smoke test answered in "
-            f"{ep.smoke_test_latency_ms:.0f} ms, P(churn) = "
-            + ", ".join(f"{p:.2f}" for p in ep.smoke_test_predictions)
-        )
-    return lines
-
-
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    parser = subparsers.add_parser("demo", help="simulate data and run the lifecycle headless")
+    parser = subparsers.add_parser(
+        "demo",
+        help="simulate data and run the whole lifecycle headless",
+        description="Simulate the days ending yesterday and run every stage on them: ingestion, "
+        "training, deployment, batch inference, drift and performance monitoring.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--days", type=int, default=7, help="days to simulate and process")
     parser.add_argument("--rows-per-day", type=int, default=1000, help="observations per day")
+    parser.add_argument(
+        "--end",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="last simulated day (default: yesterday, UTC)",
+    )
     parser.add_argument(
         "--drift",
         action="append",
@@ -255,21 +252,32 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         metavar="SPEC",
         help="inject drift, e.g. monthly_charges:8:multiply=1.4 (repeatable)",
     )
+    parser.add_argument(
+        "--monitor-days",
+        type=int,
+        default=MONITOR_DAYS,
+        help="monitor drift and performance on this many of the last days (0: none)",
+    )
     parser.add_argument("--use-case", default=None, help="use case (default: the first one)")
     parser.add_argument(
         "--keep",
         action="store_true",
-        help="keep existing data instead of starting from a fresh data root",
+        help="keep the use case's existing data instead of starting fresh",
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    from mlops_assets.cli.demo_summary import summarise
     from mlops_assets.cli.instance import get_instance
 
     project = load_project()
-    start = date.today()
-    print(f"mlops-assets demo: {args.days} days x {args.rows_per_day} rows ({start.isoformat()})")
+    window = demo_days(args.days, args.end)
+    print(
+        f"mlops-assets demo: {args.days} days x {args.rows_per_day} rows, "
+        f"{window[0].isoformat()} to {window[-1].isoformat()}",
+        flush=True,
+    )
     defs = location_definitions(project, keep_serving=False)
     report = run_demo(
         project,
@@ -280,6 +288,12 @@ def run(args: argparse.Namespace) -> int:
         instance=get_instance(),
         use_case=args.use_case,
         defs=defs,
+        end=args.end,
+        monitor_days=args.monitor_days,
     )
     print(summarise(project, report, defs))
+    print(
+        "\nSee it in the UI: `make dev` (or `mlops-assets dev`), then http://127.0.0.1:3000 "
+        "(partitions start at the first simulated day)."
+    )
     return 0 if report.success else 1

@@ -14,7 +14,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -56,7 +56,30 @@ def _signal_group(pgid: int, sig: int) -> None:
         os.killpg(pgid, sig)
 
 
-def supervise(command: Sequence[str], stop_timeout: float = 60.0) -> int:
+def partitions_env(environ: Mapping[str, str]) -> dict[str, str]:
+    """``$MLOPS_PARTITIONS_START`` for the UI: the first day the demo simulated on this data
+    root (earliest over the use cases), unless the variable is set already or no demo ran."""
+    from mlops_assets.assets.keys import PARTITIONS_START_ENV
+    from mlops_assets.cli.demo_window import read_window
+    from mlops_assets.config.environment import LocalEnvironment
+    from mlops_assets.config.project import load_project
+    from mlops_assets.storage.lakehouse import LocalLakehouse
+
+    if environ.get(PARTITIONS_START_ENV):
+        return {}
+    project = load_project(environ=environ)
+    if not isinstance(project.environment, LocalEnvironment):
+        return {}  # the demo runs locally only
+    lakehouse = LocalLakehouse(project.environment.data_dir)
+    windows = [w for uc in project.use_cases if (w := read_window(lakehouse, uc)) is not None]
+    if not windows:
+        return {}
+    return {PARTITIONS_START_ENV: min(w.first_day for w in windows).isoformat()}
+
+
+def supervise(
+    command: Sequence[str], stop_timeout: float = 60.0, env: Mapping[str, str] | None = None
+) -> int:
     """Run ``command`` in a new process group until it exits or a signal asks it to stop."""
     stop_requested: list[float] = []
     started: list[subprocess.Popen[bytes]] = []
@@ -69,7 +92,7 @@ def supervise(command: Sequence[str], stop_timeout: float = 60.0) -> int:
 
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:  # handlers are set first: the child starts with default dispositions, never SIG_IGN
-        proc = subprocess.Popen(list(command), start_new_session=True)
+        proc = subprocess.Popen(list(command), start_new_session=True, env=env)
         started.append(proc)
         if stop_requested:  # a signal arrived while starting
             _signal_group(proc.pid, signal.SIGINT)
@@ -91,7 +114,13 @@ def supervise(command: Sequence[str], stop_timeout: float = 60.0) -> int:
 
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
-    parser = subparsers.add_parser("dev", help="start the Dagster UI (Ctrl-C or SIGTERM stops it)")
+    parser = subparsers.add_parser(
+        "dev",
+        help="start the Dagster UI (Ctrl-C or SIGTERM stops it)",
+        description="dagster dev on workspace.yaml (location mlops_assets). After a demo, the "
+        "daily partitions start at its first simulated day ($MLOPS_PARTITIONS_START overrides).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("--host", default="127.0.0.1", help="interface to bind")
     parser.add_argument("--port", type=int, default=3000, help="port of the UI")
     parser.add_argument(
@@ -107,5 +136,8 @@ def run(args: argparse.Namespace) -> int:
     if home:
         ensure_dagster_home(Path(home))
     command = dev_command(args.host, args.port)
+    extra = partitions_env(os.environ)
     print(f"Dagster UI for location {LOCATION_NAME}: http://{args.host}:{args.port}", flush=True)
-    return supervise(command, stop_timeout=args.stop_timeout)
+    for name, value in extra.items():
+        print(f"daily partitions start at {value}, the demo's first day ({name})", flush=True)
+    return supervise(command, stop_timeout=args.stop_timeout, env={**os.environ, **extra})

@@ -49,11 +49,16 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     add("--use-case", default=defaults.use_case, help="use case (configs/use_cases/NAME.yaml)")
     add("--config-dir", type=Path, default=None, help="configs folder ($MLOPS_CONFIG_DIR)")
     add("--days", type=int, default=defaults.days, help="number of days")
-    add("--rows-per-day", type=int, default=defaults.rows_per_day)
+    add("--rows-per-day", type=int, default=defaults.rows_per_day, help="observations per day")
     add("--start-date", default=None, help="first day, YYYY-MM-DD (default: the use case's)")
-    add("--seed", type=int, default=defaults.seed)
+    add("--seed", type=int, default=defaults.seed, help="random seed (same seed, same files)")
     add("--format", choices=("csv", "parquet"), default=None, help="default: as declared")
-    add("--label-delay-days", type=int, default=defaults.label_delay_days)
+    add(
+        "--label-delay-days",
+        type=int,
+        default=defaults.label_delay_days,
+        help="labels of day d land with day d + this",
+    )
     add("--drift", action="append", default=[], metavar="SPEC", help=DRIFT_HELP)
     for flag, value, what in (
         ("--bad-row-rate", defaults.bad_row_rate, "broken rows"),
@@ -89,7 +94,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     )
     add("--entities", type=int, default=defaults.entities, help="entities of a synthetic source")
     add("--noise", type=float, default=defaults.noise, help="numeric jitter (share of std)")
-    add("--resample-rate", type=float, default=defaults.resample_rate)
+    add(
+        "--resample-rate",
+        type=float,
+        default=defaults.resample_rate,
+        help="share of categorical values redrawn from their column's distribution",
+    )
     add(
         "--data-dir",
         type=Path,

@@ -1,4 +1,5 @@
-"""End to end: `mlops-assets demo` simulates 7 days and materializes every asset of every day."""
+"""End to end: `mlops-assets demo` simulates the 7 days ending yesterday, materializes every
+asset (monitoring of the last days included), and leaves runs the UI lists on their jobs' pages."""
 
 import os
 import re
@@ -7,9 +8,14 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import dagster as dg
 import polars as pl
 import pytest
 
+from mlops_assets.assets.keys import PARTITIONS_START_ENV
+from mlops_assets.cli.demo import LOCATION_TAGS, MONITOR_DAYS
+from mlops_assets.cli.demo_window import demo_days
+from mlops_assets.cli.dev import partitions_env
 from mlops_assets.config.project import load_project
 from mlops_assets.storage.delta import read_table, table_exists
 from mlops_assets_tests.conftest import CONFIGS_DIR, REPO_ROOT
@@ -119,7 +125,27 @@ def test_demo_runs_the_whole_flow_and_accounts_for_every_row(tmp_path: Path) -> 
     # check and run counts
     checks = re.search(r"^Asset checks: (\d+) passed, (\d+) failed$", out, flags=re.M)
     assert checks is not None and int(checks.group(1)) > 0
-    runs = re.search(r"^Runs: (\d+)/(\d+) succeeded$", out, flags=re.M)
-    assert runs is not None and runs.group(1) == runs.group(2)
+    runs_line = re.search(r"^Runs: (\d+)/(\d+) succeeded$", out, flags=re.M)
+    assert runs_line is not None and runs_line.group(1) == runs_line.group(2)
     ingested = re.findall(rf"ok\s+{uc.name}_ingestion\[(\d{{4}}-\d{{2}}-\d{{2}})\]", out)
-    assert len(set(ingested)) == DAYS
+    window = [d.isoformat() for d in demo_days(DAYS)]  # the days ending yesterday
+    assert sorted(set(ingested)) == window
+
+    # monitoring of the last days: a drift and a performance row per monitored day
+    monitored = window[-MONITOR_DAYS:]
+    for table in ("drift", "performance"):
+        rows = read_table(lake / "monitoring" / table)
+        assert sorted(rows["window"].cast(pl.Utf8).to_list()) == monitored, table
+    per_day = _section(out, "Monitoring per day (drift share, drift, performance):")
+    assert [line.split()[0] for line in per_day[:DAYS]] == window
+    assert re.search(r"churn_retraining_sensor (skips|would retrain): \S", per_day[-1])
+
+    # the UI lists the runs on their jobs' pages (by job name and repository tag), and `dev`
+    # starts the daily partitions at the first simulated day
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs()
+    assert len(runs) == int(runs_line.group(2))
+    assert {r.job_name for r in runs} >= {f"{uc.name}_{s}" for s in ("ingestion", "monitoring")}
+    tag, value = next(iter(LOCATION_TAGS.items()))
+    assert all(r.tags.get(tag) == value for r in runs)
+    assert partitions_env({"MLOPS_DATA_DIR": str(data_dir)}) == {PARTITIONS_START_ENV: window[0]}
