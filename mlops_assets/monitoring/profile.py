@@ -98,6 +98,11 @@ class ReferenceProfile(BaseModel):
         "the data (column -> training rows used), not on every training row: a count or sum "
         "over the last N days is low while history is shorter than N days.",
     )
+    incomplete_history: list[str] = Field(
+        default_factory=list,
+        description="Window features whose training period was too short for complete-history "
+        "rows: their drift is measured and shown but never counted as drift.",
+    )
 
     @property
     def numeric(self) -> list[str]:

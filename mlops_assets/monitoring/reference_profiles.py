@@ -106,13 +106,17 @@ def with_complete_history(
 ) -> ReferenceProfile:
     """``profile`` with the columns of ``rows`` re-profiled on those rows.
 
-    Kept as it is when ``rows`` has fewer than ``config.min_rows`` rows (too little complete
-    history to describe the features: a short training period). The Evidently sample of those
+    With fewer than ``config.min_rows`` such rows (a training period shorter than the window,
+    e.g. a few-day demo) the columns keep their all-rows statistics and are listed in
+    ``incomplete_history``: their drift is shown but not counted (a reference and a day with
+    different history lengths cannot be compared fairly). The Evidently sample of re-profiled
     columns is redrawn from ``rows`` at the sample's length, so the report frame stays square.
     """
     columns = [c for c in rows.columns if c in profile.columns]
-    if not columns or rows.height < config.min_rows:
+    if not columns:
         return profile
+    if rows.height < config.min_rows:
+        return profile.model_copy(update={"incomplete_history": columns})
     numeric = [c for c in columns if profile.columns[c].kind == "numeric"]
     categorical = [c for c in columns if c not in numeric]
     part = build_profile(rows, numeric, categorical, config, seed)

@@ -99,9 +99,14 @@ class DriftResult(BaseModel):
             lines.append(
                 f"| {_escape(col.column)} | {col.column_type} | {col.method} | "
                 f"{_fmt(col.statistic)} | {_fmt(col.threshold)} | "
-                f"{'**yes**' if col.drifted else 'no'} |"
+                f"{'**yes**' if col.drifted else _no(col)} |"
             )
-        return "\n".join(lines)
+        notes = [f"- `{_escape(c.column)}`: {c.note}" for c in rows if c.note]
+        return "\n".join(lines + (["", *notes] if notes else []))
+
+
+def _no(column: ColumnDrift) -> str:
+    return f"no ({column.note.split(':')[0]})" if column.note else "no"
 
 
 def _fmt(value: float | None) -> str:

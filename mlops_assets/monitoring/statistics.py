@@ -105,6 +105,7 @@ def compute_drift(
                 for c in frame.columns
             ]
             results.extend(job.result() for job in jobs)
+    results = [_uncounted_window(c, profile) for c in results]
     n_drifted = sum(c.drifted for c in results)
     share = n_drifted / len(results) if results else 0.0
     dataset_drift = bool(results) and share >= config.drift_share
@@ -116,6 +117,20 @@ def compute_drift(
         n_current=n_current,
         columns=results,
         share_threshold=config.drift_share,
+    )
+
+
+def _uncounted_window(column: ColumnDrift, profile: ReferenceProfile) -> ColumnDrift:
+    """A window feature profiled on incomplete history: measured and shown, never counted."""
+    if column.column not in profile.incomplete_history:
+        return column
+    return column.model_copy(
+        update={
+            "drifted": False,
+            "note": "not counted: the training period was shorter than this window feature's "
+            "window, so its reference saw less history than today's rows (retrain on a longer "
+            "period to monitor it)",
+        }
     )
 
 

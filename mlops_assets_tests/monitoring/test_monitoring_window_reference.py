@@ -140,10 +140,24 @@ def test_injected_drift_is_still_detected(features: pl.DataFrame) -> None:
     assert result.dataset_drift  # 2 of 3 columns >= the 0.5 drift share
 
 
-def test_too_little_complete_history_keeps_the_profile(features: pl.DataFrame) -> None:
+def test_a_training_period_shorter_than_the_window_shows_but_never_counts_it(
+    features: pl.DataFrame,
+) -> None:
+    """A few-day demo: no complete window to learn from, so the window features' drift is
+    measured and shown with a note, but is not counted; the other columns still are."""
     short = features.filter(pl.col("event_ts") < START + timedelta(days=7, hours=1))
     naive = build_profile(short, FEATURES, [], CONFIG, seed=1)
     complete = complete_history_rows(nw.from_native(short.lazy()), HISTORY)
     assert 0 < complete.height < CONFIG.min_rows
-    assert with_complete_history(naive, complete, CONFIG, seed=1) is naive
+    reference = with_complete_history(naive, complete, CONFIG, seed=1)
+    assert reference.incomplete_history == WINDOWED and reference.complete_history == {}
+    assert reference.columns == naive.columns
     assert complete_history_rows(nw.from_native(short.lazy()), None).is_empty()
+    for current in _clean_days(features)[:3]:
+        result = compute_drift(current, reference, CONFIG)
+        window = result.column("observations_7d")
+        assert window.statistic is not None and window.statistic > window.threshold  # measured
+        assert not window.drifted and (window.note or "").startswith("not counted")
+        assert result.drifted_columns == [] and not result.dataset_drift
+    dearer = _clean_days(features)[0].with_columns(pl.col("monthly_charges") * 1.3)
+    assert compute_drift(dearer, reference, CONFIG).drifted_columns == ["monthly_charges"]
