@@ -38,6 +38,7 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         mlflow: MlflowResource,
         features: LazyFrame,
     ) -> DataFrame:
+        from mlops_assets.ml.approval import approval_metadata
         from mlops_assets.ml.batch import score_batch
         from mlops_assets.ml.registry import Registry
 
@@ -66,6 +67,7 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
                 "mean_probability": float(means[0] or 0.0),
                 "positive_rate": float(means[1] or 0.0),
                 "scoring_batches": len(batches),
+                **approval_metadata(registry, scorer),
                 **run_config_metadata(config),
             }
         )
