@@ -262,3 +262,29 @@ def test_serving_rules(uc: UseCaseConfig) -> None:
     changed = config.drift_config(uc.monitoring.drift)
     assert changed.drift_share == 0.6
     assert changed.per_column["tenure"].threshold == 0.3
+
+
+@pytest.mark.parametrize(
+    ("job", "op", "config"),
+    [
+        ("churn_training", MODEL_OP, {"split": {"reseed": {"seed": 7}}}),
+        ("churn_training", "churn__models__evaluation", {"gate": {"disabled": {}}}),
+        (
+            "churn_deployment",
+            "churn__serving__endpoint",
+            {"serve": {"version": {"version": "2"}, "rollback": {"reason": "r"}}},
+        ),
+    ],
+)
+def test_a_bad_combination_is_refused_before_any_run_or_step_exists(
+    defs: dg.Definitions, job: str, op: str, config: dict[str, Any]
+) -> None:
+    with dg.DagsterInstance.ephemeral() as instance:
+        with pytest.raises(dg.DagsterInvalidConfigError):
+            defs.resolve_job_def(job).execute_in_process(
+                run_config={"ops": {op: {"config": config}}}, instance=instance
+            )
+        assert instance.get_runs() == [], "the launch was refused: no run, so no step event"
+        assert not instance.get_event_records(
+            dg.EventRecordsFilter(event_type=dg.DagsterEventType.STEP_START)
+        )
