@@ -2,7 +2,6 @@
 
 import dagster as dg
 import narwhals as nw
-import polars as pl
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name, use_mlflow
@@ -38,6 +37,8 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         mlflow: MlflowResource,
         features: LazyFrame,
     ) -> DataFrame:
+        import polars as pl
+
         from mlops_assets.ml.approval import approval_metadata
         from mlops_assets.ml.batch import score_batch
         from mlops_assets.ml.registry import Registry
