@@ -288,3 +288,17 @@ def test_a_bad_combination_is_refused_before_any_run_or_step_exists(
         assert not instance.get_event_records(
             dg.EventRecordsFilter(event_type=dg.DagsterEventType.STEP_START)
         )
+
+
+def test_readme_run_config_section_names_every_family_and_field(uc: UseCaseConfig) -> None:
+    from mlops_assets.assets.run_config import run_config_classes
+    from mlops_assets_tests.conftest import REPO_ROOT
+
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Run configuration\n", 1)[1].split("\n## ", 1)[0]
+    for family, cls in run_config_classes(uc).items():
+        name = family.split(" `")[0]
+        assert f"| {name} |" in section, f"README's run-config table lacks {name}"
+        row = next(line for line in section.splitlines() if line.startswith(f"| {name} |"))
+        for field in cls.model_fields:
+            assert f"`{field}`" in row, f"README's {name} row lacks `{field}`"
