@@ -1,13 +1,16 @@
 """Asset metadata that makes the Dagster UI tell the story: counts, schema, Markdown tables."""
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import polars as pl
 
-from mlops_assets.storage.delta import WriteResult
 from mlops_assets.storage.lakehouse import TableRef
+
+if TYPE_CHECKING:  # Polars and delta-rs (pyarrow, numpy) load at run time, not with the location
+    import polars as pl
+
+    from mlops_assets.storage.delta import WriteResult
 
 SIGNIFICANT_DIGITS = 4
 """Digits a float keeps in metadata: enough to compare, few enough to read."""
@@ -25,7 +28,7 @@ def rounded_all(values: Mapping[str, float], prefix: str = "") -> dict[str, floa
     return {f"{prefix}{k}": rounded(float(v)) for k, v in values.items()}
 
 
-def frame_metadata(frame: pl.DataFrame) -> dict[str, Any]:
+def frame_metadata(frame: "pl.DataFrame") -> dict[str, Any]:
     """Row count and column schema of a frame, under Dagster's standard keys."""
     columns = [dg.TableColumn(name=n, type=str(t)) for n, t in frame.schema.items()]
     return {
@@ -34,9 +37,23 @@ def frame_metadata(frame: pl.DataFrame) -> dict[str, Any]:
     }
 
 
-def write_metadata(result: WriteResult, location: str, ref: TableRef) -> dict[str, Any]:
-    """What a table write tells the UI: rows, schema, version, location and the table's name."""
-    columns = [dg.TableColumn(name=n, type=t) for n, t in result.columns.items()]
+def write_metadata(
+    result: "WriteResult", location: str, ref: TableRef, declared: object = None
+) -> dict[str, Any]:
+    """What a table write tells the UI: rows, schema, version, location and the table's name.
+
+    ``declared`` is the asset's declared ``dagster/column_schema`` (a :class:`dg.TableSchema`),
+    if any: its column descriptions are carried into the written schema, so the Columns table
+    of the asset page explains every column.
+    """
+    docs = (
+        {c.name: c.description for c in declared.columns if c.description}
+        if isinstance(declared, dg.TableSchema)
+        else {}
+    )
+    columns = [
+        dg.TableColumn(name=n, type=t, description=docs.get(n)) for n, t in result.columns.items()
+    ]
     metadata: dict[str, Any] = {
         "dagster/row_count": result.rows_written,
         "dagster/column_schema": dg.TableSchema(columns=columns),

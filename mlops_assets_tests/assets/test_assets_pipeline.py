@@ -133,6 +133,14 @@ def test_metadata_tells_the_story(
     )
     assert isinstance(bronze_rows, int) and isinstance(silver_rows, int)
     assert isinstance(quarantined, int) and bronze_rows == silver_rows + quarantined
+    # the Columns table explains every declared column (from the dataset YAML)
+    schema = silver_meta["dagster/column_schema"].value
+    assert isinstance(schema, dg.TableSchema)
+    described = {c.name: c.description for c in schema.columns}
+    (customers,) = [ds for ds in churn.datasets if ds.name == "customers"]
+    for column in customers.columns:
+        assert (described[column.name] or "").startswith(column.description or "("), column.name
+        assert f"({column.dtype}" in (described[column.name] or ""), column.name
     bronze_meta = materializations(result)["churn/bronze/customers"].metadata
     assert bronze_meta["file_count"].value == 1
     assert "customers_2026-01-01.csv" in str(bronze_meta["files"].value)

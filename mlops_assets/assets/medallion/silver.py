@@ -33,6 +33,7 @@ from mlops_assets.assets.medallion.silver_checks import (
     check_results,
     check_specs,
     column_docs,
+    column_schema,
     table_out,
 )
 from mlops_assets.assets.run_config import run_config_metadata
@@ -210,7 +211,7 @@ def build_silver_assets(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefini
 
     @dg.multi_asset(
         outs={
-            "silver": _optional(out(silver_ref, column_docs(ds))),
+            "silver": _optional(out(silver_ref, column_docs(ds), columns=column_schema(ds))),
             "quarantine": _optional(
                 out(
                     quarantine_ref,

@@ -11,7 +11,7 @@ from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.storage.lakehouse import TableRef
 from mlops_assets.transforms.audit import ACCOUNTING_CHECK, AuditReport, CheckOutcome
-from mlops_assets.transforms.schema import CAST_ERROR_RULE
+from mlops_assets.transforms.schema import CAST_ERROR_RULE, column_descriptions
 
 ROW_RULES = frozenset({"not_null", "unique", "range", "accepted_values", "regex", "sql"})
 """Rules judged row by row: their failing rows go to quarantine, never into silver."""
@@ -155,14 +155,37 @@ def column_docs(ds: DatasetConfig) -> str:
     )
 
 
-def table_out(ref: TableRef, description: str, owners: list[str]) -> dg.AssetOut:
-    """An output of the silver multi-asset, stored by the lakehouse IO manager."""
+def column_schema(ds: DatasetConfig) -> dg.TableSchema:
+    """The silver table's declared columns with their descriptions (the asset's Columns tab)."""
+    docs = column_descriptions(ds.columns)
+    return dg.TableSchema(
+        columns=[
+            dg.TableColumn(
+                name=c.name,
+                type=c.dtype,
+                description=docs[c.name],
+                constraints=dg.TableColumnConstraints(nullable=c.nullable),
+            )
+            for c in ds.columns
+        ]
+    )
+
+
+def table_out(
+    ref: TableRef,
+    description: str,
+    owners: list[str],
+    columns: dg.TableSchema | None = None,
+) -> dg.AssetOut:
+    """An output of the silver multi-asset, stored by the lakehouse IO manager; ``columns`` is
+    its declared column schema (descriptions carried into every materialization's schema)."""
     return dg.AssetOut(
         key=asset_key(ref),
         io_manager_key="lakehouse_io",
         kinds={"delta", "polars"},
         owners=owners or None,
         description=description,
+        metadata={"dagster/column_schema": columns} if columns is not None else None,
     )
 
 

@@ -50,7 +50,8 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             location, frame, partitions=partitions, schema_evolution=policy, commit_metadata=commit
         )
         pause_point(f"after_commit:{point}")
-        context.add_output_metadata(write_metadata(result, location, ref))
+        declared = context.definition_metadata.get("dagster/column_schema")
+        context.add_output_metadata(write_metadata(result, location, ref, declared))
 
     def load_input(self, context: dg.InputContext) -> LazyFrame:
         partitions = list(context.asset_partition_keys) if context.has_asset_partitions else None
