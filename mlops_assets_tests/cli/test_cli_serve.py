@@ -1,0 +1,139 @@
+"""`mlops-assets serve`: a real `mlflow models serve` behind the command; an example request with
+a labelled answer; one SIGTERM stops the command and every process it started."""
+
+import os
+import select
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from mlops_assets.assets.ml.common import registered_name
+from mlops_assets.cli.instance import process_alive
+from mlops_assets.cli.serve import label_predictions
+from mlops_assets.config.project import load_project
+from mlops_assets.ml.gates import decide
+from mlops_assets.ml.model_store import log_and_register
+from mlops_assets.ml.registry import Registry
+from mlops_assets.ml.split import split_frame
+from mlops_assets.ml.tracking import RunTags, configure, start_run
+from mlops_assets.ml.training import train_model
+from mlops_assets.resources.factory import build_resources
+from mlops_assets.resources.mlflow import MlflowResource
+from mlops_assets_tests.conftest import CONFIGS_DIR, REPO_ROOT
+from mlops_assets_tests.ml.conftest import make_churn_frame, model_config
+
+READY = "Ctrl-C or SIGTERM stops the server."
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc's parent links)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def _read_until(proc: "subprocess.Popen[str]", marker: str, seconds: float) -> str:
+    """The command's output up to the line containing ``marker`` (fails at the deadline)."""
+    assert proc.stdout is not None
+    out: list[str] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
+        if not ready:
+            continue
+        line = proc.stdout.readline()
+        if not line:
+            pytest.fail(f"serve exited ({proc.poll()}) before {marker!r}:\n{''.join(out)}")
+        out.append(line)
+        if marker in line:
+            return "".join(out)
+    pytest.fail(f"no {marker!r} within {seconds:.0f}s:\n{''.join(out)}")
+
+
+def test_answers_are_labelled_with_the_label_and_positive_class() -> None:
+    uc = load_project(CONFIGS_DIR, environ={}).use_case("churn")
+    lines = label_predictions(uc, [[0.75, 0.25], [0.1, 0.9]])
+    assert lines == ["row 1: P(churn=Yes) = 0.250", "row 2: P(churn=Yes) = 0.900"]
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_serve_prints_a_curl_example_and_one_sigterm_stops_every_child(tmp_path: Path) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if k not in ("MLOPS_ENV", "MLOPS_CONFIG_DIR")},
+        "MLOPS_DATA_DIR": str(tmp_path / "data"),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
+    project = load_project(CONFIGS_DIR, environ=env)
+    uc = project.use_case("churn")
+    resource = build_resources(project)["mlflow"]
+    assert isinstance(resource, MlflowResource)
+    settings = resource.settings(uc.name)
+    configure(settings)
+    config = model_config()
+    splits = split_frame(make_churn_frame(800), "customer_id", config.split)
+    result = train_model(splits["train"], splits["validation"], config)
+    tags = RunTags(dagster_run_id="run-serve-cli", asset_key="churn/serving")
+    with start_run(settings, "register", tags):
+        info = log_and_register(
+            result, config, settings, splits["train"], registered_name=registered_name(uc)
+        )
+    metrics = {"roc_auc": 0.8, "accuracy": 0.75}
+    Registry(settings, lock_dir=resource.locks).record_decision(
+        info.name, info.version, decide(metrics, None, config.gates), metrics
+    )
+
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlops_assets.cli",
+            "serve",
+            "--version",
+            info.version,
+            "--port",
+            "0",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        out = _read_until(proc, READY, seconds=300)
+        assert "curl -s -X POST http://127.0.0.1:" in out
+        assert "'Content-Type: application/json'" in out and "dataframe_split" in out
+        assert "row 1: P(churn=Yes) = 0." in out
+        children = _descendants(proc.pid)
+        assert children, "the model server runs as a child of the command"
+
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 0
+        deadline = time.monotonic() + 60
+        while (alive := {p for p in children if process_alive(p)}) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not alive, f"processes outlived SIGTERM to serve: {sorted(alive)}"
+        assert proc.stdout is not None
+        assert "stopped: the model server and its workers are gone" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
