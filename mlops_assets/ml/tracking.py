@@ -219,6 +219,11 @@ def log_dataset(
     from mlflow.data.delta_dataset_source import DeltaDatasetSource
     from mlflow.data.polars_dataset import from_polars
 
-    source = DeltaDatasetSource(delta_table_name=table, delta_table_version=version)
+    # A name that is not a Unity Catalog table would make MLflow ask Databricks for its id, with
+    # whatever DATABRICKS_HOST/TOKEN the environment holds: locally the id is the name itself.
+    local = not mlflow.get_tracking_uri().startswith("databricks")
+    source = DeltaDatasetSource(
+        delta_table_name=table, delta_table_version=version, delta_table_id=table if local else None
+    )
     dataset = from_polars(frame, source=source, name=name, targets=targets)
     mlflow.log_input(dataset, context=context)
