@@ -20,6 +20,7 @@ from mlops_assets.assets.ml.metadata import (
 from mlops_assets.assets.ml.run_config import EvaluationRunConfigBase, evaluation_run_config
 from mlops_assets.assets.run_config import run_config_metadata, run_config_tags
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.databricks.registry_uc import PROMOTION_POOL
 from mlops_assets.engines.frames import LazyFrame
 from mlops_assets.ml.decisions import ChampionState, EvaluationReport
 from mlops_assets.ml.model_store import ModelVersionInfo
@@ -86,6 +87,7 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
     @dg.asset(
         key=asset_key(refs.champion),
         ins={"evaluation": dg.AssetIn(key=eval_key)},
+        pool=PROMOTION_POOL,  # one promotion at a time across runs and machines (limit 1)
         group_name=group(uc.name, "registry"),
         io_manager_key="state_io",
         kinds={"mlflow"},
