@@ -4,6 +4,7 @@ import argparse
 from pathlib import Path
 
 RUN_CONFIG_PAGE = Path("docs/run_config.md")
+CONFIG_REFERENCE_PAGE = Path("docs/config_reference.md")
 
 
 def run_config_page() -> str:
@@ -26,16 +27,28 @@ def run_config_page() -> str:
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = subparsers.add_parser(
-        "docs", help="regenerate docs/run_config.md from the run-config classes"
+        "docs",
+        help="regenerate the reference pages (run configuration, configuration files)",
+        description="Write docs/run_config.md from the run-config classes and "
+        "docs/config_reference.md from the configuration models.",
     )
     parser.add_argument(
-        "--out", type=Path, default=RUN_CONFIG_PAGE, help="output file (default: %(default)s)"
+        "--out", type=Path, default=RUN_CONFIG_PAGE, help="run-configuration reference file"
+    )
+    parser.add_argument(
+        "--config-out",
+        type=Path,
+        default=CONFIG_REFERENCE_PAGE,
+        help="configuration reference file",
     )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(run_config_page(), encoding="utf-8")
-    print(f"wrote {args.out}")
+    from mlops_assets.cli.config_reference import config_reference_page
+
+    for path, page in ((args.out, run_config_page()), (args.config_out, config_reference_page())):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(page, encoding="utf-8")
+        print(f"wrote {path}")
     return 0
