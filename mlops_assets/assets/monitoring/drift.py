@@ -9,7 +9,11 @@ from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name
 from mlops_assets.assets.monitoring import reporting
 from mlops_assets.assets.monitoring.reference import prediction_profile, stored_profile
-from mlops_assets.assets.monitoring.run_config import DriftRunConfigBase, drift_run_config
+from mlops_assets.assets.monitoring.run_config import (
+    DriftRunConfigBase,
+    drift_run_config,
+    tag_monitoring_run,
+)
 from mlops_assets.assets.monitoring.version import judged_version
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
@@ -77,6 +81,7 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         )
         histograms = reporting.drifted_histograms(outcome, reference, features, run_drift, seed)
         links = reporting.log_drift_run(context, mlflow, uc.name, outcome, name, histograms)
+        tag_monitoring_run(mlflow, uc.name, links.run_id, run_config)
         yield from reporting.drift_check_results(outcome, run_drift)
         reporting.drift_alert(alerts, context.log, uc, outcome)
         yield dg.Output(

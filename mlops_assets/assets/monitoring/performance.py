@@ -8,7 +8,7 @@ import dagster as dg
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name
 from mlops_assets.assets.monitoring import performance_reporting as reporting
-from mlops_assets.assets.monitoring.run_config import PerformanceRunConfig
+from mlops_assets.assets.monitoring.run_config import PerformanceRunConfig, tag_monitoring_run
 from mlops_assets.assets.monitoring.version import judged_version
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
@@ -68,6 +68,7 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             positive_label=model_cfg.positive_label,
         )
         links = reporting.log_performance_run(context, mlflow, uc.name, name, outcome)
+        tag_monitoring_run(mlflow, uc.name, links.run_id, config)
         yield reporting.performance_check_result(outcome, perf_cfg)
         reporting.performance_alert(alerts, context.log, uc, outcome)
         metadata = {

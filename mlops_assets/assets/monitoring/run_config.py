@@ -10,9 +10,10 @@ from typing import Any, Literal
 from pydantic import Field, create_model
 
 from mlops_assets.assets.ml.common import model_config
-from mlops_assets.assets.run_config import RunConfigBase
+from mlops_assets.assets.run_config import RunConfigBase, run_config_tags
 from mlops_assets.config.monitoring import ColumnDriftConfig, DriftConfig
 from mlops_assets.config.use_case import UseCaseConfig
+from mlops_assets.resources.mlflow import MlflowResource
 
 _VERSION = (
     "Registered model version whose references and metrics this run judges against; empty: "
@@ -94,3 +95,18 @@ def drift_run_config(uc: UseCaseConfig) -> type[DriftRunConfigBase]:
         ),
     )
     return config
+
+
+def tag_monitoring_run(
+    mlflow: MlflowResource, use_case: str, run_id: str | None, config: RunConfigBase
+) -> None:
+    """The run config's non-default values as ``mlops.run_config.*`` tags of a monitoring run."""
+    tags = run_config_tags(config)
+    if not tags or run_id is None:
+        return
+    from mlflow import MlflowClient
+
+    settings = mlflow.settings(use_case).for_monitoring()
+    client = MlflowClient(tracking_uri=settings.tracking_uri)
+    for tag, value in tags.items():
+        client.set_tag(run_id, tag, value)

@@ -160,6 +160,12 @@ def test_drift_without_the_evidently_report(two_versions: Path) -> None:
     meta = metadata(skipped, DRIFT_KEY)
     assert meta["run_config/render_report"] == "False"
     assert "evidently_report_file" not in meta
+    client = _tracking(two_versions)
+    experiments = [e.experiment_id for e in client.search_experiments()]
+    tagged = client.search_runs(
+        experiments, filter_string="tags.`mlops.run_config.render_report` = 'False'"
+    )
+    assert len(tagged) == 1, "the monitoring run records the knob as an MLflow tag"
 
 
 def test_training_set_as_of_leaves_later_labels_out(
