@@ -18,7 +18,7 @@ from mlops_assets.assets.ml.metadata import (
     gate_check,
 )
 from mlops_assets.assets.ml.run_config import EvaluationRunConfigBase, evaluation_run_config
-from mlops_assets.assets.run_config import run_config_metadata, run_config_tags
+from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.databricks.registry_uc import PROMOTION_POOL
 from mlops_assets.engines.frames import LazyFrame
@@ -72,13 +72,11 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
 
         run_config = cast(EvaluationRunConfigBase, config)
         registry = Registry(mlflow.settings(uc.name), lock_dir=mlflow.locks)
-        if run_config.challenger_version:  # another registered version than the one upstream
-            challenger = registry.get_version(name, run_config.challenger_version)
+        chosen = run_config.challenger(registry, name, challenger)
         report = evaluate_challenger(
-            registry, challenger, training_set, run_config.model(), run_tags(context)
+            registry, chosen, training_set, run_config.model(), run_tags(context)
         )
-        for tag, value in run_config_tags(run_config).items():
-            registry.client.set_tag(report.mlflow_run_id, tag, value)
+        run_config.tag(registry, report.mlflow_run_id)
         _alert_on_failed_gate(context, alerts, uc, report)
         yield gate_check(report)
         metadata = {**evaluation_metadata(report), **run_config_metadata(run_config)}

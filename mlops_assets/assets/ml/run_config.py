@@ -15,15 +15,19 @@ any step starts:
   ``reason`` (unless the YAML itself disables the gates).
 """
 
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import Field, create_model
 
 from mlops_assets.assets.ml.common import model_config
 from mlops_assets.assets.ml.estimator_params import Scalar, estimator_defaults
-from mlops_assets.assets.run_config import RunConfigBase
+from mlops_assets.assets.run_config import RunConfigBase, run_config_tags
 from mlops_assets.config.ml import LightGBMFlavor, ModelConfig, ParamValue, XGBoostFlavor
 from mlops_assets.config.use_case import UseCaseConfig
+
+if TYPE_CHECKING:
+    from mlops_assets.ml.model_store import ModelVersionInfo
+    from mlops_assets.ml.registry import Registry
 
 GateMode = Literal["enabled", "dry_run", "disabled"]
 
@@ -167,6 +171,19 @@ class EvaluationRunConfigBase(RunConfigBase):
         description="Registered version to evaluate (and promote on pass) instead of the one "
         "trained upstream; empty: the upstream version.",
     )
+
+    def challenger(
+        self, registry: "Registry", name: str, upstream: "ModelVersionInfo"
+    ) -> "ModelVersionInfo":
+        """The version this run evaluates: ``challenger_version``, else the one upstream."""
+        if not self.challenger_version:
+            return upstream
+        return registry.get_version(name, self.challenger_version)
+
+    def tag(self, registry: "Registry", run_id: str) -> None:
+        """The non-default values as ``mlops.run_config.*`` tags of the evaluation run."""
+        for tag, value in run_config_tags(self).items():
+            registry.client.set_tag(run_id, tag, value)
 
     @property
     def gate_mode(self) -> GateMode:
