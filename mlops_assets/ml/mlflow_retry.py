@@ -52,7 +52,7 @@ class RetryPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    attempts: int = Field(default=6, ge=1, le=50, description="Attempts per call, the first too.")
+    attempts: int = Field(default=6, ge=1, le=1000, description="Attempts per call, the first too.")
     initial_backoff_s: float = Field(
         default=0.5, ge=0, description="Wait after the first failure; doubles after each one."
     )
