@@ -4,6 +4,10 @@ Per task: binary: ROC curve, precision-recall curve, confusion matrix; multiclas
 matrix, per-class precision/recall/F1 (also logged as ``per_class_report.json``); regression:
 predicted versus actual, residual histogram.
 
+When a challenger is compared with the champion, :func:`log_comparison` also logs one ROC and
+one precision-recall figure with both models overlaid (under ``evaluation/comparison``), and the
+challenger's confusion matrix beside them, so one picture answers "is the new model better".
+
 Figures are built on :class:`matplotlib.figure.Figure` directly (no pyplot state), so nothing
 leaks between calls and no display is needed.
 """
@@ -132,6 +136,50 @@ def regression_figures(
     _title(ax, "Residuals", title)
     figures["residuals.png"] = fig
     return figures
+
+
+COMPARISON_DIR = "evaluation/comparison"
+"""Artifact folder of the challenger-versus-champion figures."""
+
+
+def comparison_figures(
+    y_true: npt.NDArray[Any], models: dict[str, Predictions]
+) -> dict[str, Figure]:
+    """ROC and precision-recall curves of several binary models on the same rows, overlaid
+    (each labelled with its AUC / average precision), and the first model's confusion matrix."""
+    from sklearn.metrics import ConfusionMatrixDisplay, PrecisionRecallDisplay, RocCurveDisplay
+
+    scored = {name: p for name, p in models.items() if p.probability is not None}
+    figures: dict[str, Figure] = {}
+    fig, ax = _figure()
+    for name, predictions in scored.items():
+        RocCurveDisplay.from_predictions(y_true, predictions.probability, ax=ax, name=name)
+    ax.plot([0, 1], [0, 1], linestyle="--", color="grey", linewidth=1)
+    _title(ax, "ROC curve", " vs ".join(scored))
+    figures["roc_curve.png"] = fig
+    fig, ax = _figure()
+    for name, predictions in scored.items():
+        PrecisionRecallDisplay.from_predictions(y_true, predictions.probability, ax=ax, name=name)
+    _title(ax, "Precision-recall", " vs ".join(scored))
+    figures["precision_recall_curve.png"] = fig
+    first, predictions = next(iter(models.items()))
+    fig, ax = _figure()
+    ConfusionMatrixDisplay.from_predictions(
+        y_true, predictions.prediction, labels=[0, 1], ax=ax, colorbar=False
+    )
+    _title(ax, "Confusion matrix", first)
+    figures["confusion_matrix.png"] = fig
+    return figures
+
+
+def log_comparison(
+    task: Task, y_true: npt.NDArray[Any], models: dict[str, Predictions]
+) -> list[str]:
+    """Log :func:`comparison_figures` under :data:`COMPARISON_DIR` (binary tasks; others have
+    no overlaid curves). Returns the artifact paths."""
+    if task != "binary" or not models:
+        return []
+    return log_figures(comparison_figures(y_true, models), COMPARISON_DIR)
 
 
 def log_figures(figures: dict[str, Figure], artifact_dir: str) -> list[str]:

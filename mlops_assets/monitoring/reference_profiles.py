@@ -12,9 +12,9 @@ Two profiles (see :mod:`mlops_assets.monitoring.profile`):
 They are plain Pydantic objects until the model is logged; :func:`saved_profiles` writes them to
 a temporary folder for exactly as long as the logging needs the files.
 
-Window features (a count, sum or mean over the entity's last N days) depend on how much history
-precedes a row: in the first N days of the data they are computed over a shorter history, so a
-count grows day after day until the window is full. Production rows always have a full window,
+Window counts and sums (over the entity's last N days) depend on how much history precedes a
+row: in the first N days of the data they are computed over a shorter history, so a count grows
+day after day until the window is full. Production rows always have a full window,
 so those features are profiled on the training rows whose window lay entirely inside the data
 (:func:`complete_history_rows`, :func:`with_complete_history`); otherwise every clean day would
 look drifted on them.
@@ -58,6 +58,11 @@ class ReferenceProfiles(BaseModel):
         return {REFERENCE_PROFILE: self.inputs, PREDICTION_PROFILE: self.predictions}
 
 
+HISTORY_AGGREGATES = frozenset({"count", "sum"})
+"""Window aggregates that grow with the history behind a row (a mean, min or max over fewer
+observations is noisier but centred the same: profiled on every row like other features)."""
+
+
 class HistoryWindows(BaseModel):
     """The model's window features and the column that dates each training row."""
 
@@ -68,7 +73,7 @@ class HistoryWindows(BaseModel):
 
 
 def history_windows(uc: UseCaseConfig) -> HistoryWindows | None:
-    """The window features the use case's model reads (None: it reads none)."""
+    """The window counts and sums the use case's model reads (None: it reads none)."""
     if uc.model is None or uc.training_set is None:
         return None
     table = uc.feature_table(uc.training_set.feature_table)
@@ -76,7 +81,7 @@ def history_windows(uc: UseCaseConfig) -> HistoryWindows | None:
     windows = {
         f.name: f.window_days
         for f in table.features
-        if isinstance(f, WindowFeature) and f.name in used
+        if isinstance(f, WindowFeature) and f.agg in HISTORY_AGGREGATES and f.name in used
     }
     if not windows:
         return None

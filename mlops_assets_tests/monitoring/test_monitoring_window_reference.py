@@ -28,8 +28,8 @@ from mlops_assets.transforms.features import compute_features
 
 START = datetime(2026, 1, 1)
 DAYS, TRAINING_DAYS, ENTITIES = 40, 20, 2_000
-WINDOWED = ["observations_7d", "monthly_charges_mean_7d"]
-FEATURES = ["monthly_charges", *WINDOWED]
+WINDOWED = ["observations_7d", "charges_sum_7d"]
+FEATURES = ["monthly_charges", "monthly_charges_mean_7d", *WINDOWED]
 CONFIG = DriftConfig()
 TABLE = FeatureTableConfig.model_validate(
     {
@@ -44,11 +44,12 @@ TABLE = FeatureTableConfig.model_validate(
              "agg": "count", "window_days": 7, "description": "Observations in 7 days"},
             {"type": "window", "name": "monthly_charges_mean_7d", "column": "monthly_charges",
              "agg": "mean", "window_days": 7, "description": "Mean charge over 7 days"},
+            {"type": "window", "name": "charges_sum_7d", "column": "monthly_charges",
+             "agg": "sum", "window_days": 7, "description": "Charges billed over 7 days"},
         ],
     }
 )  # fmt: skip
-HISTORY = HistoryWindows(timestamp="event_ts", windows={"observations_7d": 7,
-                                                        "monthly_charges_mean_7d": 7})  # fmt: skip
+HISTORY = HistoryWindows(timestamp="event_ts", windows=dict.fromkeys(WINDOWED, 7))
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def features() -> pl.DataFrame:
         }
     )  # fmt: skip
     rows = compute_features(nw.from_native(source.lazy()), TABLE).collect().to_polars()
-    return rows.with_columns(day=pl.col("event_ts").dt.date())
+    return rows.sort("event_ts", "customer_id").with_columns(day=pl.col("event_ts").dt.date())
 
 
 def _training(features: pl.DataFrame) -> pl.DataFrame:
@@ -79,9 +80,21 @@ def _clean_days(features: pl.DataFrame) -> list[pl.DataFrame]:
     days = sorted(features["day"].unique().to_list())[TRAINING_DAYS + 5 :]
     out = []
     for i, day in enumerate(days):
-        rows = features.filter(pl.col("day") == day).select(FEATURES)
+        rows = features.filter(pl.col("day") == day).sort("customer_id", "event_ts")
+        rows = rows.select(FEATURES)
         out.append(rows.sample(fraction=0.9, seed=100 + i))
     return out
+
+
+def test_the_churn_model_s_history_windows_are_its_counts_and_sums(tmp_path: Path) -> None:
+    from mlops_assets.config.project import load_project
+    from mlops_assets.monitoring.reference_profiles import history_windows
+    from mlops_assets_tests.conftest import CONFIGS_DIR
+
+    churn = load_project(CONFIGS_DIR, environ={"MLOPS_DATA_DIR": str(tmp_path)}).use_case("churn")
+    assert history_windows(churn) == HistoryWindows(
+        timestamp="event_ts", windows={"observations_7d": 7}
+    )  # monthly_charges_mean_7d: a mean is centred the same whatever the history
 
 
 def test_counts_grow_with_history_then_settle(features: pl.DataFrame) -> None:
@@ -134,10 +147,16 @@ def test_injected_drift_is_still_detected(features: pl.DataFrame) -> None:
     fewer_visits = current.with_columns(pl.col("observations_7d") - 2)  # seen far less often
     result = compute_drift(fewer_visits, reference, CONFIG)
     assert result.drifted_columns == ["observations_7d"]
-    dearer = current.with_columns(pl.col("monthly_charges", "monthly_charges_mean_7d") * 1.3)
+    dearer = current.with_columns(
+        pl.col("monthly_charges", "monthly_charges_mean_7d", "charges_sum_7d") * 1.3
+    )
     result = compute_drift(dearer, reference, CONFIG)
-    assert sorted(result.drifted_columns) == ["monthly_charges", "monthly_charges_mean_7d"]
-    assert result.dataset_drift  # 2 of 3 columns >= the 0.5 drift share
+    assert sorted(result.drifted_columns) == [
+        "charges_sum_7d",
+        "monthly_charges",
+        "monthly_charges_mean_7d",
+    ]
+    assert result.dataset_drift  # 3 of 4 columns >= the 0.5 drift share
 
 
 def test_a_training_period_shorter_than_the_window_shows_but_never_counts_it(
