@@ -39,7 +39,8 @@ def reset_use_case(project: ProjectConfig, uc: UseCaseConfig) -> ResetReport:
 
 
 def reset_mlflow(project: ProjectConfig, uc: UseCaseConfig) -> tuple[list[str], list[str]]:
-    """Delete the use case's registered model and retire its experiment (other entries stay).
+    """Delete the use case's registered model and retire its experiments, training and
+    monitoring (other entries stay).
 
     MLflow only soft-deletes an experiment and keeps its name reserved, so the experiment is
     renamed first; its runs stay recoverable in the store until ``mlflow gc``.
@@ -68,14 +69,14 @@ def reset_mlflow(project: ProjectConfig, uc: UseCaseConfig) -> tuple[list[str], 
         if exc.error_code != "RESOURCE_DOES_NOT_EXIST":
             raise
     experiments: list[str] = []
-    experiment = client.get_experiment_by_name(settings.experiment_name)
-    if experiment is not None:
+    for name in (settings.experiment_name, settings.for_monitoring().experiment_name):
+        experiment = client.get_experiment_by_name(name)
+        if experiment is None:
+            continue
         if experiment.lifecycle_stage == "deleted":
             client.restore_experiment(experiment.experiment_id)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
-        client.rename_experiment(
-            experiment.experiment_id, f"{settings.experiment_name} (reset {stamp})"
-        )
+        client.rename_experiment(experiment.experiment_id, f"{name} (reset {stamp})")
         client.delete_experiment(experiment.experiment_id)
-        experiments.append(settings.experiment_name)
+        experiments.append(name)
     return models, experiments
