@@ -34,13 +34,13 @@ $(INSTALL_STAMP): uv.lock pyproject.toml
 	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
 	@touch $@
 
-demo: install ## simulate 7 days and run the whole lifecycle headless, then print a summary
+demo: install ## simulate the 7 days ending yesterday, run every job on them (monitoring too), print a summary
 	$(RUN) mlops-assets demo --days 7
 
 demo-drift: install ## two simulated weeks, drift from day 8: detect, explain, retrain
 	$(RUN) mlops-assets demo-drift --days 14 --drift-from 8
 
-dev: install ## start the Dagster UI (location mlops_assets) on http://127.0.0.1:3000; Ctrl-C stops it
+dev: install ## the Dagster UI (location mlops_assets) on http://127.0.0.1:3000, partitions from the demo's first day; Ctrl-C stops it
 	$(RUN) mlops-assets dev --host $(DEV_HOST) --port $(DEV_PORT)
 
 dagster-home: install
