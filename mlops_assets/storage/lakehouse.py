@@ -15,15 +15,18 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import narwhals as nw
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.engines.frames import AnyFrame, to_polars
 from mlops_assets.errors import StorageError
-from mlops_assets.storage.delta import SchemaEvolution, WriteResult
 from mlops_assets.storage.lease import PartitionLease
+
+if TYPE_CHECKING:  # delta-rs, Polars and pyarrow load when a table is first touched, not with
+    # the code location
+    from mlops_assets.storage.delta import SchemaEvolution, WriteResult
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 _SAFE_PARTITION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.:]*$")
@@ -143,9 +146,9 @@ class Lakehouse(ABC):
         frame: AnyFrame,
         *,
         partitions: Sequence[str] | None = None,
-        schema_evolution: SchemaEvolution = "add_columns",
+        schema_evolution: "SchemaEvolution" = "add_columns",
         commit_metadata: Mapping[str, str] | None = None,
-    ) -> WriteResult:
+    ) -> "WriteResult":
         """One atomic commit; partitions replace only their own data."""
 
     @abstractmethod
@@ -267,9 +270,9 @@ class LocalLakehouse(Lakehouse):
         frame: AnyFrame,
         *,
         partitions: Sequence[str] | None = None,
-        schema_evolution: SchemaEvolution = "add_columns",
+        schema_evolution: "SchemaEvolution" = "add_columns",
         commit_metadata: Mapping[str, str] | None = None,
-    ) -> WriteResult:
+    ) -> "WriteResult":
         from mlops_assets.storage.delta import write_table
 
         return write_table(

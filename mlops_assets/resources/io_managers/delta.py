@@ -12,16 +12,18 @@ that is how a half-finished publish of silver + quarantine is recognised
 the ``before_commit:<use_case>.<layer>.<table>`` / ``after_commit:...`` pause points.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from mlops_assets.engines.frames import LazyFrame, lazy
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.metadata import write_metadata
-from mlops_assets.storage.delta import PARTITIONS_KEY, RUN_ID_KEY, SchemaEvolution
 from mlops_assets.storage.lakehouse import TableRef
 from mlops_assets.storage.publish import pause_point
+
+if TYPE_CHECKING:  # delta-rs (pyarrow) loads with the first write, not with the code location
+    from mlops_assets.storage.delta import SchemaEvolution
 
 SCHEMA_EVOLUTION_TAG = "mlops/schema_evolution"
 
@@ -32,6 +34,8 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
     lakehouse: LakehouseResource
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
+        from mlops_assets.storage.delta import PARTITIONS_KEY, RUN_ID_KEY
+
         if obj is None:
             return
         house = self.lakehouse.get()
