@@ -5,6 +5,7 @@ built, and never land in resource config, metadata, logs or error messages.
 :func:`databricks_resources` builds all three from the ``databricks`` environment.
 """
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
@@ -13,6 +14,12 @@ from pydantic import Field, PrivateAttr
 from mlops_assets.config.databricks import PipesSettings, ServingSettings
 from mlops_assets.config.environment import DatabricksEnvironment
 from mlops_assets.databricks.auth import AuthSettings, Credentials
+from mlops_assets.resources.serving import (
+    DeploymentRequest,
+    EndpointState,
+    ServingResource,
+    positive_class,
+)
 
 if TYPE_CHECKING:
     from dagster_pipes import PipesExtras
@@ -127,8 +134,12 @@ class DatabricksPipesResource(dg.ConfigurableResource):  # type: ignore[type-arg
         return invocation
 
 
-class DatabricksServingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
-    """Deploys champions to Databricks Model Serving (create/update, smoke test, rollback)."""
+class DatabricksServingResource(ServingResource):
+    """Deploys champions to Databricks Model Serving (create/update, smoke test, rollback).
+
+    The environment's ``serving`` resource: the endpoint asset calls :meth:`deploy` exactly as
+    it calls the local one.
+    """
 
     databricks: DatabricksResource
     settings_json: str = Field(description="The environment's `serving:` settings, as JSON.")
@@ -136,7 +147,33 @@ class DatabricksServingResource(dg.ConfigurableResource):  # type: ignore[type-a
     def settings(self) -> ServingSettings:
         return ServingSettings.model_validate_json(self.settings_json)
 
-    def deploy(
+    def deploy(self, request: DeploymentRequest, log: logging.Logger) -> EndpointState:
+        """Serve the version on the use case's endpoint; on a failed smoke test the previous
+        config is restored and a ServingError raised (the asset fails, nothing is recorded)."""
+        # the smoke rows come from the model's signature, read from the registry the asset's
+        # MLflow client points at (request.mlflow)
+        log.info(f"deploying {request.model_name} v{request.version} to Model Serving")
+        result = self.deploy_version(
+            request.use_case, request.model_name, request.version, request.model_uri
+        )
+        log.info(
+            f"endpoint {result.endpoint}: traffic {result.traffic}"
+            + ("" if result.changed else " (already serving it, smoke-tested again)")
+        )
+        host = self.databricks.credentials().host.rstrip("/")
+        return EndpointState(
+            model_name=request.model_name,
+            model_version=result.version,
+            model_uri=request.model_uri,
+            url=f"{host}/serving-endpoints/{result.endpoint}",
+            pid=None,
+            running=True,
+            smoke_test_latency_ms=result.smoke.latency_ms,
+            smoke_test_predictions=[positive_class(p) for p in result.smoke.predictions],
+            endpoint=result.endpoint,
+        )
+
+    def deploy_version(
         self, use_case: str, model_name: str, version: str, model_uri: str | None = None
     ) -> "DeploymentResult":
         """Serve ``model_name`` (three-level) ``version`` on the use case's endpoint.
@@ -159,7 +196,8 @@ class DatabricksServingResource(dg.ConfigurableResource):  # type: ignore[type-a
 
 
 def databricks_resources(env: DatabricksEnvironment) -> dict[str, Any]:
-    """``databricks``, ``databricks_pipes`` (when compute is pipes) and ``databricks_serving``."""
+    """``databricks``, ``databricks_pipes`` (when compute is pipes) and ``databricks_serving``
+    (bound as ``serving`` too by :mod:`mlops_assets.resources.factory`)."""
     from mlops_assets.databricks.jobs import volume_path
 
     databricks = DatabricksResource(

@@ -12,7 +12,7 @@ from mlops_assets.resources.io_managers.json_state import PydanticJsonIOManager
 from mlops_assets.resources.io_managers.mlflow_model import MlflowModelIOManager
 from mlops_assets.resources.lakehouse import LakehouseResource, UnityCatalogLakehouseResource
 from mlops_assets.resources.mlflow import MlflowResource
-from mlops_assets.resources.serving import ServingResource
+from mlops_assets.resources.serving import LocalServingResource
 from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse
 
 
@@ -54,9 +54,11 @@ def databricks_environment_resources(
         experiment_root=env.mlflow.experiment_dir,
         lock_dir=str(scratch.cache_dir("locks")),
     )
+    clients = databricks_resources(env)
     return {
         **_shared(lakehouse, mlflow, scratch, options),
-        **databricks_resources(env),
+        **clients,
+        "serving": clients["databricks_serving"],  # the endpoint asset's one serving interface
     }
 
 
@@ -88,7 +90,7 @@ def _shared(
         "state_io": PydanticJsonIOManager(lakehouse=lakehouse),
         "mlflow": mlflow,
         "mlflow_model_io": MlflowModelIOManager(mlflow=mlflow),
-        "serving": ServingResource(
+        "serving": LocalServingResource(
             state_dir=str(scratch.cache_dir("serving")), keep_running=options.keep_serving
         ),
         "alerts": AlertsResource(),

@@ -81,14 +81,14 @@ def test_no_secret_reaches_logs_metadata_errors_or_jobs(
     for auth_type in ("oauth-m2m", "pat"):
         resource = serving_resource(auth_type)
         produced.append(repr(resource) + repr(resource.databricks.model_dump()))
-        produced.append(resource.deploy("churn", MODEL, v1.version).model_dump_json())
+        produced.append(resource.deploy_version("churn", MODEL, v1.version).model_dump_json())
     fake.serving.answers[(MODEL, v2.version)] = "http_500"
     with pytest.raises(MLOpsError) as rolled_back:
-        serving_resource("oauth-m2m").deploy("churn", MODEL, v2.version)
+        serving_resource("oauth-m2m").deploy_version("churn", MODEL, v2.version)
     produced.append(exception_text(rolled_back.value))
     fake.inject("GET", r"^/api/2\.0/serving-endpoints/", 429, times=None, retry_after=0.3)
     with pytest.raises(MLOpsError) as budget:
-        serving_resource("pat", retry_timeout_s=1).deploy("churn", MODEL, v1.version)
+        serving_resource("pat", retry_timeout_s=1).deploy_version("churn", MODEL, v1.version)
     produced.append(exception_text(budget.value))
     fake.clear_faults()
 

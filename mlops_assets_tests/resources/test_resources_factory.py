@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 
 from mlops_assets.config.project import load_project
+from mlops_assets.resources.databricks import DatabricksServingResource
 from mlops_assets.resources.factory import build_resources
 from mlops_assets.resources.lakehouse import LakehouseResource, UnityCatalogLakehouseResource
 from mlops_assets.resources.mlflow import MlflowResource
+from mlops_assets.resources.serving import LocalServingResource
 from mlops_assets.storage.lakehouse import LocalLakehouse, TableRef
 from mlops_assets_tests.conftest import CONFIGS_DIR, REPO_ROOT
 
@@ -44,6 +46,7 @@ def test_local_resources_share_one_lakehouse(data_dir: Path) -> None:
         ref
     )
     assert resources["state_io"].lakehouse.data_dir == str(data_dir)
+    assert isinstance(resources["serving"], LocalServingResource)  # mlflow models serve
 
 
 def test_databricks_resources_name_unity_catalog_tables(data_dir: Path) -> None:
@@ -61,6 +64,9 @@ def test_databricks_resources_name_unity_catalog_tables(data_dir: Path) -> None:
     assert (mlflow.tracking_uri, mlflow.registry_uri) == ("databricks", "databricks-uc")
     assert mlflow.settings("churn").experiment_name == "/Shared/mlops_assets/churn"
     assert {"databricks", "databricks_serving"} <= set(resources)
+    # one serving interface for the endpoint asset: Model Serving here
+    assert isinstance(resources["serving"], DatabricksServingResource)
+    assert resources["serving"] is resources["databricks_serving"]
 
 
 def test_unity_catalog_lakehouse_needs_a_spark_connect_url(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from mlops_assets.resources.serving import EndpointState, ServingResource
+from mlops_assets.resources.serving import EndpointState, LocalServingResource
 
 MODEL = "churn_classifier"
 
@@ -26,7 +26,7 @@ def _state(version: str, n: int) -> EndpointState:
 
 
 def test_state_round_trips_and_a_missing_state_is_none(tmp_path: Path) -> None:
-    serving = ServingResource(state_dir=str(tmp_path / "serving"))
+    serving = LocalServingResource(state_dir=str(tmp_path / "serving"))
     assert serving.read_state(MODEL) is None
     state = _state("3", 5)
     serving.write_state(state)
@@ -35,7 +35,7 @@ def test_state_round_trips_and_a_missing_state_is_none(tmp_path: Path) -> None:
 
 
 def test_readers_never_see_a_half_written_state(tmp_path: Path) -> None:
-    serving = ServingResource(state_dir=str(tmp_path / "serving"))
+    serving = LocalServingResource(state_dir=str(tmp_path / "serving"))
     # large states, alternating in size: a torn or truncated file would not validate
     states = [_state("1", 40_000), _state("2", 400)]
     serving.write_state(states[0])
@@ -73,7 +73,7 @@ def test_readers_never_see_a_half_written_state(tmp_path: Path) -> None:
 
 
 def test_each_deployment_logs_to_its_own_file(tmp_path: Path) -> None:
-    serving = ServingResource(state_dir=str(tmp_path))
+    serving = LocalServingResource(state_dir=str(tmp_path))
     first, second = (serving.log_path(MODEL, "1", run) for run in ("a1b2c3d4", "e5f6a7b8"))
     assert first != second
     assert first.parent == second.parent == tmp_path

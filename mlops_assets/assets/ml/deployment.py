@@ -1,8 +1,9 @@
-"""Deployment: serve the champion with a real ``mlflow models serve`` process, smoke-tested."""
+"""Deployment: serve the champion through the environment's serving resource, smoke-tested.
 
-import contextlib
-import os
-import signal
+Locally a real ``mlflow models serve`` process; on Databricks a Model Serving endpoint (rolled
+back when its smoke test fails). The asset does not know which: ``resources/factory.py`` binds
+the implementation of :class:`~mlops_assets.resources.serving.ServingResource`.
+"""
 
 import dagster as dg
 
@@ -15,7 +16,7 @@ from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.errors import ServingError
 from mlops_assets.ml.decisions import ChampionState
 from mlops_assets.resources.mlflow import MlflowResource
-from mlops_assets.resources.serving import EndpointState, ServingResource
+from mlops_assets.resources.serving import DeploymentRequest, EndpointState, ServingResource
 
 
 def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
@@ -31,9 +32,10 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         io_manager_key="state_io",
         kinds={"mlflow"},
         owners=uc.owners or None,
-        description=f"Serves `{name}@champion` on a free loopback port (`mlflow models serve`), "
-        "sends a request built from the model signature and checks the answer; the previous "
-        "endpoint is stopped only after the new one answered.",
+        description=f"Serves `{name}@champion` through the environment's serving resource "
+        "(locally `mlflow models serve` on a free loopback port; on Databricks a Model Serving "
+        "endpoint), sends a request built from the model signature and checks the answer; the "
+        "previous deployment keeps serving until the new one answered.",
     )
     def _endpoint(
         context: dg.AssetExecutionContext,
@@ -42,38 +44,19 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         serving: ServingResource,
         champion: ChampionState,
     ) -> EndpointState:
-        from mlops_assets.ml.serving import smoke_test, start_server, stop_server
-
         version = _version_to_serve(champion, config)
-        uri = f"models:/{name}/{version}"
-        log_path = serving.log_path(name, version, context.run_id[:8])
-        settings = use_mlflow(mlflow, uc.name)
-        handle = start_server(uri, model_cfg.serving, settings=settings, log_path=log_path)
-        try:
-            result = smoke_test(handle)
-        except Exception:
-            stop_server(handle)
-            raise
-        previous = serving.read_state(name)
-        # The state file is the only record of a running server: once it is overwritten, a
-        # previous endpoint left running would be orphaned, whatever keep_running says now.
-        if previous is not None and previous.running and previous.pid is not None:
-            _stop_pid(previous.pid)
-        if not serving.keep_running:
-            stop_server(handle)
-        state = EndpointState(
+        request = DeploymentRequest(
+            use_case=uc.name,
             model_name=name,
-            model_version=version,
-            model_uri=uri,
-            url=handle.url if serving.keep_running else None,
-            pid=handle.pid if serving.keep_running else None,
-            running=serving.keep_running,
-            smoke_test_latency_ms=result.latency_ms,
-            smoke_test_predictions=[_positive(p) for p in result.predictions],
-            log_path=str(log_path),
+            version=version,
+            model_uri=f"models:/{name}/{version}",
+            deployment_id=context.run_id[:8],
+            local=model_cfg.serving,
+            mlflow=use_mlflow(mlflow, uc.name),
         )
-        serving.write_state(state)
-        context.add_output_metadata(endpoint_metadata(state, handle.url, result.n_rows))
+        state = serving.deploy(request, context.log)
+        n_rows = len(state.smoke_test_predictions)
+        context.add_output_metadata(endpoint_metadata(state, state.url or "", n_rows))
         context.add_output_metadata(run_config_metadata(config))
         return state
 
@@ -98,16 +81,3 @@ def _version_to_serve(champion: ChampionState, config: DeploymentRunConfig) -> s
             fix="run the training job until a model passes the gates",
         )
     return champion.champion_version
-
-
-def _positive(prediction: object) -> float:
-    """A classifier's P(positive) (the last of ``[P(0), P(1)]``) or a regressor's value."""
-    if isinstance(prediction, list | tuple):
-        return float(prediction[-1])
-    return float(prediction)  # type: ignore[arg-type]
-
-
-def _stop_pid(pid: int) -> None:
-    """Stop a previously deployed server's process group (it may already be gone)."""
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGTERM)
