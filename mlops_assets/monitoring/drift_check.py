@@ -1,8 +1,9 @@
 """One day of drift: the model's inputs and predictions against the profiles stored at training.
 
 :func:`check_drift` is what the drift asset runs. It takes frames of any engine (Polars locally,
-Spark on Databricks): the statistics read only the profiled columns, and only a bounded sample
-of them reaches the driver, for the Evidently report.
+Spark on Databricks): the statistics read only the profiled columns (on Spark as aggregates
+computed on the cluster, :func:`drift_of`), and only a bounded sample of them reaches the driver,
+for the Evidently report.
 """
 
 from pathlib import Path
@@ -13,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.config.monitoring import DriftConfig
 from mlops_assets.engines.frames import lazy, row_count, to_polars
+from mlops_assets.engines.spark import is_spark_frame
 from mlops_assets.monitoring.profile import ReferenceProfile
 from mlops_assets.monitoring.schema import DriftResult
 from mlops_assets.monitoring.windows import DriftWindow
@@ -57,17 +59,10 @@ def check_drift(
     no report (an earlier report of that day is removed, so nothing stale is ever linked); a day
     checked with ``render_report=False`` has its verdict and no report either.
     """
-    from mlops_assets.monitoring.statistics import compute_drift
-
-    inputs = compute_drift(profiled(features, reference), reference, config)
+    inputs = drift_of(features, reference, config)
     outputs = None
     if prediction_profile is not None:
-        outputs = compute_drift(
-            profiled(predictions, prediction_profile),
-            prediction_profile,
-            config,
-            check_overrides=False,
-        )
+        outputs = drift_of(predictions, prediction_profile, config, check_overrides=False)
     target = report_location(reports_dir, window)
     report: Path | None = None
     if inputs.status == "insufficient_data" or not render_report:
@@ -76,6 +71,28 @@ def check_drift(
         report = render_day_report(features, reference, config, target, seed)
     row = DriftWindow.from_results(window, model_version, inputs, outputs, report)
     return DriftOutcome(window=row, inputs=inputs, predictions=outputs, report=report)
+
+
+def drift_of(
+    frame: object, profile: ReferenceProfile, config: DriftConfig, *, check_overrides: bool = True
+) -> DriftResult:
+    """The drift of ``frame``'s profiled columns, computed where the frame lives.
+
+    A Spark frame is reduced to aggregates on the cluster (:func:`~mlops_assets.monitoring.
+    spark_drift.compute_drift_spark`: bounded driver rows, each statistic within its stated
+    bound of the exact one); any other frame goes to the exact engine
+    (:func:`~mlops_assets.monitoring.statistics.compute_drift`).
+    """
+    selected = profiled(frame, profile)
+    if is_spark_frame(lazy(selected).to_native()):
+        from mlops_assets.monitoring.spark_drift import compute_drift_spark
+
+        return compute_drift_spark(
+            selected, profile, config, check_overrides=check_overrides
+        ).result
+    from mlops_assets.monitoring.statistics import compute_drift
+
+    return compute_drift(selected, profile, config, check_overrides=check_overrides)
 
 
 def render_day_report(
