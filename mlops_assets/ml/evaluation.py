@@ -14,7 +14,7 @@ from mlops_assets.config.ml import ModelConfig
 from mlops_assets.errors import EvaluationError, MLOpsError, RegistryError, SchemaMismatchError
 from mlops_assets.ml import frames, plots
 from mlops_assets.ml.inference import predict
-from mlops_assets.ml.metrics import compute_metrics
+from mlops_assets.ml.metrics import Predictions, compute_metrics
 from mlops_assets.ml.model_store import load_pyfunc
 
 
@@ -45,6 +45,7 @@ def evaluate_model(
     *,
     metric_prefix: str = "test_",
     plot_dir: str = "evaluation",
+    keep: dict[str, Predictions] | None = None,
 ) -> EvaluationResult:
     """Score ``test`` with the model and compute the task's metrics (one predict call).
 
@@ -77,6 +78,8 @@ def evaluate_model(
             exc.message, context={**exc.context, "model_uri": model_uri}, fix=exc.fix
         ) from exc
     metrics = compute_metrics(config.task, y, predictions)
+    if keep is not None:  # for the overlaid comparison plots
+        keep[model_uri] = predictions
     paths: list[str] = []
     if mlflow.active_run() is not None:
         mlflow.log_metrics({f"{metric_prefix}{k}": v for k, v in metrics.items()})
@@ -93,14 +96,23 @@ def compare(
     """Evaluate the challenger and (if any) the champion on the same held-out rows.
 
     The challenger's metrics are logged as ``test_*`` (plots under ``evaluation/challenger``),
-    the champion's as ``champion_test_*`` (plots under ``evaluation/champion``).
+    the champion's as ``champion_test_*`` (plots under ``evaluation/champion``); with both,
+    ROC and precision-recall curves overlaid under ``evaluation/comparison``.
 
     Raises:
         EvaluationError: the champion cannot be evaluated on this data (e.g. its features are
             gone), besides the errors of :func:`evaluate_model`.
     """
+    import mlflow
+
+    kept: dict[str, Predictions] = {}
     challenger = evaluate_model(
-        challenger_uri, test, config, metric_prefix="test_", plot_dir="evaluation/challenger"
+        challenger_uri,
+        test,
+        config,
+        metric_prefix="test_",
+        plot_dir="evaluation/challenger",
+        keep=kept,
     )
     if champion_uri is None:
         return Comparison(challenger=challenger, champion=None)
@@ -111,6 +123,7 @@ def compare(
             config,
             metric_prefix="champion_test_",
             plot_dir="evaluation/champion",
+            keep=kept,
         )
     except (SchemaMismatchError, RegistryError) as exc:
         raise EvaluationError(
@@ -119,4 +132,7 @@ def compare(
             fix="if the feature set changed on purpose, compare without the champion "
             "(first-model rules) or retire the champion alias",
         ) from exc
+    if mlflow.active_run() is not None and len(kept) == 2:
+        named = dict(zip(("challenger", "champion"), kept.values(), strict=True))
+        plots.log_comparison(config.task, frames.label_array(test, config, what="test"), named)
     return Comparison(challenger=challenger, champion=champion)

@@ -79,7 +79,10 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
         run_config.tag(registry, report.mlflow_run_id)
         _alert_on_failed_gate(context, alerts, uc, report)
         yield gate_check(report)
-        metadata = {**evaluation_metadata(report), **run_config_metadata(run_config)}
+        metadata = {
+            **evaluation_metadata(report, mlflow.settings(uc.name), registry.client),
+            **run_config_metadata(run_config),
+        }
         yield dg.Output(report, metadata=metadata)
 
     @dg.asset(
@@ -102,7 +105,7 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
 
         registry = Registry(mlflow.settings(uc.name), lock_dir=mlflow.locks)
         state = apply_promotion(registry, evaluation)
-        context.add_output_metadata(champion_metadata(state))
+        context.add_output_metadata(champion_metadata(state, mlflow.settings(uc.name)))
         return state
 
     return [_evaluate, _champion]

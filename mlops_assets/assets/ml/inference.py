@@ -5,10 +5,12 @@ import narwhals as nw
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name, use_mlflow
+from mlops_assets.assets.ml.metadata import version_links
 from mlops_assets.assets.ml.serving_run_config import InferenceRunConfig
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import DataFrame, LazyFrame, row_count, to_polars
+from mlops_assets.resources.metadata import rounded
 from mlops_assets.resources.mlflow import MlflowResource
 
 
@@ -43,7 +45,8 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         from mlops_assets.ml.batch import score_batch
         from mlops_assets.ml.registry import Registry
 
-        registry = Registry(use_mlflow(mlflow, uc.name), lock_dir=mlflow.locks)
+        settings = use_mlflow(mlflow, uc.name)
+        registry = Registry(settings, lock_dir=mlflow.locks)
         scorer, alias = config.scorer(registry, name)
         what = f"feature partition {context.partition_key}"
         batches = config.batches(row_count(features))
@@ -65,10 +68,11 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         context.add_output_metadata(
             {
                 "model_version": int(scorer.version),
-                "mean_probability": float(means[0] or 0.0),
-                "positive_rate": float(means[1] or 0.0),
+                "mean_probability": rounded(float(means[0] or 0.0)),
+                "positive_rate": rounded(float(means[1] or 0.0)),
                 "scoring_batches": len(batches),
                 **approval_metadata(registry, scorer),
+                **version_links(settings, name, {"scoring": scorer.version}),
                 **run_config_metadata(config),
             }
         )

@@ -68,10 +68,10 @@ def image_markdown(images: dict[str, str]) -> dg.MetadataValue:
 def training_metadata(result: TrainingResult, run_id: str, run_url: str | None) -> dict[str, Any]:
     """Validation metrics (table and numbers), parameters, split sizes and the MLflow run."""
     metadata: dict[str, Any] = {
+        **rounded_all(result.validation_metrics, prefix="validation_"),  # plotted first
         "validation_metrics": markdown_table(
             ["metric", "value"], sorted(result.validation_metrics.items())
         ),
-        **rounded_all(result.validation_metrics, prefix="validation_"),
         "params": json.dumps(result.params, sort_keys=True, default=str),
         "n_train": result.n_train,
         "n_validation": result.n_validation,
@@ -86,34 +86,61 @@ def training_metadata(result: TrainingResult, run_id: str, run_url: str | None) 
 def gate_check(report: EvaluationReport) -> dg.AssetCheckResult:
     """The promotion gate as an asset check (WARN: a rejected challenger keeps the champion)."""
     decision = report.decision
+    verdict = (
+        f"v{report.challenger_version} passed the gates ({decision.action})"
+        if decision.passed
+        else f"v{report.challenger_version} failed the gates ({decision.action}; the champion "
+        "is kept)"
+    )
     return dg.AssetCheckResult(
         check_name=GATE_CHECK,
         passed=decision.passed,
         severity=dg.AssetCheckSeverity.WARN,
+        description=f"{verdict}: " + " ".join(decision.reasons)
+        if decision.reasons
+        else verdict + ".",
         metadata={"action": decision.action, "reasons": "\n".join(decision.reasons)},
     )
+
+
+def evaluation_plots(client: Any, settings: MlflowSettings, run_id: str) -> dict[str, str]:
+    """Image URLs of the evaluation run's plots: challenger and champion overlaid when both were
+    evaluated (``evaluation/comparison``), else the challenger's own; empty without a UI URL."""
+    from mlops_assets.ml.tracking import artifact_content_url
+
+    for folder in ("evaluation/comparison", "evaluation/challenger"):
+        files = [f.path for f in client.list_artifacts(run_id, folder) if f.path.endswith(".png")]
+        if files:
+            urls = {
+                path.rsplit("/", 1)[-1].removesuffix(".png").replace("_", " "): (
+                    artifact_content_url(settings, run_id, path)
+                )
+                for path in sorted(files)
+            }
+            return {title: url for title, url in urls.items() if url}
+    return {}
 
 
 def evaluation_metadata(
     report: EvaluationReport,
     settings: MlflowSettings | None = None,
-    experiment_id: str | None = None,
-    plots: dict[str, str] | None = None,
+    client: Any = None,
 ) -> dict[str, Any]:
     """Headline test metrics first (plotted in that order), both versions, the decision with
-    its reasons, the metrics side by side, the plots and the MLflow links."""
+    its reasons, the metrics side by side, the plots and the MLflow links (``settings`` and an
+    MLflow ``client`` give the links and plots)."""
     from mlops_assets.ml.tracking import run_url
 
+    url, plots = None, {}
+    if settings is not None and client is not None:
+        experiment_id = client.get_run(report.mlflow_run_id).info.experiment_id
+        url = run_url(settings, experiment_id, report.mlflow_run_id)
+        plots = evaluation_plots(client, settings, report.mlflow_run_id)
     decision = report.decision
     challenger = report.challenger_metrics
     champion = report.champion_metrics or {}
     metrics = sorted(challenger)
     rows = [(m, challenger[m], champion.get(m, "-")) for m in metrics]
-    url = (
-        run_url(settings, experiment_id, report.mlflow_run_id)
-        if settings is not None and experiment_id
-        else None
-    )
     return {
         **rounded_all({m: challenger[m] for m in metrics}, prefix="test_"),
         "challenger_version": int(report.challenger_version),

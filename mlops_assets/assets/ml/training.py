@@ -45,9 +45,13 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
 
         from mlops_assets.ml.columns import collect_columns, training_columns
         from mlops_assets.ml.split import split_frame
-        from mlops_assets.ml.tracking import run_url, start_run
+        from mlops_assets.ml.tracking import log_dataset, run_url, start_run
         from mlops_assets.ml.training import train_model
-        from mlops_assets.monitoring.reference_profiles import build_reference_profiles
+        from mlops_assets.monitoring.reference_profiles import (
+            build_reference_profiles,
+            complete_history_rows,
+            history_windows,
+        )
 
         run_config = cast(TrainingRunConfigBase, config)
         settings = mlflow.settings(uc.name)
@@ -60,9 +64,22 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
                 mlflow_lib.set_tag("mlops.reason", run_config.reason)
             mlflow_lib.set_tags(run_config_tags(run_config))
             mlflow_lib.log_params({"n_train": train.height, "n_validation": validation.height})
+            for split, rows_of_split in (("training", train), ("validation", validation)):
+                log_dataset(
+                    rows_of_split,
+                    name=refs.training_set.name,
+                    table=".".join(refs.training_set.parts),
+                    context=split,
+                    targets=run_model.label,
+                )
             result = train_model(train, validation, run_model, run_config.overrides())
             profiles = build_reference_profiles(
-                result.pipeline, train, validation, run_model, uc.monitoring.drift
+                result.pipeline,
+                train,
+                validation,
+                run_model,
+                uc.monitoring.drift,
+                complete_history_rows(training_set, history_windows(uc)),  # window features
             )
             url = run_url(settings, run.info.experiment_id, run.info.run_id)
             context.add_output_metadata(training_metadata(result, run.info.run_id, url))

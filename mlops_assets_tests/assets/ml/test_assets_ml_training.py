@@ -40,7 +40,7 @@ def test_training_registers_a_version_with_params_metrics_and_provenance(
     for metric in ("roc_auc", "f1", "accuracy", "log_loss"):
         shown = trained_base.training[f"validation_{metric}"]
         assert isinstance(shown, float)
-        assert run.data.metrics[f"val_{metric}"] == pytest.approx(shown)
+        assert run.data.metrics[f"val_{metric}"] == pytest.approx(shown, rel=1e-3)  # 4 digits
     # the run says which Dagster run and asset produced it
     assert run.data.tags["dagster.run_id"] == trained_base.training_run_id
     assert run.data.tags["dagster.asset_key"] == "churn/models/classifier"
@@ -110,4 +110,4 @@ def test_gate_metrics_are_the_held_out_metrics_recomputed_here(trained_base: Tra
     test = held_out(trained_base.data_dir)
     assert trained_base.evaluation["n_test"] == test.height
     expected = roc_auc(trained_base.data_dir, "1", test)
-    assert trained_base.evaluation["test_roc_auc"] == pytest.approx(expected, abs=1e-9)
+    assert trained_base.evaluation["test_roc_auc"] == pytest.approx(expected, rel=1e-3)  # shown

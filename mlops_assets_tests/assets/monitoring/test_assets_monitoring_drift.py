@@ -79,7 +79,7 @@ def test_drifted_days_are_detected_on_the_injected_columns(monitored: Monitored)
         assert not check.passed
         assert check.metadata["drift_share"].value == pytest.approx(meta["drift_share"])
         assert (check.description or "").startswith("Dataset drift: ")
-        assert set(check.metadata["drifted_columns"].value.split(", ")) == drifted
+        assert set(str(check.metadata["drifted_columns"].value).split(", ")) == drifted
         histograms = str(meta["drifted_column_histograms"])
         image = "](http://127.0.0.1:5000/get-artifact?path="
         assert all(f"![{c}{image}" in histograms for c in drifted)
@@ -155,6 +155,15 @@ def test_drift_is_measured_against_the_champions_stored_reference(
         tracking_uri=tracking_uri(data_dir),
     )
     reference = json.loads(Path(stored).read_text())
+    # window counts: profiled on complete history, or (a short training period) not counted
+    windows = {"observations_7d"}  # a count grows with history; a mean does not
+    assert set(reference["complete_history"]) | set(reference["incomplete_history"]) == windows
+    # the training run recorded its datasets (description and digest, no copy)
+    run = client(data_dir).get_run(str(version.run_id))
+    assert run.inputs is not None
+    contexts = {i.tags[0].value for i in run.inputs.dataset_inputs if i.tags}
+    assert contexts == {"training", "validation"}
+    assert {i.dataset.name for i in run.inputs.dataset_inputs} == {"training_set"}
     cached = data_dir / "models" / MODEL / "v1" / "reference_profile.json"
     assert json.loads(cached.read_text()) == reference
     table = read_lake(data_dir, DRIFT_KEY)
