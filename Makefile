@@ -71,7 +71,8 @@ test: install sail browser lint typecheck check-defs ## lint, type-check, check 
 	$(RUN) pytest
 
 DATABRICKS_TESTS := mlops_assets_tests/databricks mlops_assets_tests/storage/test_storage_unity_catalog.py \
-	mlops_assets_tests/engines/test_engines_remote.py mlops_assets_tests/monitoring/test_monitoring_spark_drift.py \
+	mlops_assets_tests/engines/test_engines_remote.py mlops_assets_tests/engines/test_engines_drift.py \
+	mlops_assets_tests/monitoring/test_monitoring_spark_drift.py \
 	mlops_assets_tests/monitoring/test_monitoring_checks_on_spark.py mlops_assets_tests/resources/test_resources_factory.py
 
 test-databricks: install sail ## the Databricks environment without a workspace (fake REST, Unity Catalog on Sail, Spark)
