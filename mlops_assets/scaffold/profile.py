@@ -204,7 +204,9 @@ def _label(columns: list[ColumnProfile], wanted: str | None) -> tuple[ColumnProf
             context={"columns": known[:30]},
             fix="pass --label with one of the table's columns",
         )
-    usable = [c for c in columns if c.dtype not in ("date", "datetime")]
+    usable = [  # numbers, flags and categories; never dates or free text
+        c for c in columns if c.dtype not in ("date", "datetime", "string") or c.levels
+    ]
     hinted = [c for c in usable if _LABEL_HINT.search(c.name)]
     if not (hinted or usable):
         raise ConfigError("the table has no column that can be a label", fix="pass --label COL")

@@ -155,3 +155,11 @@ def test_init_refuses_a_use_case_that_exists(
     assert "churn.yaml already exists" in capsys.readouterr().err
     assert main(["init", "a", "b", "--from-table", str(path)]) == 2
     assert "exactly one new use-case name" in capsys.readouterr().err
+
+
+def test_a_guessed_label_is_never_free_text_or_a_date(tmp_path: Path) -> None:
+    path = tmp_path / "visits.csv"
+    _table(6).select("monthly fee", "Plan Tier", "seen_at", "notes").write_csv(path)
+    profile = profile_table(path)
+    assert profile.label_guessed and profile.label.name == "plan_tier"
+    assert profile.task == "multiclass" and profile.time.name == "seen_at"
