@@ -150,6 +150,11 @@ class DatabricksServingResource(ServingResource):
     def deploy(self, request: DeploymentRequest, log: logging.Logger) -> EndpointState:
         """Serve the version on the use case's endpoint; on a failed smoke test the previous
         config is restored and a ServingError raised (the asset fails, nothing is recorded)."""
+        from mlops_assets.ml.approval import approved_version
+
+        # only a version the gates promoted (or an audited override) is served: a champion
+        # state naming any other version is refused before the endpoint is touched
+        approved_version(request.model_uri, request.mlflow)
         # the smoke rows come from the model's signature, read from the registry the asset's
         # MLflow client points at (request.mlflow)
         log.info(f"deploying {request.model_name} v{request.version} to Model Serving")

@@ -41,8 +41,11 @@ def churn() -> UseCaseConfig:
 
 @pytest.fixture(scope="module")
 def churn_versions(uc_store: MlflowSettings, churn: UseCaseConfig) -> list[ModelVersionInfo]:
-    """Two real versions registered under the name the churn assets use."""
+    """Two real versions registered under the name the churn assets use, each with a passing
+    gate decision recorded (only approved versions are served)."""
+    from mlops_assets.ml.gates import decide
     from mlops_assets.ml.model_store import log_and_register
+    from mlops_assets.ml.registry import Registry
     from mlops_assets.ml.split import split_frame
     from mlops_assets.ml.tracking import RunTags, start_run
     from mlops_assets.ml.training import train_model
@@ -69,6 +72,11 @@ def churn_versions(uc_store: MlflowSettings, churn: UseCaseConfig) -> list[Model
                     registered_name=registered_name(churn),
                 )
             )
+    metrics = {"roc_auc": 0.9, "accuracy": 0.8}
+    for version in versions:
+        Registry(uc_store).record_decision(
+            version.name, version.version, decide(metrics, None, model_config().gates), metrics
+        )
     return versions
 
 
