@@ -58,3 +58,32 @@ def test_logged_to_the_active_run_for_binary_models_only(settings: MlflowSetting
     client = mlflow.MlflowClient(settings.tracking_uri)
     logged = sorted(f.path for f in client.list_artifacts(run.info.run_id, COMPARISON_DIR))
     assert logged == sorted(paths)
+
+
+def test_the_evaluation_page_embeds_the_overlaid_plots(settings: MlflowSettings) -> None:
+    import dagster as dg
+    import mlflow
+
+    from mlops_assets.assets.ml.metadata import evaluation_plots, image_markdown
+
+    y, models = _models()
+    with start_run(settings, "evaluate", RunTags(dagster_run_id="r", asset_key="a")) as run:
+        log_comparison("binary", y, models)
+    client = mlflow.MlflowClient(settings.tracking_uri)
+    run_id = run.info.run_id
+    bare = settings.model_copy(update={"ui_url": None})
+    assert evaluation_plots(client, bare, run_id) == {}  # no UI configured: no links
+    ui = settings.model_copy(update={"ui_url": "http://127.0.0.1:5000"})
+    plots = evaluation_plots(client, ui, run_id)
+    assert plots == {
+        title: f"http://127.0.0.1:5000/get-artifact?path=evaluation%2Fcomparison%2F{file}"
+        f"&run_uuid={run_id}"
+        for title, file in (
+            ("confusion matrix", "confusion_matrix.png"),
+            ("precision recall curve", "precision_recall_curve.png"),
+            ("roc curve", "roc_curve.png"),
+        )
+    }
+    markdown = image_markdown(plots)
+    assert isinstance(markdown, dg.MarkdownMetadataValue)
+    assert all(f"![{title}]({url})" in str(markdown.value) for title, url in plots.items())
