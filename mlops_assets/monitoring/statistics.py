@@ -105,7 +105,7 @@ def compute_drift(
                 for c in frame.columns
             ]
             results.extend(job.result() for job in jobs)
-    results = [_uncounted_window(c, profile) for c in results]
+    results = [uncounted_window(c, profile) for c in results]
     n_drifted = sum(c.drifted for c in results)
     share = n_drifted / len(results) if results else 0.0
     dataset_drift = bool(results) and share >= config.drift_share
@@ -120,8 +120,12 @@ def compute_drift(
     )
 
 
-def _uncounted_window(column: ColumnDrift, profile: ReferenceProfile) -> ColumnDrift:
-    """A window feature profiled on incomplete history: measured and shown, never counted."""
+def uncounted_window(column: ColumnDrift, profile: ReferenceProfile) -> ColumnDrift:
+    """A window feature profiled on incomplete history: measured and shown, never counted.
+
+    Every engine applies it to its per-column results before the dataset verdict (the Spark
+    path in :mod:`mlops_assets.monitoring.spark_drift` should too).
+    """
     if column.column not in profile.incomplete_history:
         return column
     return column.model_copy(
