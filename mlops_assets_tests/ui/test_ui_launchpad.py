@@ -68,9 +68,11 @@ def test_training_launchpad_shows_typed_defaults_and_refuses_a_bad_value(
         bad = {"ops": {MODEL_OP: {"config": {"params": {"max_iter": "many"}}}}}
         _set_editor_text(page, yaml.safe_dump(bad))
         page.get_by_text("No errors").wait_for(state="detached", timeout=60_000)
-        page.get_by_text("max_iter", exact=False).last.wait_for(timeout=60_000)
+        # the editor shows `max_iter: many`; only the error names the field by its full path
+        page.get_by_text(f"{MODEL_OP}:config:params:max_iter", exact=False).first.wait_for(
+            timeout=60_000
+        )
         page.screenshot(path=str(shots / "launchpad_bad_value.png"))
-        assert "many" in page.inner_text("body")
 
         unreasoned = {"ops": {MODEL_OP: {"config": {"split": {"reseed": {"seed": 7}}}}}}
         _set_editor_text(page, yaml.safe_dump(unreasoned))
