@@ -152,7 +152,11 @@ def drift_alert(
         severity="warning",
         title=f"{uc.name}: data drift on {row.window}",
         message=f"{row.drift_share:.0%} of the columns drifted: {', '.join(row.drifted_columns)}.",
-        facts={"use_case": uc.name, "partition": row.window, "drift_share": row.drift_share},
+        facts={
+            "use_case": uc.name,
+            "partition": row.window,
+            "drift_share": rounded(row.drift_share),
+        },
         links={"report": outcome.report.as_uri()} if outcome.report is not None else {},
     )
 
