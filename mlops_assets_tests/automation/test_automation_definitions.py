@@ -108,12 +108,12 @@ def test_import_is_fast_and_light(tmp_path: Path) -> None:
     """Importing the code location must not pull in the heavy ML/Spark stacks."""
     code = (
         "import json, sys, time\n"
-        "t = time.perf_counter()\n"
+        "t, c = time.perf_counter(), time.process_time()\n"
         "import mlops_assets.definitions\n"
-        "seconds = time.perf_counter() - t\n"
+        "seconds, cpu = time.perf_counter() - t, time.process_time() - c\n"
         f"heavy = [m for m in {HEAVY!r} if any(k == m or k.startswith(m + '.') "
         "for k in sys.modules)]\n"
-        "print(json.dumps({'seconds': seconds, 'heavy': heavy}))\n"
+        "print(json.dumps({'seconds': seconds, 'cpu': cpu, 'heavy': heavy}))\n"
     )
     env = {**os.environ, "MLOPS_DATA_DIR": str(tmp_path), "MLFLOW_DISABLE_TELEMETRY": "true"}
     env.pop("MLOPS_ENV", None)
@@ -127,6 +127,10 @@ def test_import_is_fast_and_light(tmp_path: Path) -> None:
         check=True,
     )
     report = json.loads(out.stdout.strip().splitlines()[-1])
-    print(f"\nimport mlops_assets.definitions: {report['seconds']:.2f} s")
+    print(
+        f"\nimport mlops_assets.definitions: {report['seconds']:.2f} s wall, "
+        f"{report['cpu']:.2f} s CPU"
+    )
     assert report["heavy"] == [], f"imported at load time: {report['heavy']}"
-    assert report["seconds"] < 20, f"import took {report['seconds']:.1f} s"
+    # CPU seconds, not wall: other jobs on a loaded CI machine stretch wall time, not CPU time.
+    assert report["cpu"] < 10, f"import took {report['cpu']:.1f} s of CPU"
