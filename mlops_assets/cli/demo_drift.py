@@ -7,7 +7,7 @@ with its reason, and the run ends with the champion version.
 """
 
 import argparse
-from datetime import timedelta
+from datetime import date
 from typing import Any
 
 import dagster as dg
@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from mlops_assets.automation.jobs import build_jobs
 from mlops_assets.cli.demo import StepOutcome, location_definitions, run_job
+from mlops_assets.cli.demo_window import DemoWindow, check_days, demo_days, write_window
 from mlops_assets.config.project import ProjectConfig, load_project, local_environment
 from mlops_assets.errors import ConfigError
 from mlops_assets.ml.decisions import ChampionState
@@ -89,6 +90,7 @@ def run_drift_demo(
     instance: dg.DagsterInstance,
     echo: bool = True,
     use_case: str | None = None,
+    end: date | None = None,
 ) -> DriftDemoReport:
     """Run the scenario; see the module docstring."""
     from mlops_assets.automation.retraining_sensor import build_retraining_sensor
@@ -108,11 +110,14 @@ def run_drift_demo(
     training, inference, monitoring = jobs.training, jobs.batch_inference, jobs.monitoring
     lakehouse = LocalLakehouse(env.data_dir)
     names = UseCaseTables(uc)
-    reset_use_case(project, uc)
+    window = demo_days(days, end)  # ending yesterday, like `demo`: the UI lands in "now"
+    check_days(uc, window, SimulationConfig().label_delay_days)
     drift = [parse_drift(spec.format(day=drift_from)) for spec in DEFAULT_DRIFT]
+    reset_use_case(project, uc)
+    write_window(lakehouse, uc, DemoWindow(first_day=window[0], last_day=window[-1]))
     simulate(
         SimulationConfig(
-            start_date=uc.start_date,
+            start_date=window[0],
             days=days,
             rows_per_day=rows_per_day,
             drift=drift,
@@ -120,7 +125,7 @@ def run_drift_demo(
         ),
         env.data_dir,
     )
-    keys = [(uc.start_date + timedelta(days=i)).isoformat() for i in range(days)]
+    keys = [d.isoformat() for d in window]
     defs = location_definitions(project, keep_serving=False)
     steps: list[StepOutcome] = []
     records: list[DayRecord] = []
@@ -206,11 +211,22 @@ def _echo_day(n: int, r: DayRecord) -> None:
 
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = subparsers.add_parser(
-        "demo-drift", help="two simulated weeks with drift: detect, explain, retrain"
+        "demo-drift",
+        help="two simulated weeks with drift: detect, explain, retrain",
+        description="Simulate the days ending yesterday with drift injected from --drift-from; "
+        "train a first champion on the clean days, then ingest, score and monitor day by day "
+        "and evaluate the retraining sensor as the daemon would.",
     )
     parser.add_argument("--days", type=int, default=14, help="days to simulate")
     parser.add_argument("--drift-from", type=int, default=8, help="first drifted day (1-based)")
     parser.add_argument("--rows-per-day", type=int, default=1000, help="observations per day")
+    parser.add_argument(
+        "--end",
+        type=date.fromisoformat,
+        default=None,
+        metavar="YYYY-MM-DD",
+        help="last simulated day (default: yesterday, UTC)",
+    )
     parser.add_argument("--use-case", default=None, help="use case (default: the first one)")
     parser.set_defaults(func=run)
 
@@ -230,6 +246,7 @@ def run(args: argparse.Namespace) -> int:
         rows_per_day=args.rows_per_day,
         instance=get_instance(),
         use_case=args.use_case,
+        end=args.end,
     )
     retrains = [d.day for d in report.days if d.retrained]
     print(f"\nretraining runs: {len(retrains)} ({', '.join(retrains) or 'none'})")
