@@ -21,6 +21,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.errors import MLOpsError, PromotionError, RegistryError
 from mlops_assets.ml.approval import require_approved
+from mlops_assets.ml.gate_record import GATE_METRICS_TAG, GATE_RUN_METRIC_PREFIX, GATE_RUN_TAG
+from mlops_assets.ml.gate_record import gate_metrics as gate_metrics
+from mlops_assets.ml.gate_record import recorded_gate_action as recorded_gate_action
 from mlops_assets.ml.gates import GateDecision
 from mlops_assets.ml.locking import file_lock, lock_path
 from mlops_assets.ml.mlflow_retry import DEFAULT_POLICY, RetryPolicy, call_with_retry
@@ -35,13 +38,6 @@ if TYPE_CHECKING:
 CHAMPION = "champion"
 CHALLENGER = "challenger"
 PREVIOUS_CHAMPION = "previous_champion"
-GATE_METRIC_PREFIX = "gate.metric."
-"""Legacy: one string tag per gate metric (versions recorded before ``gate.metrics``)."""
-GATE_METRICS_TAG = "gate.metrics"
-"""The gate metrics as one JSON object (exact floats; travels with copied versions)."""
-GATE_RUN_TAG = "gate.run_id"
-"""The run holding the gate metrics as MLflow metrics (``gate.<metric>``)."""
-GATE_RUN_METRIC_PREFIX = "gate."
 _TAG_LIMIT = 4000
 _DECISION_MARK = "\n\nGate decision"
 
@@ -318,35 +314,3 @@ class Registry:
 
 def _show(version: str | None) -> str:
     return "no champion" if version is None else f"version {version}"
-
-
-def gate_metrics(version: ModelVersionInfo) -> dict[str, float]:
-    """The held-out metrics the gates judged ``version`` on, by metric name (``roc_auc``, ...).
-
-    The one reader of what :meth:`Registry.record_decision` writes: nothing else parses the
-    registry's tags. Reads the ``gate.metrics`` JSON record (exact floats, copied with the
-    version); versions recorded before it carry one ``gate.metric.<name>`` tag per metric.
-    """
-    record = version.tags.get(GATE_METRICS_TAG)
-    if record is not None:
-        values = json.loads(record)
-        found = {str(k): float(v) for k, v in values.items()} if isinstance(values, dict) else {}
-    else:
-        found = {
-            k.removeprefix(GATE_METRIC_PREFIX): float(v)
-            for k, v in version.tags.items()
-            if k.startswith(GATE_METRIC_PREFIX)
-        }
-    return {k.removeprefix("test_"): v for k, v in found.items()}
-
-
-def recorded_gate_action(version: ModelVersionInfo) -> str | None:
-    """The gate action :meth:`Registry.record_decision` wrote on ``version`` (None: never judged).
-
-    Promotion trusts this record in MLflow, never a local state file: an edited evaluation
-    report cannot move ``@champion`` to a version the gates did not promote.
-    """
-    action = version.tags.get("gate.action")
-    if action is None:
-        return None
-    return action if version.tags.get("gate.passed") == "true" or action != "promote" else "reject"
