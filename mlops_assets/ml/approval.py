@@ -81,7 +81,8 @@ def claimed_override(version: ModelVersionInfo) -> ChampionOverride | None:
 def approval(registry: Registry, version: ModelVersionInfo) -> Approval:
     """The version's approval, its override verified against the run that records it."""
     claimed = claimed_override(version)
-    override = claimed if claimed is not None and _run_confirms(registry, claimed) else None
+    confirmed = claimed is not None and _run_confirms(registry, claimed, version)
+    override = claimed if confirmed else None
     return Approval(
         gate_action=version.tags.get("gate.action"),
         gate_passed=version.tags.get("gate.passed") == "true",
@@ -89,7 +90,11 @@ def approval(registry: Registry, version: ModelVersionInfo) -> Approval:
     )
 
 
-def _run_confirms(registry: Registry, override: ChampionOverride) -> bool:
+def _run_confirms(
+    registry: Registry, override: ChampionOverride, version: ModelVersionInfo
+) -> bool:
+    """Whether the override's run records this very override: who, why, this model and version
+    (a run id copied onto another version confirms nothing)."""
     from mlflow.exceptions import MlflowException
 
     def read() -> dict[str, str] | None:
@@ -99,12 +104,16 @@ def _run_confirms(registry: Registry, override: ChampionOverride) -> bool:
             if exc.error_code == "RESOURCE_DOES_NOT_EXIST":
                 return None
             raise
-        return dict(run.data.params)
+        return {**run.data.params, "model": run.data.tags.get("mlops.model", "")}
 
-    params = registry._call("reading the override run", override.run_id, read)
-    return params is not None and all(
-        params.get(f"override_{k}") == str(getattr(override, k)) for k in ("by", "reason")
-    )
+    found = registry._call("reading the override run", override.run_id, read)
+    expected = {
+        "override_by": override.by,
+        "override_reason": override.reason,
+        "override_version": version.version,
+        "model": version.name,
+    }
+    return found is not None and all(found.get(k) == v for k, v in expected.items())
 
 
 def require_approved(

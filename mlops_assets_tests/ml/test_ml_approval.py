@@ -125,6 +125,15 @@ def test_ml_approval_hand_written_override_tags_approve_nothing(
     assert registry.require_champion(name, purpose="score with").version == version
     assert real.run_id == registry.get_version(name, version).tags["mlops.override.run_id"]
 
+    # the same override's tags copied onto another version approve nothing there
+    other = str(client.create_model_version(name, registered.logged_model_uri or "").version)
+    for key, value in registry.get_version(name, version).tags.items():
+        if key.startswith("mlops.override."):
+            client.set_model_version_tag(name, other, key, value)
+    _set_champion_by_hand(settings, name, other)
+    with pytest.raises(UnapprovedModelError):
+        registry.require_champion(name, purpose="score with")
+
 
 @pytest.mark.parametrize(
     ("by", "reason"), [("", WHY), ("ana", ""), ("ana", "because"), ("   ", "   " * 10)]
