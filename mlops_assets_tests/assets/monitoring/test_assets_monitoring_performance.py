@@ -98,7 +98,7 @@ def test_flipped_labels_are_degraded(trained_base: TrainedBase, tmp_path: Path) 
     check = check_results(result, PERFORMANCE_KEY)["model_performance"]
     assert not check.passed
     assert (check.description or "").startswith("Degraded: roc_auc fell from")
-    assert check.metadata["worsening_roc_auc"].value > 0
+    assert float(str(check.metadata["worsening_roc_auc"].value)) > 0
     assert check.severity == dg.AssetCheckSeverity.ERROR
     row = read_lake(data_dir, PERFORMANCE_KEY, day).row(0, named=True)
     assert row["degraded"] is True
