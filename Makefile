@@ -67,8 +67,12 @@ browser: ## install Debian's chromium for the UI test when possible (root + apt)
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium not installed: the browser test will be skipped"; }
 
+# Both cores (pytest-xdist, one worker per core, whole files per worker: their fixtures stay
+# together) and a temp root of our own: pytest sessions of other checkouts never prune it.
+PYTEST_ARGS ?= -n 2 --dist loadfile --basetemp=$(MLOPS_DATA_DIR)/pytest-tmp
+
 test: install sail browser lint typecheck check-defs ## lint, type-check, check the dg project, run every test
-	$(RUN) pytest
+	$(RUN) pytest $(PYTEST_ARGS)
 
 DATABRICKS_TESTS := mlops_assets_tests/databricks mlops_assets_tests/storage/test_storage_unity_catalog.py \
 	mlops_assets_tests/engines/test_engines_remote.py mlops_assets_tests/engines/test_engines_drift.py \
@@ -79,7 +83,7 @@ test-databricks: install sail ## the Databricks environment without a workspace 
 	$(RUN) pytest $(DATABRICKS_TESTS)
 
 test-fast: install ## tests only
-	$(RUN) pytest
+	$(RUN) pytest $(PYTEST_ARGS)
 
 bench: install ## benchmarks (ratios against the peers they replace)
 	$(RUN) python -m benchmarks.run_all

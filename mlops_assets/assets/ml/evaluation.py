@@ -42,14 +42,7 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
             "challenger": dg.AssetIn(key=asset_key(refs.model)),
             "training_set": dg.AssetIn(key=asset_key(refs.training_set)),
         },
-        check_specs=[
-            dg.AssetCheckSpec(
-                GATE_CHECK,
-                asset=eval_key,
-                description="The challenger passed the promotion gates (WARN when it did not: "
-                "the champion is kept).",
-            )
-        ],
+        check_specs=[_gate_check_spec(eval_key)],
         group_name=group(uc.name, "training"),
         io_manager_key="state_io",
         kinds={"mlflow"},
@@ -109,6 +102,15 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
         return state
 
     return [_evaluate, _champion]
+
+
+def _gate_check_spec(eval_key: dg.AssetKey) -> dg.AssetCheckSpec:
+    return dg.AssetCheckSpec(
+        GATE_CHECK,
+        asset=eval_key,
+        description="The challenger passed the promotion gates (WARN when it did not: "
+        "the champion is kept).",
+    )
 
 
 def _alert_on_failed_gate(
