@@ -139,7 +139,8 @@ def require_approved(
             "aliases": version.aliases,
         },
         fix="promote a version through the training job's gates; or, deliberately, record an "
-        "audited override (mlops_assets.ml.approval.record_override with who and why)",
+        "audited override (`mlops-assets override --version N --by WHO --reason WHY`, or "
+        "mlops_assets.ml.approval.record_override)",
     )
 
 
