@@ -23,24 +23,6 @@ SIMULATED_DAYS = ("2026-01-01", "2026-01-02", "2026-01-03", "2026-01-04")
 SIMULATED_ROWS_PER_DAY = 120
 
 
-# Test files that start a *local* Spark Connect server: PySpark binds it to the fixed port 15002
-# (the client dials sc://localhost), so two such processes cannot run at once.
-LOCAL_SPARK_CONNECT_FILES = ("engines/", "monitoring/test_monitoring_checks_on_spark.py",
-                             "monitoring/test_monitoring_spark_drift.py")  # fmt: skip
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist (``make test``: ``-n 2 --dist loadgroup``) whole files go to one worker
-    (their module and session fixtures are built once), and every file that starts a local Spark
-    Connect server goes to the same worker, one after another."""
-    for item in items:
-        if item.get_closest_marker("xdist_group"):
-            continue
-        path = item.nodeid.split("::")[0].removeprefix("mlops_assets_tests/")
-        spark = any(path.startswith(prefix) for prefix in LOCAL_SPARK_CONNECT_FILES)
-        item.add_marker(pytest.mark.xdist_group("local-spark-connect" if spark else path))
-
-
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     """An empty data root (``MLOPS_DATA_DIR``) for one test."""
