@@ -159,6 +159,26 @@ def settings(sqlite_store: tuple[str, Path], request: pytest.FixtureRequest) -> 
     )
 
 
+def wait_for_health(
+    url: str, process: "subprocess.Popen[bytes]", log_path: Path, timeout_s: float
+) -> None:
+    """Poll ``url``/health until it answers 200; fail with the server log's tail if the process
+    exits first or the deadline passes."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"mlflow server exited early:\n{log_tail(log_path)}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"mlflow server not healthy within {timeout_s} s:\n{log_tail(log_path)}")
+        time.sleep(0.25)
+
+
 class TrackingServer:
     """A real `mlflow server` over SQLite in its own process group."""
 
@@ -189,19 +209,8 @@ class TrackingServer:
 
     def wait_healthy(self, timeout_s: float = 180) -> str:
         """Block until /health answers 200; the base URL."""
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(f"mlflow server exited early:\n{log_tail(self.log_path)}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return self.url
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not answer /health:\n{log_tail(self.log_path)}")
-            time.sleep(0.25)
+        wait_for_health(self.url, self.process, self.log_path, timeout_s)
+        return self.url
 
     def stop(self) -> None:
         """SIGTERM the process group (SIGKILL if it lingers) and remove the store."""

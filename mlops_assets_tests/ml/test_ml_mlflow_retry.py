@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import polars as pl
 import pytest
 
 from mlops_assets.errors import MlflowUnavailableError, RegistryError
-from mlops_assets.ml._process import free_port, log_tail
+from mlops_assets.ml._process import free_port
 from mlops_assets.ml.decisions import EvaluationReport
 from mlops_assets.ml.gates import decide
 from mlops_assets.ml.mlflow_retry import RetryPolicy, call_with_retry, is_transient
@@ -27,7 +26,7 @@ from mlops_assets.ml.promotion import apply_promotion
 from mlops_assets.ml.registry import CHAMPION, Registry
 from mlops_assets.ml.tracking import MlflowSettings, RunTags, start_run
 from mlops_assets.ml.training import TrainingResult
-from mlops_assets_tests.ml.conftest import model_config
+from mlops_assets_tests.ml.conftest import model_config, wait_for_health
 
 TAGS = RunTags(dagster_run_id="run-outage", asset_key="churn/models/outage")
 SHORT = RetryPolicy(attempts=50, initial_backoff_s=0.2, max_backoff_s=1.0, deadline_s=3.0)
@@ -62,22 +61,8 @@ class RestartableServer:
             )
 
     def wait_healthy(self, timeout_s: float = 240) -> None:
-        deadline = time.monotonic() + timeout_s
         assert self.process is not None
-        while True:
-            if self.process.poll() is not None:
-                pytest.fail(
-                    f"mlflow server exited: {log_tail(self.root / f'server-{self.starts}.log')}"
-                )
-            try:
-                with urllib.request.urlopen(f"{self.url}/health", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"mlflow server not healthy within {timeout_s} s")
-            time.sleep(0.25)
+        wait_for_health(self.url, self.process, self.root / f"server-{self.starts}.log", timeout_s)
 
     def stop(self) -> None:
         """SIGTERM the process group and wait until the port refuses connections."""
