@@ -12,6 +12,7 @@ The session time zone must be "UTC" for the transforms: narwhals maps ``Datetime
 Spark's TIMESTAMP only when it equals the session's zone (a cluster set to "Etc/UTC" is refused).
 """
 
+import contextlib
 import importlib.util
 import os
 import shutil
@@ -19,7 +20,7 @@ import socket
 import sys
 import time
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -108,6 +109,26 @@ def spark_conf(
     return conf
 
 
+@contextlib.contextmanager
+def _ephemeral_connect_port(local_connect: bool) -> Iterator[None]:
+    """While a local Spark Connect server starts, let it bind an ephemeral port.
+
+    PySpark binds a local server to the fixed port 15002 and connects to ``sc://localhost``
+    unless ``SPARK_TESTING`` is set, in which case the server takes a free port and the client
+    asks the driver JVM which one (SPARK-42272). Without it, two processes on one machine (two
+    Dagster step processes, two test workers) cannot each run a local Connect server. The
+    variable is set only for the start (it also turns the Spark UI off) and then restored.
+    """
+    if not local_connect or "SPARK_TESTING" in os.environ:
+        yield
+        return
+    os.environ["SPARK_TESTING"] = "1"
+    try:
+        yield
+    finally:
+        os.environ.pop("SPARK_TESTING", None)
+
+
 def get_spark(
     kind: SparkKind = "classic",
     *,
@@ -143,7 +164,7 @@ def get_spark(
     for key, value in settings.items():
         builder = builder.config(key, value)
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _ephemeral_connect_port(kind == "connect"):
             # The Connect client re-applies every option to its session: static ones (UI, driver
             # address) are refused with a warning, although the local server already has them.
             warnings.filterwarnings("ignore", message="Failed to set spark", category=UserWarning)

@@ -2,7 +2,6 @@
 
 import json
 import os
-import select
 import signal
 import socket
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from mlops_assets_tests.conftest import REPO_ROOT
+from mlops_assets_tests.process_output import OutputLines
 
 LOCATIONS_QUERY = (
     "{ workspaceOrError { __typename ... on Workspace "
@@ -53,14 +53,6 @@ def _wait_for(what: str, condition: Callable[[], bool], seconds: float) -> None:
     pytest.fail(f"timed out after {seconds:.0f}s waiting for {what}")
 
 
-def _read_line(proc: "subprocess.Popen[str]", seconds: float) -> str:
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], seconds)
-    if not ready:
-        pytest.fail(f"no output from the supervised command within {seconds:.0f}s")
-    return proc.stdout.readline().strip()
-
-
 def _alive(pid: int) -> bool:
     try:
         with Path(f"/proc/{pid}/stat").open() as stat:
@@ -82,12 +74,13 @@ def test_one_sigterm_stops_the_group_even_when_started_with_sigint_ignored() -> 
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
+    output = OutputLines(proc)
     try:
-        assert _read_line(proc, 60) == "sigint handled"
-        grandchild = int(_read_line(proc, 60).split()[1])
+        assert output.line(60) == "sigint handled"
+        grandchild = int(output.line(60).split()[1])
         assert _alive(grandchild)
         proc.send_signal(signal.SIGTERM)
-        assert _read_line(proc, 30) == "interrupted"
+        assert output.line(30) == "interrupted"
         time.sleep(1)
         assert _alive(grandchild)  # it ignored the forwarded SIGINT...
         assert proc.wait(timeout=60) == 0

@@ -2,7 +2,6 @@
 a labelled answer; one SIGTERM stops the command and every process it started."""
 
 import os
-import select
 import signal
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from mlops_assets.resources.factory import build_resources
 from mlops_assets.resources.mlflow import MlflowResource
 from mlops_assets_tests.conftest import CONFIGS_DIR, REPO_ROOT
 from mlops_assets_tests.ml.conftest import make_churn_frame, model_config
+from mlops_assets_tests.process_output import OutputLines
 
 READY = "Ctrl-C or SIGTERM stops the server."
 
@@ -47,24 +47,6 @@ def _descendants(pid: int) -> set[int]:
                 found.add(child)
                 todo.append(child)
     return found
-
-
-def _read_until(proc: "subprocess.Popen[str]", marker: str, seconds: float) -> str:
-    """The command's output up to the line containing ``marker`` (fails at the deadline)."""
-    assert proc.stdout is not None
-    out: list[str] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([proc.stdout], [], [], 1.0)
-        if not ready:
-            continue
-        line = proc.stdout.readline()
-        if not line:
-            pytest.fail(f"serve exited ({proc.poll()}) before {marker!r}:\n{''.join(out)}")
-        out.append(line)
-        if marker in line:
-            return "".join(out)
-    pytest.fail(f"no {marker!r} within {seconds:.0f}s:\n{''.join(out)}")
 
 
 def test_answers_are_labelled_with_the_label_and_positive_class() -> None:
@@ -118,7 +100,8 @@ def test_serve_prints_a_curl_example_and_one_sigterm_stops_every_child(tmp_path:
         text=True,
     )
     try:
-        out = _read_until(proc, READY, seconds=300)
+        output = OutputLines(proc)
+        out = output.until(READY, seconds=300)
         assert "curl -s -X POST http://127.0.0.1:" in out
         assert "'Content-Type: application/json'" in out and "dataframe_split" in out
         assert "row 1: P(churn=Yes) = 0." in out
@@ -131,8 +114,7 @@ def test_serve_prints_a_curl_example_and_one_sigterm_stops_every_child(tmp_path:
         while (alive := {p for p in children if process_alive(p)}) and time.monotonic() < deadline:
             time.sleep(0.5)
         assert not alive, f"processes outlived SIGTERM to serve: {sorted(alive)}"
-        assert proc.stdout is not None
-        assert "stopped: the model server and its workers are gone" in proc.stdout.read()
+        assert "stopped: the model server and its workers are gone" in output.rest(60)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -57,8 +57,11 @@ def test_ml_tracking_deleted_experiment_is_a_registry_error(settings: MlflowSett
         configure(settings)
 
 
-def test_ml_tracking_git_commit(tmp_path: Path) -> None:
+def test_ml_tracking_git_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the temp root may sit inside this checkout: git must not look above the test's folder
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
     assert git_commit(tmp_path) is None  # not a checkout: None, never an exception
+    monkeypatch.delenv("GIT_CEILING_DIRECTORIES")
     repo = Path(__file__).resolve().parent
     inside = subprocess.run(
         ["git", "rev-parse", "--is-inside-work-tree"], cwd=repo, capture_output=True, text=True

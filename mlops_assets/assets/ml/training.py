@@ -44,6 +44,7 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         import mlflow as mlflow_lib
 
         from mlops_assets.ml.columns import collect_columns, training_columns
+        from mlops_assets.ml.frames import check_columns
         from mlops_assets.ml.split import split_frame
         from mlops_assets.ml.tracking import log_dataset, run_url, start_run
         from mlops_assets.ml.training import train_model
@@ -57,6 +58,7 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         settings = mlflow.settings(uc.name)
         run_model = run_config.model()
         rows = collect_columns(training_set, training_columns(run_model))
+        check_columns(rows, run_model, need_label=True, what="training")  # typed, before any run
         splits = split_frame(rows, run_model.entity_key, run_model.split)
         train, validation = splits["train"], splits["validation"]
         with start_run(settings, f"train {name}", run_tags(context)) as run:
