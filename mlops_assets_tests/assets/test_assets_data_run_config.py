@@ -33,6 +33,7 @@ from mlops_assets_tests.assets.assets_helpers import (
 BRONZE, SILVER = "churn/bronze/customers", "churn/silver/customers"
 QUARANTINE = "churn/silver/customers_quarantine"
 LATEST, KPIS = "churn/gold/customer_latest", "churn/gold/daily_contract_kpis"
+BENCHMARK = "churn/gold/customer_charge_benchmark"
 FEATURES = "churn/features/customer_features"
 AS_OF = f"{DAY}T12:00:00"
 
@@ -192,6 +193,34 @@ def test_gold_as_of_recomputes_the_day_as_it_stood(
     assert latest["event_ts"].max() <= cut  # type: ignore[operator]
     for key in (LATEST, KPIS):
         assert materializations(result)[key].metadata["run_config/as_of"].value == AS_OF
+
+
+def test_gold_join_as_of_cuts_the_gold_input_that_carries_a_time(
+    churn: UseCaseConfig, clean_data_dir: Path, dagster_instance: dg.DagsterInstance
+) -> None:
+    upstream = [BRONZE, SILVER, QUARANTINE, LATEST, KPIS, BENCHMARK]
+    default = materialize_day(churn, clean_data_dir, DAY, dagster_instance, upstream)
+    assert default.success, step_error(default)
+    full = table(clean_data_dir, BENCHMARK, DAY)
+    cut = datetime.fromisoformat(AS_OF).replace(tzinfo=UTC)
+    kept = full.filter(pl.col("event_ts") <= cut)
+    assert 0 < kept.height < full.height, "the fixture day must straddle the cut-off"
+
+    op = "churn__gold__customer_charge_benchmark"
+    alone = _run(churn, clean_data_dir, dagster_instance, [BENCHMARK], {op: {"as_of": AS_OF}})
+    assert alone.success, step_error(alone)
+    benchmark = table(clean_data_dir, BENCHMARK, DAY)
+    assert sorted(benchmark["customer_id"]) == sorted(kept["customer_id"])
+    assert materializations(alone)[BENCHMARK].metadata["run_config/as_of"].value == AS_OF
+
+    # the whole chain as it stood: every customer seen by the cut-off, with that observation
+    ops = {op.replace("/", "__"): {"as_of": AS_OF} for op in (LATEST, KPIS, BENCHMARK)}
+    chain = _run(churn, clean_data_dir, dagster_instance, [LATEST, KPIS, BENCHMARK], ops)
+    assert chain.success, step_error(chain)
+    silver = table(clean_data_dir, SILVER, DAY).filter(pl.col("event_ts") <= cut)
+    as_it_stood = table(clean_data_dir, BENCHMARK, DAY)
+    assert as_it_stood.height == silver["customer_id"].n_unique() >= benchmark.height
+    assert as_it_stood["event_ts"].max() <= cut  # type: ignore[operator]
 
 
 def test_features_as_of_and_shorter_windows(

@@ -6,8 +6,8 @@
   overrides, each with a reason. Rule names are the dataset's check names (a ``Literal``, so a
   misspelt rule is rejected when the run is launched, and so is an override without its
   ``reason``). Overrides apply to a copy of the dataset config; the YAML is untouched.
-- gold: ``as_of``, a cut-off on the event time of the silver inputs (recompute the day as it
-  stood at that time).
+- gold: ``as_of``, a cut-off on the event time of the inputs that carry one (silver tables, and
+  gold tables that keep their source's time column, e.g. a latest-per-key table feeding a join).
 """
 
 from datetime import datetime
@@ -19,7 +19,7 @@ from pydantic import Field, create_model
 
 from mlops_assets.assets.run_config import AS_OF_DESCRIPTION, AsOf, AsOfRunConfig, RunConfigBase
 from mlops_assets.config.datasets import DatasetConfig
-from mlops_assets.config.tables import GoldTable, JoinTable
+from mlops_assets.config.tables import AggregateTable, GoldTable, JoinTable
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame, to_polars
 from mlops_assets.storage.lakehouse import Lakehouse
@@ -125,30 +125,59 @@ class GoldRunConfigBase(AsOfRunConfig):
         }
 
 
+def _time_column(uc: UseCaseConfig, ref: str, depth: int = 0) -> str | None:
+    """The event-time column the table ``ref`` carries, or None.
+
+    A silver table has its dataset's ``event_time``. A gold table carries its source's time
+    column when it keeps it: a latest table keeps every column, an aggregate only its
+    ``group_by`` columns, a join its left table's columns (those in ``select``, if set).
+    """
+    layer, _, name = ref.partition(".")
+    if layer == "silver":
+        ds = next((d for d in uc.datasets if d.name == name), None)
+        return ds.event_time if ds is not None and ds.event_time else None
+    table = next((t for t in uc.gold if t.name == name), None)
+    if layer != "gold" or table is None or depth > len(uc.gold):
+        return None
+    if isinstance(table, JoinTable):
+        column = _time_column(uc, table.left, depth + 1)
+        kept = table.select is None or column in table.select
+        return column if kept else None
+    column = _time_column(uc, table.source, depth + 1)
+    if isinstance(table, AggregateTable) and column not in table.group_by:
+        return None
+    return column
+
+
 def gold_event_times(uc: UseCaseConfig, table: GoldTable) -> dict[str, str]:
-    """The gold table's silver inputs that have an event time, with that column."""
+    """The gold table's inputs that carry an event time (silver, or gold keeping one), with it."""
     sources = [table.left, table.right] if isinstance(table, JoinTable) else [table.source]
     times: dict[str, str] = {}
     for ref in sources:
-        layer, _, name = ref.partition(".")
-        ds = next((d for d in uc.datasets if d.name == name), None)
-        if layer == "silver" and ds is not None and ds.event_time:
-            times[ref] = ds.event_time
+        column = _time_column(uc, ref)
+        if column:
+            times[ref] = column
     return times
 
 
 def gold_run_config(uc: UseCaseConfig, table: GoldTable) -> type[GoldRunConfigBase]:
-    """The gold table's run configuration (an ``as_of`` only where a silver input has a time)."""
+    """The gold table's run configuration (an ``as_of`` only where an input carries a time)."""
     times = gold_event_times(uc, table)
     fields: dict[str, Any] = {}
     if times:
         cut = ", ".join(f"`{ref}`.`{col}`" for ref, col in sorted(times.items()))
+        chain = (
+            " Gold inputs are cut as they are read: give the gold tables they come from the "
+            "same `as_of` in the same run to recompute the whole chain as it stood."
+            if any(ref.startswith("gold.") for ref in times)
+            else ""
+        )
         fields["as_of"] = (
             AsOf,
             Field(
                 default="",
                 description=f"Recompute the day as it stood at this time: rows of {cut} stamped "
-                f"later are left out. {AS_OF_DESCRIPTION}",
+                f"later are left out.{chain} {AS_OF_DESCRIPTION}",
             ),
         )
     config: type[GoldRunConfigBase] = create_model(
