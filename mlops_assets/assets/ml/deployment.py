@@ -45,6 +45,7 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         champion: ChampionState,
     ) -> EndpointState:
         version = _version_to_serve(champion, config)
+        settings = use_mlflow(mlflow, uc.name)
         request = DeploymentRequest(
             use_case=uc.name,
             model_name=name,
@@ -52,11 +53,11 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             model_uri=f"models:/{name}/{version}",
             deployment_id=context.run_id[:8],
             local=model_cfg.serving,
-            mlflow=use_mlflow(mlflow, uc.name),
+            mlflow=settings,
         )
         state = serving.deploy(request, context.log)
         n_rows = len(state.smoke_test_predictions)
-        context.add_output_metadata(endpoint_metadata(state, state.url or "", n_rows))
+        context.add_output_metadata(endpoint_metadata(state, state.url or "", n_rows, settings))
         context.add_output_metadata(run_config_metadata(config))
         return state
 

@@ -177,6 +177,8 @@ def test_endpoints_answer_and_are_stopped_when_replaced_or_not_kept(
     meta = metadata(third, ENDPOINT_KEY)
     assert meta["endpoint"] == "stopped after the smoke test"
     assert meta["model_version"] == 1
+    # the served version links to its page in the MLflow UI, like the other model assets
+    assert str(meta["served_model_version"]).endswith(f"/#/models/{MODEL}/versions/1")
     assert _wait_gone(replaced.pid, timeout_s=15)
     # the smoke test sent the model's input example; the answer is that model's P(churn)
     example = local.input_example
