@@ -22,7 +22,7 @@ fields are counted again, to tell a line cut short from empty fields.
 """
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -224,12 +224,15 @@ def read_landing(
     delimiter: str = ",",
     columns: Sequence[str] | None = None,
     missing_columns: MissingColumnsPolicy = "flag",
+    exclude: Collection[str] = (),
 ) -> LandingBatch:
     """Account for every entry of ``folder``; the ingested rows in one frame with lineage columns.
 
     ``columns`` are the declared (source) column names: with them, a header that fits none of
     them is rejected (with a delimiter hint), and a file lacking some is flagged (its rows are
-    kept, the record lists the columns) or rejected, per ``missing_columns``.
+    kept, the record lists the columns) or rejected, per ``missing_columns``. Entries named in
+    ``exclude`` (paths relative to ``landing_root``: files ingested before, which the caller
+    accounts for) are neither opened nor recorded.
     """
     spec = ReadSpec(
         dataset_format=file_format,
@@ -240,7 +243,10 @@ def read_landing(
     records: list[LandingFile] = []
     frames: list[pl.DataFrame] = []
     for path in _entries(folder):
-        record, frame = _account(path, str(path.relative_to(landing_root)), spec)
+        rel = str(path.relative_to(landing_root))
+        if rel in exclude:
+            continue
+        record, frame = _account(path, rel, spec)
         records.append(record)
         if frame is not None:
             frames.append(frame)

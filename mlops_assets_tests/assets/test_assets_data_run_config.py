@@ -4,6 +4,7 @@ Each non-default value changes what the asset does and is recorded in its metada
 value is rejected at launch, before any run or step exists.
 """
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,19 @@ def _run(
     )
 
 
+_WATCHED: dict[str, int] = {}  # path -> times opened while watched (a real audit hook, below)
+
+
+def _count_opens(event: str, args: tuple[Any, ...]) -> None:
+    if event == "open" and _WATCHED and isinstance(args[0], str | Path):
+        path = str(args[0])
+        if path in _WATCHED:
+            _WATCHED[path] += 1
+
+
+sys.addaudithook(_count_opens)  # hooks cannot be removed; it only counts while _WATCHED is set
+
+
 def _add_late_file(data_dir: Path) -> int:
     """A second landing file of the day (five rows of the first one, re-stamped): its row count."""
     first = landing_file(data_dir, "customers")
@@ -76,15 +90,25 @@ def test_bronze_new_files_keeps_the_rows_already_ingested(
     assert first.success, step_error(first)
     before = table(clean_data_dir, BRONZE, DAY)
     late_rows = _add_late_file(clean_data_dir)
+    # the ingested file is damaged since: `new` must not open it (read, it would be rejected)
+    ingested = landing_file(clean_data_dir, "customers")
+    original = ingested.read_bytes()
+    ingested.write_bytes(b"\x1f\x8b damaged since it was ingested")
 
-    result = _run(
-        churn,
-        clean_data_dir,
-        dagster_instance,
-        [BRONZE],
-        {"churn__bronze__customers": {"landing_files": "new"}},
-    )
+    _WATCHED.update({str(ingested): 0, str(ingested.with_name("late_customers.csv")): 0})
+    try:
+        result = _run(
+            churn,
+            clean_data_dir,
+            dagster_instance,
+            [BRONZE],
+            {"churn__bronze__customers": {"landing_files": "new"}},
+        )
+        opens = dict(_WATCHED)
+    finally:
+        _WATCHED.clear()
     assert result.success, step_error(result)
+    assert opens == {str(ingested): 0, str(ingested.with_name("late_customers.csv")): 1}, opens
     after = table(clean_data_dir, BRONZE, DAY)
     assert after.height == before.height + late_rows
     by_batch = dict(after.group_by("_batch_id").len().iter_rows())
@@ -95,7 +119,10 @@ def test_bronze_new_files_keeps_the_rows_already_ingested(
     files = table(clean_data_dir, "churn/bronze/customers_landing_files", DAY)
     kept = files.filter(pl.col("reason").str.contains("kept from batch"))
     assert kept.height == 1 and first.run_id in kept["reason"][0]
+    assert set(files["status"]) == {"ingested"}, "the damaged, already ingested file was read"
+    assert checks_by_name(result, BRONZE)["landing_files_ingested"].passed
 
+    ingested.write_bytes(original)
     again = _run(churn, clean_data_dir, dagster_instance, [BRONZE])  # default: reprocess all
     assert again.success, step_error(again)
     reread = table(clean_data_dir, BRONZE, DAY)

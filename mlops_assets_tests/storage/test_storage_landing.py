@@ -404,3 +404,20 @@ def test_records_frame_has_one_row_per_entry(landing: Path) -> None:
         ("rejected", 0),
     ]
     assert records["_batch_id"].unique().to_list() == ["run-1"]
+
+
+def test_excluded_files_are_neither_opened_nor_recorded(landing: Path) -> None:
+    """``exclude`` (files ingested before, for ``landing_files: new``): a damaged one would be
+    rejected if it were read, so no record at all shows it was never opened."""
+    (landing / "early.parquet").write_bytes(b"PAR1 damaged since it was ingested")
+    (landing / "late.csv").write_text(HEADER + "o9,1.0,open\n")
+    rel = str((landing / "early.parquet").relative_to(landing.parents[2]))
+    everything = _batch(landing)
+    assert [r.file for r in everything.rejected] == [rel], "read, the file is rejected"
+
+    batch = read_landing(
+        landing, landing.parents[2], "csv", batch_id="run-2", ingested_at=NOW, exclude={rel}
+    )
+    assert [r.file.rsplit("/", 1)[-1] for r in batch.records] == ["late.csv"]
+    assert batch.rejected == [] and batch.frame["id"].to_list() == ["o9"]
+    assert set(batch.frame["_source_file"]) == {rel.replace("early.parquet", "late.csv")}

@@ -9,7 +9,8 @@ without holding back the good files of the day: ``landing_files_ingested`` fails
 rejected, ``declared_columns_present`` when an ingested file lacks declared columns (its rows are
 kept with nulls there, and silver's checks judge them). Run configuration
 (:class:`~mlops_assets.assets.medallion.run_config.BronzeRunConfig`) chooses between reprocessing
-the partition from every file (default) and adding only the files not ingested yet.
+the partition from every file (default) and adding only the files not ingested yet (the others
+are not opened again: their rows and records are kept as the partition has them).
 """
 
 from collections.abc import Iterator
@@ -21,7 +22,11 @@ import dagster as dg
 import narwhals as nw
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
-from mlops_assets.assets.medallion.run_config import BronzeRunConfig, keep_ingested
+from mlops_assets.assets.medallion.run_config import (
+    BronzeRunConfig,
+    already_ingested,
+    keep_ingested,
+)
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.datasets import DatasetConfig
 from mlops_assets.config.use_case import UseCaseConfig
@@ -176,6 +181,13 @@ def build_bronze_asset(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinit
     ) -> Iterator[Any]:
         house, partition = lakehouse.get(), context.partition_key
         folder = house.landing_dir(uc.name, ds.landing_subdir) / partition
+        location = house.table_location(files_ref)
+        bronze = house.table_location(tables(uc).bronze(ds.name))
+        before = (
+            already_ingested(house, bronze, location, partition)
+            if config.landing_files == "new"
+            else None
+        )
         batch = read_landing(
             folder,
             house.landing_root(),
@@ -184,11 +196,10 @@ def build_bronze_asset(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinit
             ingested_at=datetime.now(UTC),
             delimiter=ds.source.delimiter,
             columns=[c.source_name for c in ds.columns],
+            exclude=set() if before is None else set(before["file"].to_list()),
         )
-        location = house.table_location(files_ref)
-        if config.landing_files == "new":
-            bronze = house.table_location(tables(uc).bronze(ds.name))
-            batch = keep_ingested(house, bronze, location, partition, batch)
+        if before is not None:
+            batch = keep_ingested(house, bronze, partition, batch, before)
         house.write(location, nw.from_native(batch.records_frame()), partitions=[partition])
         _log(context, batch, str(folder))
         yield from _check_results(key, batch)

@@ -1,7 +1,8 @@
 """Run configuration of the medallion layers: bronze, silver and gold, for one run.
 
 - bronze: which landing files to take (``all`` reprocesses the partition from every file of the
-  day; ``new`` adds only files not ingested yet and keeps the rows already ingested as they were).
+  day; ``new`` reads only files not ingested yet, without opening the others, and keeps the rows
+  already ingested as they were).
 - silver: ``audit_only`` (stage and run every check, publish nothing) and per-rule threshold
   overrides, each with a reason. Rule names are the dataset's check names (a ``Literal``, so a
   misspelt rule is rejected when the run is launched, and so is an override without its
@@ -188,24 +189,30 @@ def gold_run_config(uc: UseCaseConfig, table: GoldTable) -> type[GoldRunConfigBa
     return config
 
 
-def keep_ingested(
-    house: Lakehouse, bronze: str, files: str, partition: str, batch: LandingBatch
-) -> LandingBatch:
-    """``batch`` for ``landing_files: new``: files ingested before keep their rows and record.
+def already_ingested(house: Lakehouse, bronze: str, files: str, partition: str) -> pl.DataFrame:
+    """The landing-files rows of ``partition`` recorded as ``ingested`` (``landing_files: new``).
 
-    Files the partition's landing-files table records as ingested are not taken from ``batch``
-    again; their rows come from the bronze partition as it is (original ``_ingested_at`` and
-    ``_batch_id``). Everything else in the folder is accounted for as read now.
+    Empty when the partition has no bronze rows yet (nothing to keep: every file is read).
     """
     if not (house.exists(files) and house.exists(bronze)):
-        return batch
-    before = to_polars(house.scan(files, [partition]).filter(nw.col("status") == "ingested"))
+        return pl.DataFrame(schema={"file": pl.String})
+    return to_polars(house.scan(files, [partition]).filter(nw.col("status") == "ingested"))
+
+
+def keep_ingested(
+    house: Lakehouse, bronze: str, partition: str, batch: LandingBatch, before: pl.DataFrame
+) -> LandingBatch:
+    """``batch`` (read without the files of ``before``) plus what those files brought before.
+
+    Files the partition's landing-files table records as ingested (``before``, see
+    :func:`already_ingested`) were not opened again; their rows come from the bronze partition as
+    it is (original ``_ingested_at`` and ``_batch_id``) and their records are kept, with a note.
+    """
     kept = set(before["file"].to_list())
     if not kept:
         return batch
     rows = to_polars(house.scan(bronze, [partition]).filter(nw.col("_source_file").is_in(kept)))
-    fresh = batch.frame.filter(~pl.col("_source_file").is_in(kept))
-    frame = pl.concat([fresh, rows], how="diagonal_relaxed").select(
+    frame = pl.concat([batch.frame, rows], how="diagonal_relaxed").select(
         *batch.frame.columns, *[c for c in rows.columns if c not in batch.frame.columns]
     )
     previous = [
@@ -219,5 +226,4 @@ def keep_ingested(
         )
         for r in before.iter_rows(named=True)
     ]
-    records = previous + [r for r in batch.records if r.file not in kept]
-    return batch.model_copy(update={"frame": frame, "records": records})
+    return batch.model_copy(update={"frame": frame, "records": previous + batch.records})
