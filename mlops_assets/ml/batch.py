@@ -2,13 +2,38 @@
 
 Only the columns scoring needs (entity key, timestamp, the configured features and the model's
 own inputs) are collected on the driver; the training contract is enforced before the model is
-loaded, and the model's signature while scoring.
+loaded, and the model's signature while scoring. The model is loaded ONCE per call, however many
+batches the rows are scored in (:data:`MODEL_LOADS` counts the loads, per model URI).
 """
+
+from collections import Counter
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from mlops_assets.config.ml import ModelConfig
 from mlops_assets.ml.model_store import ModelVersionInfo
+
+if TYPE_CHECKING:
+    from mlflow.pyfunc import PyFuncModel
+
+MODEL_LOADS: Counter[str] = Counter()
+"""How many times this module loaded each model URI (the cost batching must not multiply)."""
+
+
+def _load(model_uri: str) -> "PyFuncModel":
+    from mlops_assets.ml.model_store import load_pyfunc
+
+    model = load_pyfunc(model_uri)
+    MODEL_LOADS[model_uri] += 1
+    return model
+
+
+def batch_bounds(rows: int, batch_size: int) -> list[tuple[int, int]]:
+    """``(offset, length)`` of each scoring call over ``rows`` rows (0: one call for all)."""
+    size = batch_size or max(rows, 1)
+    return [(start, min(size, rows - start)) for start in range(0, rows, size)] or [(0, 0)]
 
 
 def score_batch(
@@ -18,6 +43,7 @@ def score_batch(
     *,
     alias: str | None,
     what: str,
+    batch_size: int = 0,
 ) -> pl.DataFrame:
     """Predictions for every row of ``features`` (see :func:`mlops_assets.ml.inference.score`).
 
@@ -26,6 +52,8 @@ def score_batch(
         version: the registered version to score with.
         alias: the alias ``version`` was resolved through (recorded on every row), if any.
         what: the frame's role in error messages, e.g. ``"feature partition 2026-01-03"``.
+        batch_size: rows per predict call (:func:`batch_bounds`); 0: one call for all. The
+            model is loaded once either way, and every row carries the same ``scored_at``.
 
     Raises:
         DataValidationError: a feature has missing values the config does not impute (`imputation:
@@ -41,12 +69,21 @@ def score_batch(
     frame = collect_columns(features, scoring_columns(config, version.model_uri))
     if set(config.features) <= set(frame.columns):  # missing ones: named by the signature check
         check_missing_values(frame, config, what=what)
-    return score(
-        frame,
-        version.model_uri,
-        version.name,
-        version.version,
-        alias,
-        config.entity_key,
-        config.timestamp,
+    model = _load(version.model_uri)
+    scored_at = datetime.now(UTC)
+    return pl.concat(
+        [
+            score(
+                frame.slice(start, length),
+                version.model_uri,
+                version.name,
+                version.version,
+                alias,
+                config.entity_key,
+                config.timestamp,
+                model=model,
+                scored_at=scored_at,
+            )
+            for start, length in batch_bounds(frame.height, batch_size)
+        ]
     )

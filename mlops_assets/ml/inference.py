@@ -170,8 +170,14 @@ def score(
     alias: str | None,
     entity_key: str,
     timestamp: str,
+    *,
+    model: PyFuncModel | None = None,
+    scored_at: datetime | None = None,
 ) -> pl.DataFrame:
     """Score every row: entity key, timestamp, then :data:`PREDICTION_COLUMNS`.
+
+    ``model``: the model of ``model_uri`` already loaded (scoring in batches loads it once);
+    loaded here when None. ``scored_at``: the instant recorded on every row (default: now).
 
     ``prediction`` and ``probability`` follow the model's task (see :data:`PREDICTION_COLUMNS`);
     their dtypes are the same whether or not ``df`` has rows. ``scored_at`` is the same UTC
@@ -189,7 +195,8 @@ def score(
             context={"missing": missing, "available": df.columns},
             fix="pass the entity key and timestamp columns along with the features",
         )
-    model = load_pyfunc(model_uri)
+    if model is None:
+        model = load_pyfunc(model_uri)
     if df.height:
         out = predict(model, df, model_uri)
         task: Task = (
@@ -217,5 +224,5 @@ def score(
         pl.lit(model_name, dtype=pl.String).alias("model_name"),
         pl.lit(str(version), dtype=pl.String).alias("model_version"),
         pl.lit(alias, dtype=pl.String).alias("model_alias"),
-        pl.lit(datetime.now(UTC), dtype=pl.Datetime("us", "UTC")).alias("scored_at"),
+        pl.lit(scored_at or datetime.now(UTC), dtype=pl.Datetime("us", "UTC")).alias("scored_at"),
     )

@@ -9,7 +9,7 @@ from mlops_assets.assets.ml.metadata import version_links
 from mlops_assets.assets.ml.serving_run_config import InferenceRunConfig
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.engines.frames import DataFrame, LazyFrame, row_count, to_polars
+from mlops_assets.engines.frames import DataFrame, LazyFrame, row_count
 from mlops_assets.resources.metadata import rounded
 from mlops_assets.resources.mlflow import MlflowResource
 
@@ -39,8 +39,6 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         mlflow: MlflowResource,
         features: LazyFrame,
     ) -> DataFrame:
-        import polars as pl
-
         from mlops_assets.ml.approval import approval_metadata
         from mlops_assets.ml.batch import score_batch
         from mlops_assets.ml.registry import Registry
@@ -50,18 +48,10 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         scorer, alias = config.scorer(registry, name)
         what = f"feature partition {context.partition_key}"
         batches = config.batches(row_count(features))
-        rows = to_polars(features) if len(batches) > 1 else features
-        predictions = nw.from_native(
-            pl.concat(
-                [
-                    score_batch(rows_slice, scorer, model_cfg, alias=alias, what=what)
-                    for rows_slice in (
-                        rows.slice(start, size) if isinstance(rows, pl.DataFrame) else rows
-                        for start, size in batches
-                    )
-                ]
-            )
+        scored = score_batch(
+            features, scorer, model_cfg, alias=alias, what=what, batch_size=config.batch_size
         )
+        predictions = nw.from_native(scored)
         means = predictions.select(
             nw.col("probability").mean(), nw.col("prediction").cast(nw.Float64).mean()
         ).row(0)

@@ -88,8 +88,9 @@ class InferenceRunConfig(RunConfigBase):
 
     def batches(self, rows: int) -> list[tuple[int, int]]:
         """``(offset, length)`` of each scoring call over ``rows`` rows."""
-        size = self.batch_size or max(rows, 1)
-        return [(start, min(size, rows - start)) for start in range(0, rows, size)] or [(0, 0)]
+        from mlops_assets.ml.batch import batch_bounds
+
+        return batch_bounds(rows, self.batch_size)
 
     def scorer(self, registry: "Registry", name: str) -> tuple["ModelVersionInfo", str | None]:
         """The version that scores this run, and the alias it was resolved through (if any)."""

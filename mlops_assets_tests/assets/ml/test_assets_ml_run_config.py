@@ -7,6 +7,7 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from mlops_assets.ml.batch import MODEL_LOADS
 from mlops_assets_tests.assets.ml.conftest import Retrained
 from mlops_assets_tests.assets.ml.lifecycle_helpers import (
     DRIFT_KEY,
@@ -120,12 +121,16 @@ def test_inference_in_batches_scores_exactly_as_one_call(two_versions: Path) -> 
         assert whole.success, step_error(whole)
         once = read_lake(two_versions, PREDICTIONS_KEY, day).sort(key)
         config = {"ops": {INFERENCE_OP: {"config": {"batch_size": 64}}}}
+        loads_before = sum(MODEL_LOADS.values())
         batched = run_job(defs, "churn_batch_inference", instance, partition=day, run_config=config)
+        loads = sum(MODEL_LOADS.values()) - loads_before
     assert batched.success, step_error(batched)
     in_batches = read_lake(two_versions, PREDICTIONS_KEY, day).sort(key)
     assert metadata(whole, PREDICTIONS_KEY)["scoring_batches"] == 1
     meta = metadata(batched, PREDICTIONS_KEY)
     assert meta["scoring_batches"] == -(-once.height // 64) > 1
+    assert loads == 1, f"{meta['scoring_batches']} batches loaded the model {loads} times"
+    assert in_batches["scored_at"].n_unique() == 1, "one scoring instant for the whole run"
     assert meta["run_config/batch_size"] == "64"
     columns = [*key, "prediction", "probability", "model_version"]
     assert in_batches.select(columns).equals(once.select(columns))
