@@ -65,7 +65,7 @@ from mlops_assets.monitoring.spark_drift_grid import (
     second_pass,
     unseen_values,
 )
-from mlops_assets.monitoring.statistics import _check_overrides
+from mlops_assets.monitoring.statistics import _check_overrides, uncounted_window
 
 
 class SparkDriftSettings(BaseModel):
@@ -178,7 +178,7 @@ def compute_drift_spark(
     results, bounds = [], {}
     for plan in plans:
         drift, bound = _column(plan, cells.get(plan.index, []), config)
-        results.append(drift)
+        results.append(uncounted_window(drift, profile))  # as the exact engine does
         bounds[plan.name] = bound
     return SparkDriftResult(
         result=_result(results, profile, n_current, config), bounds=bounds, driver_rows=driver_rows

@@ -123,8 +123,8 @@ def compute_drift(
 def uncounted_window(column: ColumnDrift, profile: ReferenceProfile) -> ColumnDrift:
     """A window feature profiled on incomplete history: measured and shown, never counted.
 
-    Every engine applies it to its per-column results before the dataset verdict (the Spark
-    path in :mod:`mlops_assets.monitoring.spark_drift` should too).
+    Every engine applies it to its per-column results before the dataset verdict (this one
+    and the Spark aggregates of :mod:`mlops_assets.monitoring.spark_drift`).
     """
     if column.column not in profile.incomplete_history:
         return column

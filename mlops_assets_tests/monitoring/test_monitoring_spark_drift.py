@@ -105,6 +105,30 @@ def test_distances_agree_with_the_exact_engine(
     assert got.driver_rows < settings.max_driver_rows
 
 
+def test_window_features_on_incomplete_history_are_measured_but_not_counted(
+    spark: Any, reference: pl.DataFrame
+) -> None:
+    """As in the exact engine: a window feature whose training period was shorter than its
+    window is shown with its statistic and a note, and never counts towards the verdict."""
+    config = DriftConfig()
+    uncounted = ["num_count", "cat_plan"]
+    profile = build_profile(reference, NUMERIC, CATEGORICAL, config, seed=1).model_copy(
+        update={"incomplete_history": uncounted}
+    )
+    drifted = make_frame(5_000, seed=3, mean=0.5, scale=1.3, plan_mix=(0.2, 0.3, 0.5))
+    exact, got = _both(spark, drifted, profile, config)
+    _assert_agrees(exact, got)
+    by_name = {c.column: c for c in got.result.columns}
+    for name in uncounted:
+        column = by_name[name]
+        assert column.statistic is not None and column.statistic >= column.threshold, name
+        assert not column.drifted and (column.note or "").startswith("not counted"), name
+        assert column.note == exact.column(name).note
+    assert not set(uncounted) & set(got.result.drifted_columns)
+    counted = [c for c in got.result.columns if c.column not in uncounted]
+    assert got.result.drift_share == sum(c.drifted for c in counted) / len(got.result.columns)
+
+
 def test_p_value_tests_on_a_small_reference_agree(spark: Any) -> None:
     """800 reference rows: KS, chi-square and the Z-test (current > 10,000 rows: scipy's rule)."""
     config = DriftConfig()
