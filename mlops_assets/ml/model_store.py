@@ -24,7 +24,7 @@ from mlops_assets.config.ml import ModelConfig, Task, as_task
 from mlops_assets.errors import MLOpsError, RegistryError
 from mlops_assets.ml import frames
 from mlops_assets.ml._deps import distribution_pin
-from mlops_assets.ml.tracking import MlflowSettings, configure
+from mlops_assets.ml.tracking import MlflowSettings, configure, qualified_model_uri
 
 if TYPE_CHECKING:
     from mlflow.entities.model_registry import ModelVersion
@@ -128,7 +128,8 @@ def log_and_register(
     under ``mlops/<name>`` and referenced by ``mlops.artifact.<name>`` version tags.
 
     Args:
-        registered_name: registry name; defaults to ``config.name``.
+        registered_name: registry name; defaults to ``config.name``. A bare name is qualified
+            with ``settings.model_namespace`` (``<catalog>.<schema>.<name>`` on Unity Catalog).
 
     Raises:
         SchemaMismatchError: the input example lacks feature columns.
@@ -136,7 +137,7 @@ def log_and_register(
     """
     import mlflow
 
-    name = registered_name or config.name
+    name = settings.model_name(registered_name or config.name)
     frames.check_columns(input_example, config, need_label=False, what="input example")
     example = frames.feature_frame(input_example.head(5), config)
     active = mlflow.active_run()
@@ -221,10 +222,14 @@ def _log_and_register(
     return version_info(client.get_model_version(name, mv.version))
 
 
-def load_pyfunc(uri: str) -> PyFuncModel:
+def load_pyfunc(uri: str, namespace: str | None = None) -> PyFuncModel:
     """Load a model as python_function (``models:/name/version``, ``models:/name@alias``, ...).
 
     Retried while MLflow is unreachable (:mod:`mlops_assets.ml.mlflow_retry`).
+
+    Args:
+        namespace: ``<catalog>.<schema>`` qualifying a bare registered name in ``uri``
+            (``MlflowSettings.model_namespace``); None loads ``uri`` as given.
 
     Raises:
         MlflowUnavailableError: MLflow did not answer before the retry deadline.
@@ -235,6 +240,7 @@ def load_pyfunc(uri: str) -> PyFuncModel:
 
     from mlops_assets.ml.mlflow_retry import call_with_retry
 
+    uri = qualified_model_uri(uri, namespace)
     try:
         model: PyFuncModel = call_with_retry(
             f"loading {uri}",

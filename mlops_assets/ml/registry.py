@@ -5,6 +5,10 @@ an inter-process file lock keyed by the registry URI and model name, then re-rea
 and refuses (compare-and-swap) if it is no longer the champion the challenger was evaluated
 against. The lock serialises promoters that share ``lock_dir`` (one machine, or a shared
 volume); every promoter must go through this class for the guarantee to hold.
+
+Every method takes the bare registered name the assets use (``<use_case>_<model>``) or a
+three-part one; with a ``model_namespace`` in the settings (Unity Catalog) a bare name is
+qualified to ``<catalog>.<schema>.<name>`` before MLflow sees it.
 """
 
 from __future__ import annotations
@@ -114,6 +118,8 @@ class Registry:
     def _aliases(self, name: str) -> dict[str, str]:
         from mlflow.exceptions import MlflowException
 
+        name = self.settings.model_name(name)
+
         try:
             model = self.client.get_registered_model(name)
         except MlflowException as exc:
@@ -124,6 +130,7 @@ class Registry:
 
     def alias_version(self, name: str, alias: str) -> ModelVersionInfo | None:
         """The version an alias points at, or None (no such alias or model)."""
+        name = self.settings.model_name(name)
 
         def read() -> ModelVersionInfo | None:
             version = self._aliases(name).get(alias)
@@ -145,6 +152,7 @@ class Registry:
             purpose: what the champion is needed for, completing "<name> has no @champion to
                 ...": e.g. ``"score with"``, ``"monitor"``.
         """
+        name = self.settings.model_name(name)
         found = self.alias_version(name, CHAMPION)
         if found is None:
             raise RegistryError(
@@ -156,6 +164,7 @@ class Registry:
 
     def latest_version(self, name: str) -> ModelVersionInfo | None:
         """The most recently registered version (highest number), or None when there is none."""
+        name = self.settings.model_name(name)
 
         def read() -> ModelVersionInfo | None:
             versions = self.client.search_model_versions(f"name = '{name}'")
@@ -167,6 +176,7 @@ class Registry:
 
     def get_version(self, name: str, version: str) -> ModelVersionInfo:
         """A registered version (RegistryError if it does not exist)."""
+        name = self.settings.model_name(name)
         return self._call(
             f"reading version {version}",
             name,
@@ -175,6 +185,7 @@ class Registry:
 
     def set_challenger(self, name: str, version: str) -> None:
         """Point ``@challenger`` at ``version`` (a candidate under evaluation)."""
+        name = self.settings.model_name(name)
         self.get_version(name, version)
         self._call(
             "setting @challenger",
@@ -200,6 +211,7 @@ class Registry:
         evaluation run), else on the run that produced the version when this tracking store
         has it.
         """
+        name = self.settings.model_name(name)
         now = datetime.now(UTC).isoformat(timespec="seconds")
         summary = " ".join(decision.reasons)
         tags = {
@@ -269,6 +281,7 @@ class Registry:
             PromotionError: the champion changed since evaluation, or the lock timed out.
             RegistryError: the version does not exist or the registry refused.
         """
+        name = self.settings.model_name(name)
         self.get_version(name, version)
         path = lock_path(self.lock_dir, self.settings.effective_registry_uri, name)
         with file_lock(path, self.lock_timeout_s):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +24,10 @@ EXPERIMENT_KIND_TAG = "mlflow.experimentKind"
 """The experiment tag MLflow 3's UI reads to choose its layout (GenAI or model training)."""
 MODEL_TRAINING_KIND = "custom_model_development"
 """The tag value that opens an experiment in model-training mode (runs, metrics, models)."""
+_UC_PART = re.compile(r"^[a-z_][a-z0-9_]*$")
+_REGISTERED_URI = re.compile(r"^models:/(?P<name>(?!m-)[^/@]+)(?P<rest>/\d+|@[^/@]+)$")
+MODEL_NAMESPACE_PATTERN = r"^[a-z_][a-z0-9_]*\.[a-z_][a-z0-9_]*$"
+"""``<catalog>.<schema>``: where Unity Catalog keeps a use case's registered models."""
 MONITORING_SUFFIX = "-monitoring"
 """Monitoring runs go to ``<experiment>-monitoring``, beside the training experiment (a sibling,
 not a child: on Databricks an experiment path cannot also be a folder)."""
@@ -44,17 +49,66 @@ class MlflowSettings(StrictModel):
     ui_url: str | None = Field(
         default=None, description="Base URL of an MLflow UI, for links in metadata."
     )
+    model_namespace: str | None = Field(
+        default=None,
+        pattern=MODEL_NAMESPACE_PATTERN,
+        description="`<catalog>.<schema>` prefixed to bare registered model names (Unity "
+        "Catalog, `databricks-uc`); null keeps names as given (local registry).",
+    )
 
     @property
     def effective_registry_uri(self) -> str:
         """The registry URI actually used."""
         return self.registry_uri or self.tracking_uri
 
+    def model_name(self, name: str) -> str:
+        """The registered name as this registry knows it (see :func:`qualified_model_name`)."""
+        return qualified_model_name(name, self.model_namespace)
+
+    def model_uri(self, uri: str) -> str:
+        """A ``models:/`` URI naming the model as this registry knows it."""
+        return qualified_model_uri(uri, self.model_namespace)
+
     def for_monitoring(self) -> MlflowSettings:
         """The same stores, with the use case's monitoring experiment (drift, performance)."""
         if self.experiment_name.endswith(MONITORING_SUFFIX):
             return self
         return self.model_copy(update={"experiment_name": self.experiment_name + MONITORING_SUFFIX})
+
+
+def qualified_model_name(name: str, namespace: str | None) -> str:
+    """``<namespace>.<name>`` for a bare name; a three-part name (``catalog.schema.model``) or no
+    namespace leaves ``name`` unchanged.
+
+    Raises:
+        RegistryError: ``name`` has two parts, or a bare name is not a Unity Catalog identifier.
+    """
+    if namespace is None:
+        return name
+    parts = name.split(".")
+    if len(parts) == 3:
+        return name
+    if len(parts) != 1 or not _UC_PART.match(name):
+        raise RegistryError(
+            f"cannot put model name {name!r} in Unity Catalog schema {namespace!r}",
+            context={"model": name, "model_namespace": namespace},
+            fix="give a bare name of lower-case letters, digits and underscores, or a "
+            "three-part `catalog.schema.model`",
+        )
+    return f"{namespace}.{name}"
+
+
+def qualified_model_uri(uri: str, namespace: str | None) -> str:
+    """``models:/<name>/<version>`` or ``models:/<name>@<alias>`` with the name qualified by
+    :func:`qualified_model_name`; other URIs (``runs:/``, ``models:/m-<id>`` logged models, file
+    paths) are returned unchanged."""
+    if namespace is None:
+        return uri
+    found = _REGISTERED_URI.match(uri)
+    if found is None:
+        return uri
+    name, rest = found.group("name"), found.group("rest")
+    return f"models:/{qualified_model_name(name, namespace)}{rest}"
 
 
 class RunTags(StrictModel):

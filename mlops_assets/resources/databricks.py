@@ -155,21 +155,22 @@ class DatabricksServingResource(ServingResource):
         # only a version the gates promoted (or an audited override) is served: a champion
         # state naming any other version is refused before the endpoint is touched
         approved_version(request.model_uri, request.mlflow)
+        # Unity Catalog names are three-part: a bare name gets the settings' catalog.schema
+        name = request.mlflow.model_name(request.model_name)
+        uri = request.mlflow.model_uri(request.model_uri)
         # the smoke rows come from the model's signature, read from the registry the asset's
         # MLflow client points at (request.mlflow)
-        log.info(f"deploying {request.model_name} v{request.version} to Model Serving")
-        result = self.deploy_version(
-            request.use_case, request.model_name, request.version, request.model_uri
-        )
+        log.info(f"deploying {name} v{request.version} to Model Serving")
+        result = self.deploy_version(request.use_case, name, request.version, uri)
         log.info(
             f"endpoint {result.endpoint}: traffic {result.traffic}"
             + ("" if result.changed else " (already serving it, smoke-tested again)")
         )
         host = self.databricks.credentials().host.rstrip("/")
         return EndpointState(
-            model_name=request.model_name,
+            model_name=name,
             model_version=result.version,
-            model_uri=request.model_uri,
+            model_uri=uri,
             url=f"{host}/serving-endpoints/{result.endpoint}",
             pid=None,
             running=True,

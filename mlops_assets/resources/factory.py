@@ -52,6 +52,7 @@ def databricks_environment_resources(
         tracking_uri="databricks",
         registry_uri="databricks-uc",
         experiment_root=env.mlflow.experiment_dir,
+        model_namespace=f"{env.catalog}.{env.schema_name}",
         lock_dir=str(scratch.cache_dir("locks")),
     )
     clients = databricks_resources(env)

@@ -23,6 +23,11 @@ class MlflowResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         description="Experiments are `<experiment_root>/<use_case>` (a workspace folder such as "
         "`/Shared/mlops_assets` on Databricks).",
     )
+    model_namespace: str | None = Field(
+        default=None,
+        description="`<catalog>.<schema>` of registered models (Unity Catalog): bare names "
+        "become `<catalog>.<schema>.<name>`; null (local) keeps them as they are.",
+    )
 
     def settings(self, use_case: str) -> MlflowSettings:
         """Settings for the use case's experiment."""
@@ -32,6 +37,7 @@ class MlflowResource(dg.ConfigurableResource):  # type: ignore[type-arg]
             experiment_name=f"{self.experiment_root.rstrip('/')}/{use_case}",
             artifact_location=self.artifact_location,
             ui_url=self.ui_url,
+            model_namespace=self.model_namespace,
         )
 
     @property

@@ -84,10 +84,9 @@ class MlflowModelIOManager(dg.ConfigurableIOManager):
 
         upstream = context.upstream_output
         meta = (upstream.definition_metadata if upstream else None) or {}
-        name = str(meta.get(REGISTERED_NAME, ""))
-        registry = Registry(
-            self.mlflow.settings(str(meta.get(USE_CASE, "default"))), lock_dir=self.mlflow.locks
-        )
+        settings = self.mlflow.settings(str(meta.get(USE_CASE, "default")))
+        name = settings.model_name(str(meta.get(REGISTERED_NAME, "")))  # catalog.schema. on UC
+        registry = Registry(settings, lock_dir=self.mlflow.locks)
         alias = (context.definition_metadata or {}).get("alias")
         if alias == CHAMPION:
             return registry.require_champion(name, purpose=f"feed {context.asset_key.path[-1]}")
