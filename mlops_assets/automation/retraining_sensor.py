@@ -25,6 +25,7 @@ from mlops_assets.storage.lakehouse import Lakehouse
 
 if TYPE_CHECKING:
     from mlops_assets.monitoring.policy import WindowVerdict
+    from mlops_assets.monitoring.windows import DriftWindow, PerformanceWindow
 
 
 class RetrainCursor(BaseModel):
@@ -42,20 +43,30 @@ def window_time(window: str) -> datetime:
     return datetime.fromisoformat(window).replace(tzinfo=UTC) + timedelta(days=1)
 
 
-def load_verdicts(house: Lakehouse, uc: UseCaseConfig) -> list["WindowVerdict"]:
-    """One verdict per drift window, with that window's performance if any, oldest first."""
-    from mlops_assets.monitoring.windows import DriftWindow, PerformanceWindow, verdicts
+def load_windows(
+    house: Lakehouse, uc: UseCaseConfig
+) -> tuple[list["DriftWindow"], list["PerformanceWindow"]]:
+    """The stored drift and performance windows of ``uc`` (empty when not materialized yet)."""
+    from mlops_assets.monitoring.windows import DriftWindow, PerformanceWindow
 
     names = tables(uc)
     if not house.table_exists(names.drift):
-        return []
+        return [], []
     drift = DriftWindow.read(house.read_table(names.drift))
     performance = (
         PerformanceWindow.read(house.read_table(names.performance))
         if house.table_exists(names.performance)
         else []
     )
-    return verdicts(drift, performance)
+    return drift, performance
+
+
+def load_verdicts(house: Lakehouse, uc: UseCaseConfig) -> list["WindowVerdict"]:
+    """One verdict per drift window with a champion, with that window's performance if any,
+    oldest first."""
+    from mlops_assets.monitoring.windows import verdicts
+
+    return verdicts(*load_windows(house, uc))
 
 
 def build_retraining_sensor(uc: UseCaseConfig, training_job: AssetJob) -> dg.SensorDefinition:
@@ -79,9 +90,17 @@ def build_retraining_sensor(uc: UseCaseConfig, training_job: AssetJob) -> dg.Sen
         context: dg.SensorEvaluationContext, lakehouse: LakehouseResource, alerts: AlertsResource
     ) -> dg.SensorResult | dg.SkipReason:
         from mlops_assets.monitoring.policy import decide_retraining
+        from mlops_assets.monitoring.windows import verdicts as window_verdicts
 
         cursor = RetrainCursor.model_validate_json(context.cursor or "{}")
-        verdicts = load_verdicts(lakehouse.get(), uc)
+        drift, performance = load_windows(lakehouse.get(), uc)
+        if drift and drift[-1].status == "no_champion":
+            return dg.SkipReason(
+                f"nothing to do: the latest monitoring window ({drift[-1].window}) has no "
+                "verdict because there was no @champion to judge it against; retraining is "
+                "decided on windows monitored against a champion"
+            )
+        verdicts = window_verdicts(drift, performance)
         if not verdicts:
             return dg.SkipReason("no monitoring windows yet: materialize the drift asset first")
         latest = verdicts[-1].window

@@ -78,7 +78,10 @@ class DriftWindow(MonitoringWindow):
         "report_path": pl.String,
     }
 
-    status: Literal["ok", "drift", "insufficient_data"] = Field(description="Dataset verdict.")
+    status: Literal["ok", "drift", "insufficient_data", "no_champion"] = Field(
+        description="Dataset verdict; `no_champion`: no verdict, there was no model to judge "
+        "against (no `@champion` yet)."
+    )
     drift_share: float = Field(description="Share of the model's input columns that drifted.")
     dataset_drift: bool = Field(description="The share reached the configured drift share.")
     drifted_columns: list[str] = Field(default_factory=list, description="Drifted inputs.")
@@ -117,6 +120,18 @@ class DriftWindow(MonitoringWindow):
             columns=result.columns,
         )
 
+    @classmethod
+    def without_champion(cls, window: str, n_current: int) -> "DriftWindow":
+        """The row of a day monitored before any ``@champion`` existed: no verdict."""
+        return cls(
+            window=window,
+            model_version="",
+            status="no_champion",
+            drift_share=0.0,
+            dataset_drift=False,
+            n_current=n_current,
+        )
+
     def to_row(self) -> dict[str, Any]:
         row = self.model_dump(exclude={"drifted_columns", "columns"})
         row["drifted_columns"] = _COLUMNS_SEPARATOR.join(self.drifted_columns)
@@ -138,7 +153,10 @@ class DriftWindow(MonitoringWindow):
 class PerformanceWindow(MonitoringWindow):
     """A row of ``[uc, monitoring, performance]``: the model's quality on a day's labels."""
 
-    status: Literal["ok", "degraded", "insufficient_data"] = Field(description="The verdict.")
+    status: Literal["ok", "degraded", "insufficient_data", "no_champion"] = Field(
+        description="The verdict; `no_champion`: no verdict, there was no model to judge "
+        "against (no `@champion` yet)."
+    )
     degraded: bool = Field(description="A metric worsened beyond its allowance.")
     n_labelled: int = Field(description="Labels of the day joined to their predictions.")
     labels_received: int = Field(default=0, description="Labels that arrived on the day.")
@@ -161,6 +179,18 @@ class PerformanceWindow(MonitoringWindow):
             metrics=result.metrics,
             baseline=result.baseline,
             reasons=result.reasons,
+        )
+
+    @classmethod
+    def without_champion(cls, window: str, labels_received: int) -> "PerformanceWindow":
+        """The row of a day monitored before any ``@champion`` existed: no verdict."""
+        return cls(
+            window=window,
+            model_version="",
+            status="no_champion",
+            degraded=False,
+            n_labelled=0,
+            labels_received=labels_received,
         )
 
     def to_row(self) -> dict[str, Any]:
@@ -188,9 +218,11 @@ def verdicts(drift: list[DriftWindow], performance: list[PerformanceWindow]) -> 
     """The retraining policy's view of each drift window (oldest first), with its performance.
 
     A window without a performance row, or with too few labels for a verdict, has no
-    performance verdict (``None``): missing labels never count as a violation.
+    performance verdict (``None``): missing labels never count as a violation. A window
+    monitored before any champion existed (``no_champion``) is no evidence at all: left out.
     """
-    judged = {p.window: p.degraded for p in performance if p.status != "insufficient_data"}
+    no_verdict = {"insufficient_data", "no_champion"}
+    judged = {p.window: p.degraded for p in performance if p.status not in no_verdict}
     return [
         WindowVerdict(
             window=d.window,
@@ -200,4 +232,5 @@ def verdicts(drift: list[DriftWindow], performance: list[PerformanceWindow]) -> 
             n_rows=d.n_current,
         )
         for d in sorted(drift, key=lambda w: w.window)
+        if d.status != "no_champion"
     ]

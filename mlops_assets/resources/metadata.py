@@ -38,13 +38,23 @@ def frame_metadata(frame: "pl.DataFrame") -> dict[str, Any]:
 
 
 def write_metadata(
-    result: "WriteResult", location: str, ref: TableRef, declared: object = None
+    result: "WriteResult",
+    location: str,
+    ref: TableRef,
+    declared: object = None,
+    *,
+    one_row: bool = False,
 ) -> dict[str, Any]:
     """What a table write tells the UI: rows, schema, version, location and the table's name.
 
     ``declared`` is the asset's declared ``dagster/column_schema`` (a :class:`dg.TableSchema`),
     if any: its column descriptions are carried into the written schema, so the Columns table
     of the asset page explains every column.
+
+    ``one_row``: the asset writes one summary row per partition by design (the monitoring
+    tables). Dagster plots every numeric entry, and a row count that is always 1 or a table
+    version that only counts commits would push the asset's own headline numbers (e.g. the
+    drift share) down among noise plots: the count is left out and the version is text.
     """
     docs = (
         {c.name: c.description for c in declared.columns if c.description}
@@ -55,9 +65,9 @@ def write_metadata(
         dg.TableColumn(name=n, type=t, description=docs.get(n)) for n, t in result.columns.items()
     ]
     metadata: dict[str, Any] = {
-        "dagster/row_count": result.rows_written,
+        **({} if one_row else {"dagster/row_count": result.rows_written}),
         "dagster/column_schema": dg.TableSchema(columns=columns),
-        "table_version": result.version,
+        "table_version": dg.MetadataValue.text(str(result.version)) if one_row else result.version,
         "dagster/table_name": ".".join(ref.parts),
         "location": dg.MetadataValue.path(location)
         if "/" in location

@@ -139,3 +139,21 @@ def test_verdicts_join_performance_and_never_count_missing_labels(
     assert (second.window, second.drift_detected) == ("2026-03-02", False)
     assert second.performance_degraded is expected
     assert (second.drift_share, second.n_rows) == (0.1, 400)
+
+
+def test_days_without_a_champion_round_trip_and_are_no_evidence(tmp_path: Path) -> None:
+    house = LocalLakehouse(tmp_path)
+    drift = DriftWindow.without_champion("2026-03-03", n_current=400)
+    performance = PerformanceWindow.without_champion("2026-03-03", labels_received=120)
+    _write(house, DRIFT, _drift("2026-03-02").to_frame(), "2026-03-02")
+    _write(house, DRIFT, drift.to_frame(), "2026-03-03")  # the same columns and types
+    _write(house, PERFORMANCE, performance.to_frame(), "2026-03-03")
+    stored = DriftWindow.read(house.read_table(DRIFT))
+    assert stored[-1] == drift and (drift.status, drift.model_version) == ("no_champion", "")
+    assert not drift.dataset_drift and drift.drifted_columns == []
+    (read,) = PerformanceWindow.read(house.read_table(PERFORMANCE))
+    assert read == performance and (read.status, read.degraded) == ("no_champion", False)
+    # the policy sees only the day judged against a champion, with no performance verdict
+    (only,) = verdicts(stored, [read])
+    assert (only.window, only.drift_detected) == ("2026-03-02", True)
+    assert verdicts([drift], [read]) == []

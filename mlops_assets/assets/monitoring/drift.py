@@ -8,6 +8,7 @@ import dagster as dg
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name
 from mlops_assets.assets.monitoring import reporting
+from mlops_assets.assets.monitoring.no_champion import drift_without_champion
 from mlops_assets.assets.monitoring.reference import prediction_profile, stored_profile
 from mlops_assets.assets.monitoring.run_config import (
     DriftRunConfigBase,
@@ -17,9 +18,10 @@ from mlops_assets.assets.monitoring.run_config import (
 from mlops_assets.assets.monitoring.version import judged_version
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.engines.frames import LazyFrame
+from mlops_assets.engines.frames import LazyFrame, row_count
 from mlops_assets.monitoring.reference_profiles import REFERENCE_PROFILE
 from mlops_assets.resources.alerts import AlertsResource
+from mlops_assets.resources.io_managers.delta import ONE_ROW_PER_PARTITION_TAG
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.mlflow import MlflowResource
 
@@ -43,6 +45,7 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         check_specs=reporting.drift_check_specs(drift_key, drift_cfg),
         group_name=group(uc.name, "monitoring"),
         io_manager_key="lakehouse_io",
+        metadata={ONE_ROW_PER_PARTITION_TAG: True},
         kinds={"delta", "evidently", "mlflow", "polars"},
         owners=uc.owners or None,
         description=f"Each day's model inputs and predictions against the training reference "
@@ -64,6 +67,10 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         run_config = cast(DriftRunConfigBase, config)
         run_drift = run_config.drift_config(drift_cfg)
         version = judged_version(mlflow, uc.name, name, run_config.model_version)
+        if version is None:
+            n_current = row_count(features)
+            yield from drift_without_champion(name, context.partition_key, n_current)
+            return
         house = lakehouse.get()
         cache = house.cache_dir("models")
         reference = stored_profile(version, REFERENCE_PROFILE, cache, mlflow)

@@ -8,12 +8,14 @@ import dagster as dg
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name
 from mlops_assets.assets.monitoring import performance_reporting as reporting
+from mlops_assets.assets.monitoring.no_champion import performance_without_champion
 from mlops_assets.assets.monitoring.run_config import PerformanceRunConfig, tag_monitoring_run
 from mlops_assets.assets.monitoring.version import judged_version
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.engines.frames import LazyFrame
+from mlops_assets.engines.frames import LazyFrame, row_count
 from mlops_assets.resources.alerts import AlertsResource
+from mlops_assets.resources.io_managers.delta import ONE_ROW_PER_PARTITION_TAG
 from mlops_assets.resources.mlflow import MlflowResource
 
 
@@ -37,6 +39,7 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         check_specs=[reporting.performance_check_spec(perf_key, perf_cfg)],
         group_name=group(uc.name, "monitoring"),
         io_manager_key="lakehouse_io",
+        metadata={ONE_ROW_PER_PARTITION_TAG: True},
         kinds={"delta", "mlflow", "polars", "scikit-learn"},
         owners=uc.owners or None,
         description=f"The labels that arrived on a day, joined to the predictions made for those "
@@ -55,6 +58,10 @@ def build_performance_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         from mlops_assets.monitoring.performance_check import check_performance
 
         version = judged_version(mlflow, uc.name, name, config.model_version)
+        if version is None:
+            received = row_count(labels)
+            yield from performance_without_champion(name, context.partition_key, received)
+            return
         outcome = check_performance(
             labels,
             predictions,

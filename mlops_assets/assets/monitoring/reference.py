@@ -1,20 +1,12 @@
-"""The champion being monitored and the reference profiles stored with it (cached locally)."""
+"""The reference profiles stored with the monitored model version (cached locally)."""
 
 from pathlib import Path
 
 from mlops_assets.errors import MonitoringError
 from mlops_assets.ml.model_store import ModelVersionInfo, artifact_uri
-from mlops_assets.ml.registry import Registry
 from mlops_assets.monitoring.profile import ReferenceProfile, load_profile
 from mlops_assets.monitoring.reference_profiles import PREDICTION_PROFILE
 from mlops_assets.resources.mlflow import MlflowResource
-
-
-def champion(mlflow: MlflowResource, use_case: str, name: str) -> ModelVersionInfo:
-    """The current ``@champion`` or a RegistryError saying how to get one."""
-    return Registry(mlflow.settings(use_case), lock_dir=mlflow.locks).require_champion(
-        name, "monitor"
-    )
 
 
 def has_profile(version: ModelVersionInfo, artifact: str) -> bool:

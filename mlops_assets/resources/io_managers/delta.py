@@ -26,6 +26,10 @@ if TYPE_CHECKING:  # delta-rs (pyarrow) loads with the first write, not with the
     from mlops_assets.storage.delta import SchemaEvolution
 
 SCHEMA_EVOLUTION_TAG = "mlops/schema_evolution"
+ONE_ROW_PER_PARTITION_TAG = "mlops/one_row_per_partition"
+"""Definition metadata of an asset that writes one summary row per partition by design (the
+monitoring tables): its materializations carry no row count (always 1: a noise plot in the UI)
+and the Delta version as text (see :func:`~mlops_assets.resources.metadata.write_metadata`)."""
 
 
 class LakehouseIOManager(dg.ConfigurableIOManager):
@@ -54,8 +58,11 @@ class LakehouseIOManager(dg.ConfigurableIOManager):
             location, frame, partitions=partitions, schema_evolution=policy, commit_metadata=commit
         )
         pause_point(f"after_commit:{point}")
-        declared = context.definition_metadata.get("dagster/column_schema")
-        context.add_output_metadata(write_metadata(result, location, ref, declared))
+        declared = definition_meta.get("dagster/column_schema")
+        one_row = bool(definition_meta.get(ONE_ROW_PER_PARTITION_TAG, False))
+        context.add_output_metadata(
+            write_metadata(result, location, ref, declared, one_row=one_row)
+        )
 
     def load_input(self, context: dg.InputContext) -> LazyFrame:
         partitions = list(context.asset_partition_keys) if context.has_asset_partitions else None

@@ -90,6 +90,9 @@ def test_checks_carry_severities_and_drift_share_is_a_float(monitored: Monitored
     for day, result in monitored.results.items():
         meta = _raw_metadata(result)
         assert isinstance(meta["drift_share"], dg.FloatMetadataValue), day
+        # one row per day by design: no row count (always 1) or version among the plots
+        assert "dagster/row_count" not in meta
+        assert isinstance(meta["table_version"], dg.TextMetadataValue)
         share = meta["drift_share"].value
         assert isinstance(share, float)
         checks = check_results(result, DRIFT_KEY)

@@ -62,6 +62,7 @@ def test_labelled_day_gives_metrics_computed_on_the_joined_rows(monitored: Monit
     expected = roc_auc_score(joined["churn"] == "Yes", joined["probability"])
     assert meta["roc_auc"] == pytest.approx(expected, rel=1e-3)  # 4 significant digits
     assert next(iter(meta)) == "roc_auc"  # headline metrics first: the UI plots them in order
+    assert "dagster/row_count" not in meta  # one row per day: a count of 1 plots nothing
     assert "| roc_auc | higher |" in meta["metrics"]
     assert meta["mlflow_run"].startswith("http://127.0.0.1:5000/#/experiments/")
     assert meta["mlflow_model_version"].endswith("/versions/1")
