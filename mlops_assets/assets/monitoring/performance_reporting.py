@@ -27,7 +27,8 @@ def performance_check_spec(key: dg.AssetKey, config: PerformanceConfig) -> dg.As
         description="Fails (ERROR) when a metric on the day's newly labelled rows worsens "
         f"beyond its allowance versus the champion's held-out metrics ({allowed or 'none set'}). "
         f"Passes without a verdict on fewer than {config.min_labelled_rows} labelled rows "
-        "(labels arrive days after the predictions: early days have none yet).",
+        "(labels arrive days after the predictions: early days have none yet), and before "
+        "any model passed the promotion gates (no @champion to judge against).",
     )
 
 

@@ -43,14 +43,15 @@ def drift_check_specs(key: dg.AssetKey, config: DriftConfig) -> list[dg.AssetChe
             description=f"Fails when at least {config.drift_share:.0%} of the model's input "
             "columns drift from the champion's training reference (ERROR from "
             f"{_error_share(config):.0%}, WARN below). Passes without a verdict on days with "
-            f"fewer than {config.min_rows} rows.",
+            f"fewer than {config.min_rows} rows, and before any model passed the promotion "
+            "gates (no @champion to judge against).",
         ),
         dg.AssetCheckSpec(
             PREDICTION_DRIFT_CHECK,
             asset=key,
             description="Warns when the champion's predictions drift from those it made on "
             "its validation rows at training time. Passes when the model stored no "
-            "prediction profile.",
+            "prediction profile, or when there is no @champion yet.",
         ),
     ]
 

@@ -217,6 +217,7 @@ def test_check_descriptions_say_what_is_checked(tmp_path: Path) -> None:
         f"Fails when at least {drift.drift_share:.0%} of the model's input columns drift"
     )
     assert f"fewer than {drift.min_rows} rows" in data
+    assert "no @champion to judge against" in data
     prediction = specs["prediction_drift"].description or ""
     assert prediction.startswith("Warns when the champion's predictions drift")
 

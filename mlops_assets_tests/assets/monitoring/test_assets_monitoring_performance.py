@@ -115,3 +115,4 @@ def test_check_description_names_the_allowed_degradation(tmp_path: Path) -> None
     for metric, allowed in performance.max_degradation.items():
         assert f"{metric} by more than {allowed:g}" in text
     assert f"fewer than {performance.min_labelled_rows} labelled rows" in text
+    assert "no @champion to judge against" in text
