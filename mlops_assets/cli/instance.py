@@ -12,6 +12,10 @@ Killed runs must not stay ``STARTED`` forever. Three mechanisms cover the local 
 - :func:`fail_orphaned_runs` (called by :func:`get_instance`, i.e. by every headless command)
   marks failed the ``STARTED`` runs whose process is gone from this machine: runs of a headless
   command that was killed, which no code server watches.
+
+The same ``dagster.yaml`` gives concurrency pools a default limit of 1, so the champion asset's
+pool (``mlops_promotion``) lets one promotion run at a time; a pool without a limit would not
+serialise anything.
 """
 
 import os
@@ -21,6 +25,8 @@ import dagster as dg
 
 HEADER = "# Written by mlops-assets for local runs"
 MAX_RUNTIME_SECONDS = 6 * 3600
+POOL_DEFAULT_LIMIT = 1
+"""Slots of a concurrency pool with no limit set: 1 serialises the ``mlops_promotion`` pool."""
 DAGSTER_YAML = f"""\
 {HEADER}: no telemetry, no first-run pop-up, run monitoring on.
 telemetry:
@@ -37,6 +43,12 @@ run_monitoring:
   max_runtime_seconds: {MAX_RUNTIME_SECONDS}
   max_resume_run_attempts: 0
   poll_interval_seconds: 10
+# Concurrency pools without a limit of their own get this one. The project's only pool is
+# mlops_promotion (the champion asset): one promotion at a time. Dagster's instance config has no
+# per-pool key; `dagster instance concurrency set <pool> <limit>` sets one that overrides this.
+concurrency:
+  pools:
+    default_limit: {POOL_DEFAULT_LIMIT}
 """
 
 
