@@ -65,7 +65,7 @@ class ScoreRequest(BaseModel):
     table: TableSource = Field(description="Rows to score.")
     output: TableSource = Field(description="Where the predictions go (overwritten).")
     mlflow: MlflowSettings
-    model_name: str
+    model_name: str = Field(description="Registered name; bare names get `mlflow.model_namespace`.")
     version: str
     alias: str | None = None
     entity_key: str
@@ -170,11 +170,12 @@ def run_score(request: ScoreRequest, ctx: StepContext, log: logging.Logger) -> d
     configure(request.mlflow)
     columns = list(dict.fromkeys([request.entity_key, request.timestamp, *request.features]))
     data = read_table(request.table, columns)
-    uri = f"models:/{request.model_name}/{request.version}"
+    name = request.mlflow.model_name(request.model_name)  # catalog.schema. on Unity Catalog
+    uri = f"models:/{name}/{request.version}"
     predictions = score(
         data,
         uri,
-        request.model_name,
+        name,
         request.version,
         request.alias,
         request.entity_key,

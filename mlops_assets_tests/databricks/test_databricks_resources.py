@@ -115,3 +115,25 @@ def test_importing_the_databricks_modules_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
+
+
+def test_the_scoring_step_qualifies_a_bare_name_with_the_model_namespace(
+    tmp_path: Path, uc_store: MlflowSettings, served_models: list[ModelVersionInfo]
+) -> None:
+    source, output = f"{tmp_path}/features", f"{tmp_path}/predictions"
+    make_churn_frame(20, seed=4).drop("churn").write_delta(source)
+    namespace, bare = MODEL.rsplit(".", 1)
+    version = served_models[0].version
+    request = ScoreRequest(
+        table=DeltaPath(path=source),
+        output=DeltaPath(path=output),
+        mlflow=uc_store.model_copy(update={"model_namespace": namespace}),
+        model_name=bare,
+        version=version,
+        entity_key="customer_id",
+        timestamp="observed_at",
+        features=[*NUMERIC, *CATEGORICAL],
+    )
+    metadata = run_score(request, StepContext(run_id="r", asset_key="a"), logging.getLogger("t"))
+    assert metadata == {"row_count": 20, "model_uri": f"models:/{MODEL}/{version}"}
+    assert pl.read_delta(output)["model_name"].unique().to_list() == [MODEL]
