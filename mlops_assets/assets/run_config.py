@@ -162,6 +162,7 @@ def run_config_classes(uc: UseCaseConfig) -> dict[str, type[RunConfigBase]]:
         gold_run_config,
         silver_run_config,
     )
+    from mlops_assets.assets.ml.promotion_run_config import PromotionRunConfig
     from mlops_assets.assets.ml.run_config import evaluation_run_config, training_run_config
     from mlops_assets.assets.ml.serving_run_config import DeploymentRunConfig, InferenceRunConfig
     from mlops_assets.assets.monitoring.run_config import PerformanceRunConfig, drift_run_config
@@ -179,6 +180,7 @@ def run_config_classes(uc: UseCaseConfig) -> dict[str, type[RunConfigBase]]:
     if uc.model is not None:
         classes["training"] = training_run_config(uc)
         classes["evaluation"] = evaluation_run_config(uc)
+        classes["promotion"] = PromotionRunConfig
         classes["deployment"] = DeploymentRunConfig
         classes["inference"] = InferenceRunConfig
         classes["drift"] = drift_run_config(uc)

@@ -17,6 +17,7 @@ from mlops_assets.assets.ml.metadata import (
     evaluation_metadata,
     gate_check,
 )
+from mlops_assets.assets.ml.promotion_run_config import PromotionRunConfig
 from mlops_assets.assets.ml.run_config import EvaluationRunConfigBase, evaluation_run_config
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
@@ -88,17 +89,36 @@ def build_evaluation_assets(uc: UseCaseConfig) -> list[dg.AssetsDefinition]:
         owners=uc.owners or None,
         description=f"Moves `{name}@challenger` then `@champion` to the evaluated version when "
         "the gates say promote (serialised: two promotions cannot race); otherwise keeps the "
-        "champion and says why.",
+        "champion and says why. Run config: `promotion: dry_run` (with a reason) records the "
+        "verdict and moves nothing; `expected_challenger` pins the version it may promote.",
     )
     def _champion(
-        context: dg.AssetExecutionContext, mlflow: MlflowResource, evaluation: EvaluationReport
+        context: dg.AssetExecutionContext,
+        config: PromotionRunConfig,
+        mlflow: MlflowResource,
+        evaluation: EvaluationReport,
     ) -> ChampionState:
-        from mlops_assets.ml.promotion import apply_promotion
+        from mlops_assets.ml.promotion import apply_promotion, should_promote
         from mlops_assets.ml.registry import Registry
 
+        config.check_challenger(evaluation)
         registry = Registry(mlflow.settings(uc.name), lock_dir=mlflow.locks)
-        state = apply_promotion(registry, evaluation)
-        context.add_output_metadata(champion_metadata(state, mlflow.settings(uc.name)))
+        if config.dry_run:
+            state = config.held_back(registry, evaluation)
+        else:
+            state = apply_promotion(registry, evaluation)
+        config.tag(registry, evaluation.mlflow_run_id)
+        context.add_output_metadata(
+            {
+                **champion_metadata(state, mlflow.settings(uc.name)),
+                **(
+                    {"would_promote": should_promote(evaluation, state.previous_champion)}
+                    if config.dry_run
+                    else {}
+                ),
+                **run_config_metadata(config),
+            }
+        )
         return state
 
     return [_evaluate, _champion]
