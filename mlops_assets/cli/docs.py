@@ -1,10 +1,12 @@
-"""``mlops-assets docs``: reference pages generated from the code (a test keeps them fresh)."""
+"""``mlops-assets docs``: reference pages (and the README's run-config table) generated from the
+code; tests keep them fresh."""
 
 import argparse
 from pathlib import Path
 
 RUN_CONFIG_PAGE = Path("docs/run_config.md")
 CONFIG_REFERENCE_PAGE = Path("docs/config_reference.md")
+README = Path("README.md")
 
 
 def run_config_page() -> str:
@@ -25,12 +27,21 @@ def run_config_page() -> str:
     return "\n".join(parts)
 
 
+def readme_with_run_config(readme: str) -> str:
+    """``readme`` with its run-config table regenerated from the classes (between markers)."""
+    from mlops_assets.cli.run_config_table import replace_run_config_table, run_config_table
+    from mlops_assets.config.project import load_project
+
+    return replace_run_config_table(readme, run_config_table(load_project().use_cases))
+
+
 def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
     parser = subparsers.add_parser(
         "docs",
         help="regenerate the reference pages (run configuration, configuration files)",
-        description="Write docs/run_config.md from the run-config classes and "
-        "docs/config_reference.md from the configuration models.",
+        description="Write docs/run_config.md from the run-config classes, "
+        "docs/config_reference.md from the configuration models, and the README's "
+        "run-configuration table from the run-config classes.",
     )
     parser.add_argument(
         "--out", type=Path, default=RUN_CONFIG_PAGE, help="run-configuration reference file"
@@ -40,6 +51,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         type=Path,
         default=CONFIG_REFERENCE_PAGE,
         help="configuration reference file",
+    )
+    parser.add_argument(
+        "--readme",
+        type=Path,
+        default=README,
+        help="README whose run-configuration table is regenerated in place",
     )
     parser.set_defaults(func=run)
 
@@ -51,4 +68,8 @@ def run(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(page, encoding="utf-8")
         print(f"wrote {path}")
+    if args.readme.is_file():
+        readme = args.readme.read_text(encoding="utf-8")
+        args.readme.write_text(readme_with_run_config(readme), encoding="utf-8")
+        print(f"wrote the run-configuration table of {args.readme}")
     return 0

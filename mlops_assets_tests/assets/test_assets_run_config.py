@@ -1,11 +1,11 @@
 """Run configuration of the asset families: schema from the YAML, rejected at launch, recorded."""
 
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args, get_origin
 
 import dagster as dg
 import pytest
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from mlops_assets.assets.keys import asset_key, tables
 from mlops_assets.assets.ml.run_config import evaluation_run_config, training_run_config
@@ -171,6 +171,8 @@ def test_reference_markdown_lists_every_family_field(uc: UseCaseConfig, tmp_path
         assert needle in text, needle
     for needle in ("`gate.disabled.reason`", "`serve.rollback.reason`", "`batch_size`"):
         assert needle in text, needle
+    for needle in ("#### promotion", "`promotion.dry_run.reason`", "`expected_challenger`"):
+        assert needle in text, needle
     for family in ("bronze `customers`", "gold `customer_latest`", "features `customer_features`"):
         assert f"#### {family}" in text, family
     assert "#### training set" in text
@@ -185,6 +187,11 @@ def test_reference_markdown_lists_every_family_field(uc: UseCaseConfig, tmp_path
         (["churn", "monitoring", "drift"], "render_report", True),
         (["churn", "monitoring", "drift"], "model_version", ""),
         (["churn", "monitoring", "performance"], "model_version", ""),
+        (["churn", "models", "champion"], "promotion", {"enabled": {}}),
+        (["churn", "models", "champion"], "expected_challenger", ""),
+        (["churn", "gold", "customer_charge_benchmark"], "as_of", ""),
+        (["housing", "gold", "property_vs_neighborhood"], "as_of", ""),
+        (["churn", "silver", "customers"], "rule_overrides", []),
     ],
 )
 def test_serving_and_monitoring_schemas(
@@ -193,6 +200,22 @@ def test_serving_and_monitoring_schemas(
     fields = _fields(defs, dg.AssetKey(key))
     assert fields[field].default_value == default
     assert all(f.description for f in fields.values())
+
+
+def test_every_asset_op_takes_typed_run_config_that_an_empty_launchpad_satisfies(
+    defs: dg.Definitions,
+) -> None:
+    ops: dict[str, dict[str, Any]] = {}
+    for key in defs.resolve_all_asset_keys():
+        assets_def = defs.resolve_assets_def(key)
+        if assets_def.is_executable and assets_def.op.name not in ops:
+            ops[assets_def.op.name] = _fields(defs, key)
+    assert {"churn__models__champion", "housing__models__champion"} <= set(ops)
+    for op, fields in ops.items():
+        assert fields, f"{op} has an empty run config"
+        for name, field in fields.items():
+            assert field.description, f"{op}.{name} has no description"
+            assert not field.is_required, f"{op}.{name} is required: the launchpad can't be empty"
 
 
 def test_drift_share_defaults_to_the_yaml(defs: dg.Definitions, uc: UseCaseConfig) -> None:
@@ -302,3 +325,31 @@ def test_readme_run_config_section_names_every_family_and_field(uc: UseCaseConfi
         row = next(line for line in section.splitlines() if line.startswith(f"| {name} |"))
         for field in cls.model_fields:
             assert f"`{field}`" in row, f"README's {name} row lacks `{field}`"
+
+
+def _free_form(model: type[BaseModel], prefix: str = "") -> list[str]:
+    """Fields of ``model`` (nested models and unions included) that accept any mapping/value."""
+    found: list[str] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        options = get_args(annotation) or (annotation,)
+        for option in options:
+            if option is Any or get_origin(option) is dict or option is dict:
+                found.append(f"{prefix}{name}")
+            elif isinstance(option, type) and issubclass(option, BaseModel):
+                found += _free_form(option, f"{prefix}{name}.")
+            elif get_origin(option) is list:
+                for item in get_args(option):
+                    if isinstance(item, type) and issubclass(item, BaseModel):
+                        found += _free_form(item, f"{prefix}{name}[].")
+    return found
+
+
+def test_no_run_config_field_is_free_form(tmp_path: Path) -> None:
+    from mlops_assets.assets.run_config import run_config_classes
+
+    project = project_for(tmp_path / "data")
+    for use_case in project.use_cases:
+        for family, cls in run_config_classes(use_case).items():
+            assert _free_form(cls) == [], f"{use_case.name} {family}: free-form fields"
+            assert cls.model_config.get("extra") == "forbid", f"{family} accepts unknown fields"

@@ -103,7 +103,7 @@ def silver_run_config(ds: DatasetConfig) -> type[SilverRunConfigBase]:
         rule_overrides=(
             list[override],
             Field(
-                default_factory=list,
+                default=[],  # a default Dagster shows in the launchpad (pydantic copies it)
                 description="Per-rule `max_failure_fraction` for this run, each with a required "
                 "`reason`; other rules keep their YAML threshold.",
             ),
