@@ -252,12 +252,14 @@ def test_drift_share_defaults_to_the_yaml(defs: dg.Definitions, uc: UseCaseConfi
             {"column_thresholds": [{"column": "tenure", "threshold": 0.2}]},
             "reason",
         ),
+        ("churn_monitoring", "churn__monitoring__performance", {"version": "1"}, "version"),
+        ("churn_training", "churn__models__champion", {"promotion": {"dry_run": {}}}, "reason"),
     ],
 )
 def test_invalid_serving_and_monitoring_config_is_rejected_at_launch(
     defs: dg.Definitions, job: str, op: str, config: dict[str, Any], message: str
 ) -> None:
-    partition = None if job == "churn_deployment" else "2026-01-01"
+    partition = "2026-01-01" if job in ("churn_monitoring", "churn_batch_inference") else None
     with pytest.raises(dg.DagsterInvalidConfigError, match=message):
         defs.resolve_job_def(job).execute_in_process(
             run_config={"ops": {op: {"config": config}}}, partition_key=partition
