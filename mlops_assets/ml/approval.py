@@ -152,6 +152,7 @@ def record_override(
     registry's experiment, and ``mlops.override.*`` tags on the version pointing at it."""
     from mlops_assets.ml.tracking import configure
 
+    name = registry.settings.model_name(name)  # catalog.schema.<name> on Unity Catalog
     registry.get_version(name, version)
     experiment_id = registry._call(
         "opening the experiment", name, lambda: configure(registry.settings)

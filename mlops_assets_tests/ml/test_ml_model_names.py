@@ -137,3 +137,27 @@ def test_without_a_namespace_names_stay_as_the_assets_give_them(
     client = MlflowClient(tracking_uri=settings.tracking_uri)
     assert {m.name for m in client.search_registered_models(f"name LIKE '%{bare}'")} == {bare}
     assert Registry(settings, lock_dir=tmp_path).get_version(bare, info.version).name == bare
+
+
+def test_an_override_on_a_namespaced_registry_is_recorded_on_the_three_part_name(
+    settings: MlflowSettings,
+    weak_result: TrainingResult,
+    churn_splits: dict[str, pl.DataFrame],
+    model_name: str,
+    tmp_path: Path,
+) -> None:
+    from mlops_assets.ml.approval import OverrideRequest, approval, record_override
+
+    bare = model_name.lower()
+    uc = settings.model_copy(update={"model_namespace": NAMESPACE})
+    with start_run(uc, "register", TAGS):
+        info = log_and_register(
+            weak_result, model_config(), uc, churn_splits["train"], registered_name=bare
+        )
+    registry = Registry(uc, lock_dir=tmp_path)
+    request = OverrideRequest(by="ops@example.com", reason="serve it while the gates are tuned")
+    record_override(registry, bare, info.version, request)  # the CLI passes the bare name
+    version = registry.get_version(bare, info.version)
+    found = approval(registry, version)
+    assert found.override is not None and found.override.by == "ops@example.com"
+    assert not found.by_gate
