@@ -12,6 +12,7 @@ from mlops_assets_tests.assets.ml.conftest import Retrained
 from mlops_assets_tests.assets.ml.lifecycle_helpers import (
     DRIFT_KEY,
     EVALUATION_KEY,
+    PERFORMANCE_KEY,
     PREDICTIONS_KEY,
     TRAINING_SET_KEY,
     copy_data_dir,
@@ -26,6 +27,7 @@ INFERENCE_OP = "churn__inference__predictions"
 DRIFT_OP = "churn__monitoring__drift"
 EVALUATION_OP = "churn__models__evaluation"
 TRAINING_SET_OP = "churn__features__training_set"
+PERFORMANCE_OP = "churn__monitoring__performance"
 
 
 @pytest.fixture(scope="module")
@@ -200,3 +202,29 @@ def test_training_set_as_of_leaves_later_labels_out(
     assert meta["run_config/as_of"] == cut.isoformat()
     stored = read_lake(data_dir, TRAINING_SET_KEY)
     assert stored.height == meta["labels"] - meta["labels_without_features"]
+
+
+def test_performance_judges_the_requested_version(two_versions: Path) -> None:
+    defs = defs_for(two_versions)
+    day = sorted(p.name for p in (two_versions / "landing").rglob("20*") if p.is_dir())[-1]
+    with dg.DagsterInstance.ephemeral() as instance:
+        default = run_job(
+            defs, "churn_monitoring", instance, partition=day, asset_selection=[PERFORMANCE_KEY]
+        )
+        assert default.success, step_error(default)
+        champion = read_lake(two_versions, PERFORMANCE_KEY, day).row(0, named=True)
+        config = {"ops": {PERFORMANCE_OP: {"config": {"model_version": "1"}}}}
+        result = run_job(
+            defs,
+            "churn_monitoring",
+            instance,
+            partition=day,
+            run_config=config,
+            asset_selection=[PERFORMANCE_KEY],
+        )
+    assert result.success, step_error(result)
+    assert str(champion["model_version"]) == "2"
+    row = read_lake(two_versions, PERFORMANCE_KEY, day).row(0, named=True)
+    assert str(row["model_version"]) == "1", "judged against v1's recorded baseline"
+    assert metadata(result, PERFORMANCE_KEY)["run_config/model_version"] == "1"
+    assert "run_config" not in metadata(default, PERFORMANCE_KEY)
