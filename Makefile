@@ -67,10 +67,11 @@ browser: ## install Debian's chromium for the UI test when possible (root + apt)
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) || \
 	  echo "chromium not installed: the browser test will be skipped"; }
 
-# A temp root of our own, so pytest sessions of other checkouts on this machine never prune it.
-# Serial on purpose: PySpark binds every local Spark Connect server to port 15002, so two
-# pytest-xdist workers running the Spark parity tests at once collide.
-PYTEST_ARGS ?= --basetemp=$(MLOPS_DATA_DIR)/pytest-tmp
+# Both cores, whole test files per worker (module fixtures build once), and a temp root of our
+# own so pytest sessions of other checkouts on this machine never prune it. Local Spark Connect
+# servers take an ephemeral port (engines/spark.py), so two workers can each run one.
+# PYTEST_ARGS="--basetemp=/tmp/x" runs serially.
+PYTEST_ARGS ?= -n 2 --dist loadfile --basetemp=$(MLOPS_DATA_DIR)/pytest-tmp
 
 test: install sail browser lint typecheck check-defs ## lint, type-check, check the dg project, run every test
 	$(RUN) pytest $(PYTEST_ARGS)
