@@ -220,18 +220,40 @@ def git_commit(path: Path | None = None) -> str | None:
     return commit if out.returncode == 0 and len(commit) >= 7 else None
 
 
+def _on_databricks(settings: MlflowSettings) -> bool:
+    """Links follow the Databricks workspace's routes (tracking ``databricks``)."""
+    return settings.tracking_uri.startswith("databricks")
+
+
 def run_url(settings: MlflowSettings, experiment_id: str, run_id: str) -> str | None:
-    """Link to a run in the MLflow UI, or None when no UI URL is configured."""
+    """Link to a run in the MLflow UI, or None when no UI URL is configured.
+
+    Open-source MLflow routes ``#/experiments/<id>/runs/<run>``; a Databricks workspace
+    ``/ml/experiments/<id>/runs/<run>`` (the link MLflow itself prints there).
+    """
     if settings.ui_url is None:
         return None
-    return f"{settings.ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}"
+    base = settings.ui_url.rstrip("/")
+    if _on_databricks(settings):
+        return f"{base}/ml/experiments/{experiment_id}/runs/{run_id}"
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}"
 
 
 def model_version_url(settings: MlflowSettings, name: str, version: str) -> str | None:
-    """Link to a registered model version in the MLflow UI, or None without a UI URL."""
+    """Link to a registered model version in the MLflow UI, or None without a UI URL.
+
+    A Unity Catalog model (``databricks-uc``) opens in Catalog Explorer at
+    ``/explore/data/models/<catalog>/<schema>/<model>/version/<v>``.
+    """
     if settings.ui_url is None:
         return None
-    return f"{settings.ui_url.rstrip('/')}/#/models/{quote(name, safe='')}/versions/{version}"
+    base = settings.ui_url.rstrip("/")
+    if _on_databricks(settings) and settings.effective_registry_uri.startswith("databricks-uc"):
+        path = "/".join(quote(part, safe="") for part in settings.model_name(name).split("."))
+        return f"{base}/explore/data/models/{path}/version/{version}"
+    if _on_databricks(settings):
+        return f"{base}/#mlflow/models/{quote(name, safe='')}/versions/{version}"
+    return f"{base}/#/models/{quote(name, safe='')}/versions/{version}"
 
 
 def artifact_view_url(
@@ -240,15 +262,21 @@ def artifact_view_url(
     """Link to one artifact of a run in the MLflow UI's artifact view (HTML is shown in place)."""
     if settings.ui_url is None:
         return None
-    return (
-        f"{settings.ui_url.rstrip('/')}/#/experiments/{experiment_id}/runs/{run_id}/artifactPath/"
-        f"{quote(path)}"
-    )
+    base = settings.ui_url.rstrip("/")
+    if _on_databricks(settings):
+        return (
+            f"{base}/#mlflow/experiments/{experiment_id}/runs/{run_id}/artifactPath/{quote(path)}"
+        )
+    return f"{base}/#/experiments/{experiment_id}/runs/{run_id}/artifactPath/{quote(path)}"
 
 
 def artifact_content_url(settings: MlflowSettings, run_id: str, path: str) -> str | None:
-    """The raw content of a run's artifact, served by the MLflow UI (for Markdown images)."""
-    if settings.ui_url is None:
+    """The raw content of a run's artifact, served by the MLflow UI (for Markdown images).
+
+    None without a UI URL, and on Databricks: the workspace serves artifacts only to a signed-in
+    browser session through its own API, so plots are reached through the run's artifact view.
+    """
+    if settings.ui_url is None or _on_databricks(settings):
         return None
     query = f"path={quote(path, safe='')}&run_uuid={quote(run_id, safe='')}"
     return f"{settings.ui_url.rstrip('/')}/get-artifact?{query}"

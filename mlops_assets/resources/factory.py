@@ -1,5 +1,6 @@
 """The one place that turns the active environment into resources."""
 
+import os
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -53,6 +54,8 @@ def databricks_environment_resources(
         registry_uri="databricks-uc",
         experiment_root=env.mlflow.experiment_dir,
         model_namespace=f"{env.catalog}.{env.schema_name}",
+        # links in metadata open the workspace (its URL is not a secret; the token is)
+        ui_url=os.environ.get(env.host_env) or None,
         lock_dir=str(scratch.cache_dir("locks")),
     )
     clients = databricks_resources(env)

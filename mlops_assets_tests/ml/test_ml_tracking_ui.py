@@ -11,6 +11,8 @@ from mlops_assets.ml.tracking import (
     artifact_view_url,
     configure,
     log_dataset,
+    model_version_url,
+    run_url,
     start_run,
 )
 
@@ -88,3 +90,32 @@ def test_artifact_links_open_the_mlflow_ui() -> None:
     bare = MlflowSettings(tracking_uri="sqlite:///x.db", experiment_name="e")
     assert artifact_view_url(bare, "7", "abc", "x.html") is None
     assert artifact_content_url(bare, "abc", "x.png") is None
+
+
+def test_links_on_databricks_follow_the_workspace_routes() -> None:
+    """On Databricks the links use the workspace's routes, the same ones MLflow builds there:
+    runs under /ml/experiments, Unity Catalog versions in Catalog Explorer (three-part name)."""
+    from mlflow.utils.databricks_utils import (
+        _construct_databricks_run_url,
+        _construct_databricks_uc_registered_model_url,
+    )
+
+    host = "https://adb-123.4.azuredatabricks.net"
+    uc = MlflowSettings(
+        tracking_uri="databricks",
+        registry_uri="databricks-uc",
+        experiment_name="/Shared/mlops_assets/churn",
+        ui_url=host + "/",
+        model_namespace="main.churn",
+    )
+    assert run_url(uc, "7", "abc") == f"{host}/ml/experiments/7/runs/abc"
+    assert model_version_url(uc, "churn_classifier", "3") == (
+        _construct_databricks_uc_registered_model_url(host, "main.churn.churn_classifier", "3")
+    )
+    assert artifact_view_url(uc, "7", "abc", "evidently/d.html") == _construct_databricks_run_url(
+        host, "7", "abc", artifact_path="evidently/d.html"
+    ).replace(host, host + "/", 1)
+    # artifacts are served only to a signed-in workspace session: no embedded image URL
+    assert artifact_content_url(uc, "abc", "plots/roc.png") is None
+    workspace_registry = uc.model_copy(update={"registry_uri": "databricks"})
+    assert model_version_url(workspace_registry, "m", "2") == f"{host}/#mlflow/models/m/versions/2"

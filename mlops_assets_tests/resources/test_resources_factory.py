@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mlops_assets.config.project import load_project
+from mlops_assets.ml.tracking import model_version_url
 from mlops_assets.resources.databricks import DatabricksServingResource
 from mlops_assets.resources.factory import build_resources
 from mlops_assets.resources.lakehouse import LakehouseResource, UnityCatalogLakehouseResource
@@ -67,6 +68,22 @@ def test_databricks_resources_name_unity_catalog_tables(data_dir: Path) -> None:
     # one serving interface for the endpoint asset: Model Serving here
     assert isinstance(resources["serving"], DatabricksServingResource)
     assert resources["serving"] is resources["databricks_serving"]
+
+
+def test_databricks_metadata_links_open_the_workspace(
+    data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workspace URL (the host variable the config names; not a secret) is the base of the
+    MLflow links in asset metadata; the token never is part of any link."""
+    monkeypatch.setenv("DATABRICKS_HOST", "https://adb-42.7.azuredatabricks.net")
+    project = load_project(CONFIGS_DIR, env="databricks", environ=_databricks_environ(data_dir))
+    settings = build_resources(project)["mlflow"].settings("churn")
+    assert settings.ui_url == "https://adb-42.7.azuredatabricks.net"
+    url = model_version_url(settings, "churn_classifier", "4")
+    assert url == (
+        "https://adb-42.7.azuredatabricks.net/explore/data/models/dev/churn/churn_classifier/version/4"
+    )
+    assert "dapi" not in settings.model_dump_json()
 
 
 def test_unity_catalog_lakehouse_needs_a_spark_connect_url(
