@@ -1,6 +1,7 @@
 """``mlops-assets demo``: the whole lifecycle headless, on simulated data, with a summary."""
 
 import argparse
+import os
 import time
 from datetime import date
 from typing import Any
@@ -217,6 +218,26 @@ def lifecycle_jobs(jobs: UseCaseJobs) -> list[AssetJob]:
     return [job for job in stages if job is not None]
 
 
+def leave_sensors_started(
+    project: ProjectConfig,
+    report: DemoReport,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    *,
+    fresh: bool,
+) -> str:
+    """Start the use case's sensors in the persistent instance after a successful demo, so
+    ``make dev`` shows their decisions as ticks; what was done, as one line."""
+    from mlops_assets.cli.demo_sensors import describe, start_demo_sensors
+
+    if not os.environ.get("DAGSTER_HOME"):
+        return "sensors not started: no $DAGSTER_HOME (the demo ran on an ephemeral instance)"
+    if not report.success:
+        return "sensors not started: a demo run failed (their cursors would not match the data)"
+    uc = project.use_case(report.use_case)
+    return describe(start_demo_sensors(defs, uc, build_jobs(uc), instance, fresh=fresh))
+
+
 def _echo_step(s: StepOutcome) -> None:
     status = "ok " if s.success else "FAILED"
     where = f"[{s.partition}]" if s.partition else ""
@@ -264,6 +285,12 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         action="store_true",
         help="keep the use case's existing data instead of starting fresh",
     )
+    parser.add_argument(
+        "--no-sensors",
+        action="store_true",
+        help="leave the sensors as they are (by default the use case's landing and retraining "
+        "sensors are started in $DAGSTER_HOME's instance, their cursors set for the demo's data)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -279,19 +306,22 @@ def run(args: argparse.Namespace) -> int:
         flush=True,
     )
     defs = location_definitions(project, keep_serving=False)
+    instance = get_instance()
     report = run_demo(
         project,
         days=args.days,
         rows_per_day=args.rows_per_day,
         drift=args.drift,
         fresh=not args.keep,
-        instance=get_instance(),
+        instance=instance,
         use_case=args.use_case,
         defs=defs,
         end=args.end,
         monitor_days=args.monitor_days,
     )
     print(summarise(project, report, defs))
+    if not args.no_sensors:
+        print(f"\n{leave_sensors_started(project, report, defs, instance, fresh=not args.keep)}")
     print(
         "\nSee it in the UI: `make dev` (or `mlops-assets dev`), then http://127.0.0.1:3000 "
         "(partitions start at the first simulated day)."
