@@ -1,7 +1,6 @@
 """``mlops-assets demo``: the whole lifecycle headless, on simulated data, with a summary."""
 
 import argparse
-import os
 import time
 from datetime import date
 from typing import Any
@@ -218,26 +217,6 @@ def lifecycle_jobs(jobs: UseCaseJobs) -> list[AssetJob]:
     return [job for job in stages if job is not None]
 
 
-def leave_sensors_started(
-    project: ProjectConfig,
-    report: DemoReport,
-    defs: dg.Definitions,
-    instance: dg.DagsterInstance,
-    *,
-    fresh: bool,
-) -> str:
-    """Start the use case's sensors in the persistent instance after a successful demo, so
-    ``make dev`` shows their decisions as ticks; what was done, as one line."""
-    from mlops_assets.cli.demo_sensors import describe, start_demo_sensors
-
-    if not os.environ.get("DAGSTER_HOME"):
-        return "sensors not started: no $DAGSTER_HOME (the demo ran on an ephemeral instance)"
-    if not report.success:
-        return "sensors not started: a demo run failed (their cursors would not match the data)"
-    uc = project.use_case(report.use_case)
-    return describe(start_demo_sensors(defs, uc, build_jobs(uc), instance, fresh=fresh))
-
-
 def _echo_step(s: StepOutcome) -> None:
     status = "ok " if s.success else "FAILED"
     where = f"[{s.partition}]" if s.partition else ""
@@ -321,7 +300,10 @@ def run(args: argparse.Namespace) -> int:
     )
     print(summarise(project, report, defs))
     if not args.no_sensors:
-        print(f"\n{leave_sensors_started(project, report, defs, instance, fresh=not args.keep)}")
+        from mlops_assets.cli.demo_sensors import leave_sensors_started
+
+        uc = project.use_case(report.use_case)
+        print(f"\n{leave_sensors_started(uc, report.success, defs, instance, fresh=not args.keep)}")
     print(
         "\nSee it in the UI: `make dev` (or `mlops-assets dev`), then http://127.0.0.1:3000 "
         "(partitions start at the first simulated day)."

@@ -26,7 +26,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import BaseModel, Field
 
-from mlops_assets.automation.jobs import UseCaseJobs
+from mlops_assets.automation.jobs import UseCaseJobs, build_jobs
 from mlops_assets.config.loader import project_root
 from mlops_assets.config.use_case import UseCaseConfig
 
@@ -126,3 +126,20 @@ def describe(outcome: SensorsOutcome) -> str:
         f"sensors started: {', '.join(outcome.started)} (the daemon of `make dev` records their "
         "decisions as ticks; the landing sensor skips the files the demo already ingested)"
     )
+
+
+def leave_sensors_started(
+    uc: UseCaseConfig,
+    demo_succeeded: bool,
+    defs: dg.Definitions,
+    instance: dg.DagsterInstance,
+    *,
+    fresh: bool,
+) -> str:
+    """Start the sensors of ``uc`` in the persistent instance after a successful demo, so
+    ``make dev`` shows their decisions as ticks; what was done, as one line."""
+    if not os.environ.get("DAGSTER_HOME"):
+        return "sensors not started: no $DAGSTER_HOME (the demo ran on an ephemeral instance)"
+    if not demo_succeeded:
+        return "sensors not started: a demo run failed (their cursors would not match the data)"
+    return describe(start_demo_sensors(defs, uc, build_jobs(uc), instance, fresh=fresh))

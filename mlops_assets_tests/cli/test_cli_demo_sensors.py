@@ -2,6 +2,7 @@
 sensor decisions as ticks, and no tick starts a run on the demo's final state."""
 
 import contextlib
+import json
 import os
 import re
 import signal
@@ -14,10 +15,37 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from mlops_assets.cli.demo import location_definitions
+from mlops_assets.cli.demo_sensors import landing_cursor, leave_sensors_started
 from mlops_assets.cli.dev import partitions_env
+from mlops_assets.config.project import ProjectConfig
 from mlops_assets_tests.conftest import REPO_ROOT
 
 SENSORS = ("churn_landing_sensor", "churn_retraining_sensor")
+
+
+def test_landing_cursor_records_every_landed_day(
+    project: ProjectConfig, landed_data_dir: Path
+) -> None:
+    """The cursor the demo gives the landing sensor: its own evaluation over the landed files."""
+    uc = project.use_case("churn")
+    defs = location_definitions(project, keep_serving=False)
+    with dg.DagsterInstance.ephemeral() as instance:
+        name, cursor = landing_cursor(defs, uc, instance)
+    assert name == "churn_landing_sensor" and cursor is not None
+    landed = {d.name for d in (landed_data_dir / "landing" / "churn").glob("*/*") if d.is_dir()}
+    assert set(json.loads(cursor)) == landed and landed
+
+
+def test_no_sensor_is_started_without_a_persistent_instance(
+    project: ProjectConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    with dg.DagsterInstance.ephemeral() as instance:
+        said = leave_sensors_started(
+            project.use_case("churn"), True, dg.Definitions(), instance, fresh=True
+        )
+    assert said.startswith("sensors not started: no $DAGSTER_HOME")
 
 
 def _ticks(home: Path) -> dict[str, list[Any]]:
