@@ -67,7 +67,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     env.pop("MLOPS_PARTITIONS_START", None)
     command = [sys.executable, "-m", "mlops_assets.cli", "demo", "--days", str(DEMO_DAYS)]
     demo = subprocess.run(
-        [*command, "--rows-per-day", "300", "--monitor-days", "1"],  # drift needs 200+ rows
+        [*command, "--rows-per-day", "300", "--monitor-days", "1", "--no-sensors"],  # 200+ rows
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
