@@ -141,6 +141,7 @@ class JobRunner:
                     env=run.env,
                     cwd=run.log_dir,
                     start_new_session=True,
+                    preexec_fn=_default_signals,
                 )
                 run.life_cycle_state = "RUNNING"
             code = run.process.wait()
@@ -180,9 +181,31 @@ class JobRunner:
                 wait(run.process)
 
 
+def _default_signals() -> None:
+    """In the workload (before exec): default dispositions and no blocked signals, as on a
+    cluster, whatever the test process inherited or set (an ignored or blocked SIGTERM would
+    survive exec)."""
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_SETMASK, set())
+
+
+KILL_AFTER_S = 5.0
+"""A cancelled workload still alive this long after SIGTERM is killed (a cluster forces it)."""
+
+
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGTERM)
+
+    def force() -> None:
+        try:
+            process.wait(timeout=KILL_AFTER_S)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+
+    threading.Thread(target=force, daemon=True).start()
 
 
 def run_json(run: JobRun, host: str) -> dict[str, Any]:
