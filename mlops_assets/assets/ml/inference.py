@@ -9,7 +9,7 @@ from mlops_assets.assets.ml.metadata import version_links
 from mlops_assets.assets.ml.serving_run_config import InferenceRunConfig
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.engines.frames import DataFrame, LazyFrame, row_count
+from mlops_assets.engines.frames import DataFrame, LazyFrame
 from mlops_assets.resources.metadata import rounded
 from mlops_assets.resources.mlflow import MlflowResource
 
@@ -47,7 +47,6 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         registry = Registry(settings, lock_dir=mlflow.locks)
         scorer, alias = config.scorer(registry, name)
         what = f"feature partition {context.partition_key}"
-        batches = config.batches(row_count(features))
         scored = score_batch(
             features, scorer, model_cfg, alias=alias, what=what, batch_size=config.batch_size
         )
@@ -60,7 +59,7 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
                 "model_version": int(scorer.version),
                 "mean_probability": rounded(float(means[0] or 0.0)),
                 "positive_rate": rounded(float(means[1] or 0.0)),
-                "scoring_batches": len(batches),
+                "scoring_batches": len(config.batches(scored.height)),  # a row per input row
                 **approval_metadata(registry, scorer),
                 **version_links(settings, name, {"scoring": scorer.version}),
                 **run_config_metadata(config),
