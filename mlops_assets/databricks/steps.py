@@ -12,6 +12,7 @@ Unity Catalog table read through the cluster's Spark session, or a Delta path re
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
@@ -19,9 +20,10 @@ from typing import Annotated, Any, Literal
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlops_assets.config.ml import ModelConfig
 from mlops_assets.errors import StorageError
 from mlops_assets.ml.tracking import MlflowSettings, RunTags
+from mlops_assets.ml.training_run import TrainingSpec
+from mlops_assets.storage.lakehouse import Lakehouse, TableRef
 
 StepName = Literal["profile", "train", "score"]
 
@@ -51,13 +53,12 @@ class ProfileRequest(BaseModel):
     columns: list[str] | None = Field(default=None, description="Columns (default: all).")
 
 
-class TrainRequest(BaseModel):
+class TrainRequest(TrainingSpec):
+    """A :class:`TrainingSpec` plus where the training set is and which MLflow to track in."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
     table: TableSource = Field(description="The training set.")
-    model: ModelConfig
     mlflow: MlflowSettings
-    registered_name: str = Field(description="Registry name (three-level on Unity Catalog).")
-    reason: str = Field(default="", description="Why this run was started.")
 
 
 class ScoreRequest(BaseModel):
@@ -121,44 +122,53 @@ def run_profile(request: ProfileRequest, ctx: StepContext, log: logging.Logger) 
     return {"row_count": frame.height, "column_count": frame.width, "null_counts": nulls}
 
 
+def scan_table(source: DeltaPath | UnityCatalogTable) -> object:
+    """The table as a lazy frame of its own engine (Polars over Delta, or the cluster's Spark)."""
+    try:
+        if isinstance(source, DeltaPath):
+            return pl.scan_delta(source.path)
+        from pyspark.sql import SparkSession
+
+        return SparkSession.builder.getOrCreate().table(source.name)
+    except Exception as exc:
+        raise StorageError(
+            f"could not read {source}: {type(exc).__name__}: {exc}",
+            context={"table": source.model_dump()},
+            fix="check the table exists and the job's principal may SELECT from it",
+        ) from exc
+
+
 def run_train(request: TrainRequest, ctx: StepContext, log: logging.Logger) -> dict[str, Any]:
-    import mlflow
+    """The training asset's run (:func:`mlops_assets.ml.training_run.run_training`), then the
+    model and its drift reference profiles logged and registered as a new version."""
+    from mlops_assets.ml.training_run import register_training, run_training
 
-    from mlops_assets.ml.model_store import log_and_register
-    from mlops_assets.ml.split import split_frame
-    from mlops_assets.ml.tracking import start_run
-    from mlops_assets.ml.training import train_model
-
-    config = request.model
-    columns = [config.entity_key, config.timestamp, config.label]
-    columns += [*config.numeric_features, *config.categorical_features]
-    data = read_table(request.table, list(dict.fromkeys(columns)))
-    splits = split_frame(data, config.entity_key, config.split)
-    log.info(
-        "training on %s rows, validating on %s", splits["train"].height, splits["validation"].height
+    table = request.table
+    spec = request.model_copy(
+        update={
+            "tags": {**request.tags, "mlops.compute": "databricks-pipes"},
+            "dataset_table": request.dataset_table
+            or (table.name if isinstance(table, UnityCatalogTable) else request.dataset_name),
+        }
     )
     tags = RunTags(
         dagster_run_id=ctx.run_id, asset_key=ctx.asset_key, partition_key=ctx.partition_key
     )
-    with start_run(request.mlflow, f"train {request.registered_name}", tags) as run:
-        mlflow.set_tag("mlops.compute", "databricks-pipes")
-        if request.reason:
-            mlflow.set_tag("mlops.reason", request.reason)
-        result = train_model(splits["train"], splits["validation"], config)
-        version = log_and_register(
-            result,
-            config,
-            request.mlflow,
-            splits["train"].head(5),
-            registered_name=request.registered_name,
-        )
+    outcome = run_training(scan_table(table), spec, request.mlflow, tags)
+    result = outcome.result
+    log.info("trained on %s rows, validated on %s", result.n_train, result.n_validation)
+    version = register_training(outcome, spec, request.mlflow)
     log.info("registered %s version %s", version.name, version.version)
     return {
-        "model_name": version.name,
-        "model_version": version.version,
-        "mlflow_run_id": run.info.run_id,
+        "registered_model": version.name,
+        "model_version": int(version.version),
+        "model_uri": version.model_uri,
+        "mlflow_run_id": outcome.run_id,
+        "mlflow_experiment_id": outcome.experiment_id,
         "n_train": result.n_train,
         "n_validation": result.n_validation,
+        "search_trials": len(result.trials),
+        "params": json.dumps(result.params, sort_keys=True, default=str),
         **{f"validation_{k}": float(v) for k, v in result.validation_metrics.items()},
     }
 
@@ -192,3 +202,14 @@ STEPS: dict[str, tuple[type[BaseModel], Step]] = {
     "train": (TrainRequest, run_train),
     "score": (ScoreRequest, run_score),
 }
+
+
+def table_source(lakehouse: Lakehouse, ref: TableRef) -> DeltaPath | UnityCatalogTable:
+    """Where a job reads ``ref``: its Unity Catalog name, or its Delta folder (from the lakehouse,
+    the one owner of locations)."""
+    from mlops_assets.storage.unity_catalog import UnityCatalogLakehouse
+
+    location = lakehouse.table_location(ref)
+    if isinstance(lakehouse, UnityCatalogLakehouse):
+        return UnityCatalogTable(name=location)
+    return DeltaPath(path=location)

@@ -14,6 +14,11 @@ from mlops_assets.resources.io_managers.mlflow_model import MlflowModelIOManager
 from mlops_assets.resources.lakehouse import LakehouseResource, UnityCatalogLakehouseResource
 from mlops_assets.resources.mlflow import MlflowResource
 from mlops_assets.resources.serving import LocalServingResource
+from mlops_assets.resources.training_compute import (
+    LocalTrainingCompute,
+    PipesTrainingCompute,
+    TrainingComputeResource,
+)
 from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse
 
 
@@ -59,10 +64,16 @@ def databricks_environment_resources(
         lock_dir=str(scratch.cache_dir("locks")),
     )
     clients = databricks_resources(env)
+    training: TrainingComputeResource = LocalTrainingCompute()
+    if env.compute == "pipes":  # heavy steps as Databricks jobs (validated: `pipes:` is set)
+        training = PipesTrainingCompute(
+            databricks_pipes=clients["databricks_pipes"], lakehouse=lakehouse
+        )
     return {
         **_shared(lakehouse, mlflow, scratch, options),
         **clients,
         "serving": clients["databricks_serving"],  # the endpoint asset's one serving interface
+        "training_compute": training,
     }
 
 
@@ -98,4 +109,5 @@ def _shared(
             state_dir=str(scratch.cache_dir("serving")), keep_running=options.keep_serving
         ),
         "alerts": AlertsResource(),
+        "training_compute": LocalTrainingCompute(),
     }

@@ -1,5 +1,8 @@
 """MLflow model IO manager: a trained model output is logged and registered as a new version.
 
+A :class:`RegisteredModelVersion` output (a version a Databricks job already registered) is only
+recorded: its name, version, run and URI go into the materialization, nothing is registered again.
+
 Downstream assets receive a :class:`ModelVersionInfo`: the version the upstream materialization
 registered (its ``model_version`` metadata), so two trainings running at once each evaluate their
 own model; or the version an alias points at when the input asks for ``alias`` in its metadata.
@@ -8,7 +11,7 @@ own model; or the version an alias points at when the input asks for ``alias`` i
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import polars as pl
@@ -19,6 +22,9 @@ from mlops_assets.ml.model_store import ModelVersionInfo
 from mlops_assets.ml.training import TrainingResult
 from mlops_assets.monitoring.reference_profiles import ReferenceProfiles
 from mlops_assets.resources.mlflow import MlflowResource
+
+if TYPE_CHECKING:
+    from mlops_assets.ml.tracking import MlflowSettings
 
 REGISTERED_NAME = "mlops/registered_model"
 USE_CASE = "mlops/use_case"
@@ -39,23 +45,40 @@ class TrainedModel:
     artifacts: dict[str, Path] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class RegisteredModelVersion:
+    """What a training asset returns when the version was registered elsewhere (a Pipes job)."""
+
+    registered_name: str
+    """The full registry name (``catalog.schema.model`` on Unity Catalog)."""
+    version: str
+    run_id: str
+    model_uri: str
+    """``models:/<registered_name>/<version>``."""
+
+
 class MlflowModelIOManager(dg.ConfigurableIOManager):
-    """Logs a :class:`TrainedModel` (signature, example, pinned requirements) and registers it."""
+    """Logs a :class:`TrainedModel` (signature, example, pinned requirements) and registers it;
+    records a :class:`RegisteredModelVersion` as it is."""
 
     mlflow: MlflowResource
 
     def handle_output(self, context: dg.OutputContext, obj: Any) -> None:
         from mlops_assets.ml.model_store import log_and_register
-        from mlops_assets.ml.tracking import model_version_url
         from mlops_assets.monitoring.reference_profiles import saved_profiles
 
-        if not isinstance(obj, TrainedModel):
-            raise RegistryError(
-                f"the MLflow model IO manager stores TrainedModel, not {type(obj).__name__}",
-                fix="return mlops_assets.resources.io_managers.mlflow_model.TrainedModel",
-            )
         use_case = str((context.definition_metadata or {}).get(USE_CASE, "default"))
         settings = self.mlflow.settings(use_case)
+        if isinstance(obj, RegisteredModelVersion):
+            info = self._registered(obj, settings)
+            context.add_output_metadata(version_metadata(info, settings))
+            return
+        if not isinstance(obj, TrainedModel):
+            raise RegistryError(
+                "the MLflow model IO manager stores TrainedModel or RegisteredModelVersion, "
+                f"not {type(obj).__name__}",
+                fix="return mlops_assets.resources.io_managers.mlflow_model.TrainedModel",
+            )
         files: AbstractContextManager[dict[str, Path]] = (
             saved_profiles(obj.profiles) if obj.profiles is not None else nullcontext({})
         )
@@ -68,16 +91,25 @@ class MlflowModelIOManager(dg.ConfigurableIOManager):
                 {**obj.artifacts, **profile_files},
                 registered_name=obj.registered_name,
             )
-        metadata: dict[str, Any] = {
-            "registered_model": info.name,
-            MODEL_VERSION: int(info.version),
-            "model_uri": info.model_uri,
-            "mlflow_run_id": info.run_id or "",
-        }
-        url = model_version_url(settings, info.name, info.version)
-        if url:
-            metadata["model_version_link"] = dg.MetadataValue.url(url)
-        context.add_output_metadata(metadata)
+        context.add_output_metadata(version_metadata(info, settings))
+
+    def _registered(
+        self, obj: RegisteredModelVersion, settings: "MlflowSettings"
+    ) -> ModelVersionInfo:
+        """The version as this process's registry sees it (it must exist and match)."""
+        from mlops_assets.ml.registry import Registry
+
+        info = Registry(settings, lock_dir=self.mlflow.locks).get_version(
+            obj.registered_name, obj.version
+        )
+        if info.run_id != obj.run_id:
+            raise RegistryError(
+                f"{obj.registered_name} v{obj.version} was registered from run {info.run_id}, "
+                f"not {obj.run_id}",
+                context={"model": obj.registered_name, "version": obj.version},
+                fix="point the job and the Dagster process at the same MLflow registry",
+            )
+        return info
 
     def load_input(self, context: dg.InputContext) -> ModelVersionInfo:
         from mlops_assets.ml.registry import CHAMPION, Registry
@@ -114,6 +146,22 @@ class MlflowModelIOManager(dg.ConfigurableIOManager):
             f"(v{latest.version})"
         )
         return latest
+
+
+def version_metadata(info: ModelVersionInfo, settings: "MlflowSettings") -> dict[str, Any]:
+    """The registered version as output metadata (``model_version`` is what readers look up)."""
+    from mlops_assets.ml.tracking import model_version_url
+
+    metadata: dict[str, Any] = {
+        "registered_model": info.name,
+        MODEL_VERSION: int(info.version),
+        "model_uri": info.model_uri,
+        "mlflow_run_id": info.run_id or "",
+    }
+    url = model_version_url(settings, info.name, info.version)
+    if url:
+        metadata["model_version_link"] = dg.MetadataValue.url(url)
+    return metadata
 
 
 def materialized_version(context: dg.InputContext) -> str | None:
