@@ -9,7 +9,6 @@ from mlops_assets.assets.keys import daily_partitions
 from mlops_assets.automation.jobs import AssetJob
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.resources.lakehouse import LakehouseResource
-from mlops_assets.storage.landing import landing_files
 
 
 def _fingerprint(entries: list[tuple[str, int, int]]) -> str:
@@ -35,6 +34,8 @@ def build_landing_sensor(uc: UseCaseConfig, job: AssetJob) -> dg.SensorDefinitio
     def _sensor(
         context: dg.SensorEvaluationContext, lakehouse: LakehouseResource
     ) -> dg.SensorResult | dg.SkipReason:
+        from mlops_assets.storage.landing import landing_files  # polars: not at load time
+
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         house = lakehouse.get()
         days: dict[str, list[tuple[str, int, int]]] = {}

@@ -16,7 +16,7 @@ are not opened again: their rows and records are kept as the partition has them)
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import narwhals as nw
@@ -35,7 +35,9 @@ from mlops_assets.resources.io_managers.delta import SCHEMA_EVOLUTION_TAG
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.metadata import markdown_table
 from mlops_assets.storage.lakehouse import TableRef
-from mlops_assets.storage.landing import LandingBatch, LandingFile, read_landing
+
+if TYPE_CHECKING:
+    from mlops_assets.storage.landing import LandingBatch, LandingFile
 
 LANDING_FILES_SUFFIX = "_landing_files"
 FILES_CHECK = "landing_files_ingested"
@@ -48,7 +50,7 @@ def landing_files_ref(uc: UseCaseConfig, ds: DatasetConfig) -> TableRef:
     return tables(uc).ref("bronze", f"{ds.name}{LANDING_FILES_SUFFIX}")
 
 
-def _files_table(records: list[LandingFile], *, columns: bool = False) -> dg.MetadataValue:
+def _files_table(records: "list[LandingFile]", *, columns: bool = False) -> dg.MetadataValue:
     if columns:
         rows: list[list[object]] = [[r.file, ", ".join(r.missing_columns)] for r in records]
         headers = ["file", "missing declared columns"]
@@ -61,7 +63,7 @@ def _files_table(records: list[LandingFile], *, columns: bool = False) -> dg.Met
     return markdown_table(headers, rows)
 
 
-def _check_results(key: dg.AssetKey, batch: LandingBatch) -> Iterator[dg.AssetCheckResult]:
+def _check_results(key: dg.AssetKey, batch: "LandingBatch") -> Iterator[dg.AssetCheckResult]:
     lacking = [r for r in batch.records if r.status == "ingested" and r.missing_columns]
     yield dg.AssetCheckResult(
         asset_key=key,
@@ -86,7 +88,7 @@ def _check_results(key: dg.AssetKey, batch: LandingBatch) -> Iterator[dg.AssetCh
     )
 
 
-def _log(context: dg.AssetExecutionContext, batch: LandingBatch, folder: str) -> None:
+def _log(context: dg.AssetExecutionContext, batch: "LandingBatch", folder: str) -> None:
     for record in batch.records:
         if record.status == "rejected":
             context.log.warning(f"rejected landing file {record.file}: {record.reason}")
@@ -108,7 +110,7 @@ def _alert(
     uc: UseCaseConfig,
     ds: DatasetConfig,
     partition: str,
-    batch: LandingBatch,
+    batch: "LandingBatch",
 ) -> None:
     """A ``check_failed`` warning listing rejected files and files lacking declared columns."""
     lacking = [r.file for r in batch.records if r.status == "ingested" and r.missing_columns]
@@ -128,7 +130,7 @@ def _alert(
     )
 
 
-def _output_metadata(batch: LandingBatch, folder: Path, location: str) -> dict[str, Any]:
+def _output_metadata(batch: "LandingBatch", folder: Path, location: str) -> dict[str, Any]:
     return {
         "files": _files_table(batch.records),
         "file_count": len(batch.files),
@@ -179,6 +181,8 @@ def build_bronze_asset(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinit
         lakehouse: LakehouseResource,
         alerts: AlertsResource,
     ) -> Iterator[Any]:
+        from mlops_assets.storage.landing import read_landing
+
         house, partition = lakehouse.get(), context.partition_key
         folder = house.landing_dir(uc.name, ds.landing_subdir) / partition
         location = house.table_location(files_ref)

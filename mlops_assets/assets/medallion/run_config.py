@@ -12,10 +12,9 @@
 """
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import narwhals as nw
-import polars as pl
 from pydantic import Field, create_model
 
 from mlops_assets.assets.run_config import AS_OF_DESCRIPTION, AsOf, AsOfRunConfig, RunConfigBase
@@ -24,7 +23,11 @@ from mlops_assets.config.tables import AggregateTable, GoldTable, JoinTable
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame, to_polars
 from mlops_assets.storage.lakehouse import Lakehouse
-from mlops_assets.storage.landing import LandingBatch, LandingFile
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from mlops_assets.storage.landing import LandingBatch
 
 LandingSelection = Literal["all", "new"]
 
@@ -189,25 +192,31 @@ def gold_run_config(uc: UseCaseConfig, table: GoldTable) -> type[GoldRunConfigBa
     return config
 
 
-def already_ingested(house: Lakehouse, bronze: str, files: str, partition: str) -> pl.DataFrame:
+def already_ingested(house: Lakehouse, bronze: str, files: str, partition: str) -> "pl.DataFrame":
     """The landing-files rows of ``partition`` recorded as ``ingested`` (``landing_files: new``).
 
     Empty when the partition has no bronze rows yet (nothing to keep: every file is read).
     """
+    import polars as pl
+
     if not (house.exists(files) and house.exists(bronze)):
         return pl.DataFrame(schema={"file": pl.String})
     return to_polars(house.scan(files, [partition]).filter(nw.col("status") == "ingested"))
 
 
 def keep_ingested(
-    house: Lakehouse, bronze: str, partition: str, batch: LandingBatch, before: pl.DataFrame
-) -> LandingBatch:
+    house: Lakehouse, bronze: str, partition: str, batch: "LandingBatch", before: "pl.DataFrame"
+) -> "LandingBatch":
     """``batch`` (read without the files of ``before``) plus what those files brought before.
 
     Files the partition's landing-files table records as ingested (``before``, see
     :func:`already_ingested`) were not opened again; their rows come from the bronze partition as
     it is (original ``_ingested_at`` and ``_batch_id``) and their records are kept, with a note.
     """
+    import polars as pl
+
+    from mlops_assets.storage.landing import LandingFile
+
     kept = set(before["file"].to_list())
     if not kept:
         return batch

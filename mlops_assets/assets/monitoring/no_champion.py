@@ -7,13 +7,15 @@ verdict), and the retraining sensor treats such a day as no evidence.
 """
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
 from mlops_assets.assets.monitoring.performance_reporting import PERFORMANCE_CHECK
 from mlops_assets.assets.monitoring.reporting import DATA_DRIFT_CHECK, PREDICTION_DRIFT_CHECK
-from mlops_assets.monitoring.windows import DriftWindow, PerformanceWindow
+
+if TYPE_CHECKING:  # polars-backed rows: imported when a day is recorded, not at load time
+    from mlops_assets.monitoring.windows import DriftWindow, PerformanceWindow
 
 NO_CHAMPION = "no_champion"
 VERDICT = "no verdict (no @champion yet)"
@@ -38,12 +40,14 @@ def _skipped(check_name: str, reason: str) -> dg.AssetCheckResult:
     )
 
 
-def _metadata(row: DriftWindow | PerformanceWindow, reason: str) -> dict[str, Any]:
+def _metadata(row: "DriftWindow | PerformanceWindow", reason: str) -> dict[str, Any]:
     return {"status": row.status, "verdict": dg.MetadataValue.md(reason)}
 
 
 def drift_without_champion(model_name: str, window: str, n_current: int) -> Iterator[Any]:
     """The drift asset's check results and output on a day without a champion."""
+    from mlops_assets.monitoring.windows import DriftWindow
+
     reason = no_champion_reason(model_name, window, "training reference")
     row = DriftWindow.without_champion(window, n_current)
     yield _skipped(DATA_DRIFT_CHECK, reason)
@@ -55,6 +59,8 @@ def performance_without_champion(
     model_name: str, window: str, labels_received: int
 ) -> Iterator[Any]:
     """The performance asset's check result and output on a day without a champion."""
+    from mlops_assets.monitoring.windows import PerformanceWindow
+
     reason = no_champion_reason(model_name, window, "held-out metrics")
     row = PerformanceWindow.without_champion(window, labels_received)
     yield _skipped(PERFORMANCE_CHECK, reason)
