@@ -9,6 +9,12 @@ import dagster as dg
 from pydantic import BaseModel, Field
 
 from mlops_assets.automation.jobs import AssetJob, UseCaseJobs, build_jobs
+from mlops_assets.cli.demo_launch import (
+    LaunchedStack,
+    StepOutcome,
+    demo_launcher,
+    outcome_from_events,
+)
 from mlops_assets.cli.demo_window import DemoWindow, check_days, demo_days, write_window
 from mlops_assets.cli.dev import LOCATION_NAME
 from mlops_assets.config.project import ProjectConfig, load_project, local_environment
@@ -24,16 +30,16 @@ LOCATION_TAGS = {REPOSITORY_TAG: f"__repository__@{LOCATION_NAME}"}
 repository (Dagster names it ``__repository__``) in location ``mlops_assets``."""
 
 
-class StepOutcome(BaseModel):
-    """One job run of the demo."""
+def serving_smoke_test(defs: dg.Definitions) -> dict[str, Any] | None:
+    """Run config of a launched deployment: smoke-test the local endpoint, then stop it (the
+    code location keeps it running; the demo leaves no server behind, as in process)."""
+    from mlops_assets.resources.serving import LocalServingResource
 
-    job: str = Field(description="Job name.")
-    partition: str | None = Field(default=None, description="Partition key, if any.")
-    success: bool = Field(description="Whether the run succeeded.")
-    seconds: float = Field(description="Wall time.")
-    checks_passed: int = Field(default=0, description="Asset checks that passed.")
-    checks_failed: list[str] = Field(default_factory=list, description="Failed checks.")
-    error: str | None = Field(default=None, description="First error message, if any.")
+    serving = (defs.resources or {}).get("serving")
+    if not isinstance(serving, LocalServingResource):
+        return None
+    config = {"state_dir": serving.state_dir, "keep_running": False}
+    return {"resources": {"serving": {"config": config}}}
 
 
 class DemoReport(BaseModel):
@@ -80,26 +86,8 @@ def run_job(
             "loggers": {"console": {"config": {"log_level": log_level}}},
         },
     )
-    evaluations = result.get_asset_check_evaluations()
-    failed = [f"{e.asset_key.to_user_string()}:{e.check_name}" for e in evaluations if not e.passed]
-    error = None
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure and event.step_failure_data.error is not None:
-                err = event.step_failure_data.error
-                while err.cause is not None and "DagsterExecution" in (err.cls_name or ""):
-                    err = err.cause
-                error = f"{event.step_key}: {err.message.strip()}"
-                break
-    return StepOutcome(
-        job=name,
-        partition=partition,
-        success=result.success,
-        seconds=round(time.perf_counter() - start, 2),
-        checks_passed=len(evaluations) - len(failed),
-        checks_failed=failed,
-        error=error,
-    )
+    seconds = time.perf_counter() - start
+    return outcome_from_events(name, partition, result.success, seconds, result.all_events)
 
 
 def location_definitions(project: ProjectConfig, *, keep_serving: bool) -> dg.Definitions:
@@ -124,6 +112,7 @@ def run_demo(
     defs: dg.Definitions | None = None,
     end: date | None = None,
     monitor_days: int = MONITOR_DAYS,
+    launcher: LaunchedStack | None = None,
 ) -> DemoReport:
     """Simulate ``days`` of landing files ending at ``end`` (default yesterday), then run every
     lifecycle stage: ingestion and batch inference per day, training and deployment, drift and
@@ -131,7 +120,9 @@ def run_demo(
     retraining sensor over them.
 
     ``fresh`` resets only this use case (its lakehouse locations, registered model and
-    experiment); ``defs`` defaults to the code location's definitions.
+    experiment); ``defs`` defaults to the code location's definitions. With ``launcher`` the
+    jobs are launched through the code location (the UI's timeline shows them), else executed
+    in process.
     """
     from mlops_assets.cli.reset import reset_use_case
     from mlops_assets.simulate.cli import parse_drift
@@ -162,7 +153,11 @@ def run_demo(
     steps: list[StepOutcome] = []
 
     def step(job: AssetJob, partition: str | None = None) -> None:
-        outcome = run_job(defs, job.name, instance, partition=partition)
+        if launcher is None:
+            outcome = run_job(defs, job.name, instance, partition=partition)
+        else:  # the code location's endpoint is kept running; the demo's is stopped after its test
+            config = serving_smoke_test(defs) if job is jobs.deployment else None
+            outcome = launcher.run(job.name, partition, LOCATION_TAGS, run_config=config)
         steps.append(outcome)
         if echo:
             _echo_step(outcome)
@@ -270,6 +265,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="leave the sensors as they are (by default the use case's landing and retraining "
         "sensors are started in $DAGSTER_HOME's instance, their cursors set for the demo's data)",
     )
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="execute the jobs in this process (faster; the UI's Overview timeline will not show "
+        "the runs). By default they are launched through the code location by a headless "
+        "webserver started for the demo (needs $DAGSTER_HOME)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -286,18 +288,20 @@ def run(args: argparse.Namespace) -> int:
     )
     defs = location_definitions(project, keep_serving=False)
     instance = get_instance()
-    report = run_demo(
-        project,
-        days=args.days,
-        rows_per_day=args.rows_per_day,
-        drift=args.drift,
-        fresh=not args.keep,
-        instance=instance,
-        use_case=args.use_case,
-        defs=defs,
-        end=args.end,
-        monitor_days=args.monitor_days,
-    )
+    with demo_launcher(instance, window[0], in_process=args.in_process) as launcher:
+        report = run_demo(
+            project,
+            days=args.days,
+            rows_per_day=args.rows_per_day,
+            drift=args.drift,
+            fresh=not args.keep,
+            instance=instance,
+            use_case=args.use_case,
+            defs=defs,
+            end=args.end,
+            monitor_days=args.monitor_days,
+            launcher=launcher,
+        )
     print(summarise(project, report, defs))
     if not args.no_sensors:
         from mlops_assets.cli.demo_sensors import leave_sensors_started

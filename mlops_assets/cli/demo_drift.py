@@ -14,7 +14,8 @@ import dagster as dg
 from pydantic import BaseModel, Field
 
 from mlops_assets.automation.jobs import build_jobs
-from mlops_assets.cli.demo import StepOutcome, location_definitions, run_job
+from mlops_assets.cli.demo import LOCATION_TAGS, location_definitions, run_job
+from mlops_assets.cli.demo_launch import LaunchedStack, StepOutcome, demo_launcher
 from mlops_assets.cli.demo_window import DemoWindow, check_days, demo_days, write_window
 from mlops_assets.config.project import ProjectConfig, load_project, local_environment
 from mlops_assets.errors import ConfigError
@@ -91,8 +92,10 @@ def run_drift_demo(
     echo: bool = True,
     use_case: str | None = None,
     end: date | None = None,
+    launcher: LaunchedStack | None = None,
 ) -> DriftDemoReport:
-    """Run the scenario; see the module docstring."""
+    """Run the scenario; see the module docstring. With ``launcher`` the jobs are launched
+    through the code location (the UI's timeline shows them), else executed in process."""
     from mlops_assets.automation.retraining_sensor import build_retraining_sensor
     from mlops_assets.cli.reset import reset_use_case
     from mlops_assets.simulate.cli import parse_drift
@@ -136,9 +139,13 @@ def run_drift_demo(
         tags: dict[str, str] | None = None,
         run_config: dict[str, Any] | None = None,
     ) -> bool:
-        outcome = run_job(
-            defs, job, instance, partition=partition, tags=tags, run_config=run_config
-        )
+        if launcher is None:
+            outcome = run_job(
+                defs, job, instance, partition=partition, tags=tags, run_config=run_config
+            )
+        else:
+            tags = {**LOCATION_TAGS, **(tags or {})}
+            outcome = launcher.run(job, partition, tags, run_config=run_config)
         steps.append(outcome)
         if not outcome.success and echo:
             print(f"    {job}[{partition or ''}] FAILED: {outcome.error}")
@@ -228,6 +235,13 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
         help="last simulated day (default: yesterday, UTC)",
     )
     parser.add_argument("--use-case", default=None, help="use case (default: the first one)")
+    parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="execute the jobs in this process (faster; the UI's Overview timeline will not show "
+        "the runs). By default they are launched through the code location by a headless "
+        "webserver started for the demo (needs $DAGSTER_HOME)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -239,15 +253,19 @@ def run(args: argparse.Namespace) -> int:
         f"mlops-assets demo-drift: {args.days} days x {args.rows_per_day} rows, drift from day "
         f"{args.drift_from}"
     )
-    report = run_drift_demo(
-        project,
-        days=args.days,
-        drift_from=args.drift_from,
-        rows_per_day=args.rows_per_day,
-        instance=get_instance(),
-        use_case=args.use_case,
-        end=args.end,
-    )
+    instance = get_instance()
+    first_day = demo_days(args.days, args.end)[0]
+    with demo_launcher(instance, first_day, in_process=args.in_process) as launcher:
+        report = run_drift_demo(
+            project,
+            days=args.days,
+            drift_from=args.drift_from,
+            rows_per_day=args.rows_per_day,
+            instance=instance,
+            use_case=args.use_case,
+            end=args.end,
+            launcher=launcher,
+        )
     retrains = [d.day for d in report.days if d.retrained]
     print(f"\nretraining runs: {len(retrains)} ({', '.join(retrains) or 'none'})")
     print(f"final champion: v{report.final_champion}")

@@ -41,7 +41,7 @@ def dev_command(host: str, port: int, workspace: Path | None = None) -> list[str
     ]
 
 
-def _group_alive(pgid: int) -> bool:
+def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
@@ -51,7 +51,7 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
-def _signal_group(pgid: int, sig: int) -> None:
+def signal_group(pgid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError):
         os.killpg(pgid, sig)
 
@@ -88,25 +88,25 @@ def supervise(
         if not stop_requested:  # one stop, passed on once: a second SIGINT would cut cleanup
             stop_requested.append(time.monotonic())
             if started:
-                _signal_group(started[0].pid, signal.SIGINT)
+                signal_group(started[0].pid, signal.SIGINT)
 
     previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
     try:  # handlers are set first: the child starts with default dispositions, never SIG_IGN
         proc = subprocess.Popen(list(command), start_new_session=True, env=env)
         started.append(proc)
         if stop_requested:  # a signal arrived while starting
-            _signal_group(proc.pid, signal.SIGINT)
+            signal_group(proc.pid, signal.SIGINT)
         while True:
             try:
                 code = proc.wait(timeout=0.5)
                 break
             except subprocess.TimeoutExpired:
                 if stop_requested and time.monotonic() - stop_requested[0] > stop_timeout:
-                    _signal_group(proc.pid, signal.SIGKILL)
+                    signal_group(proc.pid, signal.SIGKILL)
         deadline = time.monotonic() + (stop_timeout if stop_requested else 5.0)
-        while _group_alive(proc.pid) and time.monotonic() < deadline:
+        while group_alive(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
-        _signal_group(proc.pid, signal.SIGKILL)  # whatever outlived dagster dev
+        signal_group(proc.pid, signal.SIGKILL)  # whatever outlived dagster dev
         return 0 if stop_requested else code
     finally:
         for sig, handler in previous.items():
