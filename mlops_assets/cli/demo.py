@@ -278,6 +278,7 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
 def run(args: argparse.Namespace) -> int:
     from mlops_assets.cli.demo_summary import summarise
     from mlops_assets.cli.instance import get_instance
+    from mlops_assets.simulate.config import SimulationConfig
 
     project = load_project()
     window = demo_days(args.days, args.end)
@@ -286,6 +287,8 @@ def run(args: argparse.Namespace) -> int:
         f"{window[0].isoformat()} to {window[-1].isoformat()}",
         flush=True,
     )
+    uc = project.use_case(args.use_case) if args.use_case else project.use_cases[0]
+    check_days(uc, window, SimulationConfig().label_delay_days)  # refuse before starting anything
     defs = location_definitions(project, keep_serving=False)
     instance = get_instance()
     with demo_launcher(instance, window[0], in_process=args.in_process) as launcher:
@@ -306,7 +309,6 @@ def run(args: argparse.Namespace) -> int:
     if not args.no_sensors:
         from mlops_assets.cli.demo_sensors import leave_sensors_started
 
-        uc = project.use_case(report.use_case)
         print(f"\n{leave_sensors_started(uc, report.success, defs, instance, fresh=not args.keep)}")
     print(
         "\nSee it in the UI: `make dev` (or `mlops-assets dev`), then http://127.0.0.1:3000 "

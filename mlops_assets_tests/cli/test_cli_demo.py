@@ -59,6 +59,7 @@ def test_demo_runs_the_whole_flow_and_accounts_for_every_row(tmp_path: Path) -> 
             "--rows-per-day",
             "300",
             "--no-sensors",  # sensor start-up has its own test (test_cli_demo_sensors.py)
+            "--in-process",  # launching through the location: test_cli_demo_launch.py
         ],
         cwd=REPO_ROOT,
         env=env,

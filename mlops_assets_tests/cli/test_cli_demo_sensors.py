@@ -86,7 +86,7 @@ def test_demo_leaves_sensors_started_and_the_daemon_records_skips(tmp_path: Path
     }
     for name in ("MLOPS_ENV", "MLOPS_CONFIG_DIR", "MLOPS_PARTITIONS_START"):
         env.pop(name, None)
-    argv = ["demo", "--days", "5", "--rows-per-day", "100", "--monitor-days", "1"]
+    argv = ["demo", "--days", "5", "--rows-per-day", "100", "--monitor-days", "1", "--in-process"]
     done = subprocess.run(
         [
             sys.executable,
