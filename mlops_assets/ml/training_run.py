@@ -56,13 +56,6 @@ class TrainingSpec(BaseModel):
         default=None, description="Window features profiled on complete-history rows only."
     )
 
-    def read_columns(self) -> list[str]:
-        """Every column the run reads from the training set."""
-        from mlops_assets.ml.columns import training_columns
-
-        extra = [self.history.timestamp, *self.history.windows] if self.history else []
-        return list(dict.fromkeys([*training_columns(self.model), *extra]))
-
 
 @dataclass(frozen=True)
 class TrainingOutcome:

@@ -51,7 +51,7 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         mlflow: MlflowResource,
         training_compute: TrainingComputeResource,
         training_set: LazyFrame,
-    ) -> TrainedModel | RegisteredModelVersion:
+    ) -> dg.Output[TrainedModel | RegisteredModelVersion]:
         from mlops_assets.ml.training_run import TrainingSpec
         from mlops_assets.monitoring.reference_profiles import history_windows
 
@@ -71,8 +71,9 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         trained = training_compute.train(
             context, spec, settings, run_tags(context), refs.training_set, training_set
         )
-        context.add_output_metadata(trained.metadata)
-        context.add_output_metadata(run_config_metadata(run_config))
-        return trained.model
+        # an Output, not the bare value: after a Pipes session Dagster wants typed events
+        return dg.Output(
+            trained.model, metadata={**trained.metadata, **run_config_metadata(run_config)}
+        )
 
     return _train
