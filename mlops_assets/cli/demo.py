@@ -9,12 +9,8 @@ import dagster as dg
 from pydantic import BaseModel, Field
 
 from mlops_assets.automation.jobs import AssetJob, UseCaseJobs, build_jobs
-from mlops_assets.cli.demo_launch import (
-    LaunchedStack,
-    StepOutcome,
-    demo_launcher,
-    outcome_from_events,
-)
+from mlops_assets.cli.demo_launch import LaunchedStack, demo_launcher
+from mlops_assets.cli.demo_outcome import StepOutcome, outcome_from_events
 from mlops_assets.cli.demo_window import DemoWindow, check_days, demo_days, write_window
 from mlops_assets.cli.dev import LOCATION_NAME
 from mlops_assets.config.project import ProjectConfig, load_project, local_environment

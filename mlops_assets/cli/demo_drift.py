@@ -15,7 +15,8 @@ from pydantic import BaseModel, Field
 
 from mlops_assets.automation.jobs import build_jobs
 from mlops_assets.cli.demo import LOCATION_TAGS, location_definitions, run_job
-from mlops_assets.cli.demo_launch import LaunchedStack, StepOutcome, demo_launcher
+from mlops_assets.cli.demo_launch import LaunchedStack, demo_launcher
+from mlops_assets.cli.demo_outcome import StepOutcome
 from mlops_assets.cli.demo_window import DemoWindow, check_days, demo_days, write_window
 from mlops_assets.config.project import ProjectConfig, load_project, local_environment
 from mlops_assets.errors import ConfigError
