@@ -83,6 +83,17 @@ class StepContext(BaseModel):
     partition_key: str | None = None
 
 
+def table_source(lakehouse: Lakehouse, ref: TableRef) -> DeltaPath | UnityCatalogTable:
+    """Where a job reads ``ref``: its Unity Catalog name, or its Delta folder (from the lakehouse,
+    the one owner of locations)."""
+    from mlops_assets.storage.unity_catalog import UnityCatalogLakehouse
+
+    location = lakehouse.table_location(ref)
+    if isinstance(lakehouse, UnityCatalogLakehouse):
+        return UnityCatalogTable(name=location)
+    return DeltaPath(path=location)
+
+
 def read_table(source: DeltaPath | UnityCatalogTable, columns: list[str] | None) -> pl.DataFrame:
     """The table (only ``columns``) as a Polars frame on the driver."""
     try:
@@ -202,14 +213,3 @@ STEPS: dict[str, tuple[type[BaseModel], Step]] = {
     "train": (TrainRequest, run_train),
     "score": (ScoreRequest, run_score),
 }
-
-
-def table_source(lakehouse: Lakehouse, ref: TableRef) -> DeltaPath | UnityCatalogTable:
-    """Where a job reads ``ref``: its Unity Catalog name, or its Delta folder (from the lakehouse,
-    the one owner of locations)."""
-    from mlops_assets.storage.unity_catalog import UnityCatalogLakehouse
-
-    location = lakehouse.table_location(ref)
-    if isinstance(lakehouse, UnityCatalogLakehouse):
-        return UnityCatalogTable(name=location)
-    return DeltaPath(path=location)
