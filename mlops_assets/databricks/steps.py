@@ -6,7 +6,8 @@ and reports logs and metadata back through Dagster Pipes. They work on any machi
 Unity Catalog table read through the cluster's Spark session, or a Delta path read with Polars.
 
 * ``profile``: rows, columns, null counts of a table;
-* ``train``: split, train, log and register a model version (``mlops_assets.ml``);
+* ``train``: the training asset's run (``mlops_assets.ml.training_run``), then the model and its
+  drift reference profiles logged and registered as a new version;
 * ``score``: batch-score a table with a registered version and write the predictions.
 """
 
