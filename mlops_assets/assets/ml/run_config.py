@@ -195,9 +195,21 @@ class EvaluationRunConfigBase(RunConfigBase):
         raise NotImplementedError
 
 
+_TRAINING_CLASSES: dict[str, type[TrainingRunConfigBase]] = {}
+"""Built classes by model YAML: the asset and the retraining schedule share one class, and the
+estimator's source is read once per code-location load."""
+
+
 def training_run_config(uc: UseCaseConfig) -> type[TrainingRunConfigBase]:
     """The training asset's run configuration for ``uc`` (defaults: its YAML)."""
     yaml_model = model_config(uc)
+    key = yaml_model.model_dump_json()
+    if key not in _TRAINING_CLASSES:
+        _TRAINING_CLASSES[key] = _build_training_run_config(yaml_model)
+    return _TRAINING_CLASSES[key]
+
+
+def _build_training_run_config(yaml_model: ModelConfig) -> type[TrainingRunConfigBase]:
     params_cls = estimator_params_class(yaml_model)
     seed = yaml_model.split.seed
 
