@@ -34,10 +34,10 @@ $(INSTALL_STAMP): uv.lock pyproject.toml
 	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
 	@touch $@
 
-demo: install ## simulate the 7 days ending yesterday, run every job on them (monitoring too), print a summary
+demo: install ## simulate the 7 days ending yesterday, launch every job on them through the code location (monitoring too), print a summary
 	$(RUN) mlops-assets demo --days 7
 
-demo-drift: install ## two simulated weeks, drift from day 8: detect, explain, retrain
+demo-drift: install ## two simulated weeks, drift from day 8: detect, explain, retrain (jobs in process; --launch via the code location)
 	$(RUN) mlops-assets demo-drift --days 14 --drift-from 8
 
 dev: install ## the Dagster UI (location mlops_assets) on http://127.0.0.1:3000, partitions from the demo's first day; Ctrl-C stops it
