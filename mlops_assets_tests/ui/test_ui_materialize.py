@@ -194,4 +194,11 @@ def _drive(url: str, home: Path, shots: Path) -> None:
 
         _open(page, f"{url}/assets", "churn / silver / customers")
         page.screenshot(path=str(shots / "catalog.png"))
+
+        # the demo's runs were launched through the code location: the Overview timeline (which
+        # drops runs without a code-location origin) has a row per job the demo ran
+        body = _open(page, f"{url}/overview/activity/timeline?groupBy=job", "churn_training")
+        page.screenshot(path=str(shots / "timeline.png"))
+        for job in ("churn_ingestion", "churn_training", "churn_batch_inference"):
+            assert job in body, f"{job} missing from the Overview timeline"
         browser.close()
