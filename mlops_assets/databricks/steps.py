@@ -8,7 +8,8 @@ Unity Catalog table read through the cluster's Spark session, or a Delta path re
 * ``profile``: rows, columns, null counts of a table;
 * ``train``: the training asset's run (``mlops_assets.ml.training_run``), then the model and its
   drift reference profiles logged and registered as a new version;
-* ``score``: batch-score a table with a registered version and write the predictions.
+* ``score``: the batch inference asset's scoring of a feature partition with the version the
+  asset resolved, the predictions partition replaced in the lakehouse.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.errors import StorageError
+from mlops_assets.ml.inference import ScoringSpec
 from mlops_assets.ml.tracking import MlflowSettings, RunTags
 from mlops_assets.ml.training_run import TrainingSpec
 from mlops_assets.storage.lakehouse import Lakehouse, TableRef
@@ -62,17 +65,19 @@ class TrainRequest(TrainingSpec):
     mlflow: MlflowSettings
 
 
-class ScoreRequest(BaseModel):
+class ScoreRequest(ScoringSpec):
+    """A :class:`ScoringSpec` (version resolved by the asset) plus where the rows are, where the
+    predictions go and which MLflow serves the model."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
-    table: TableSource = Field(description="Rows to score.")
-    output: TableSource = Field(description="Where the predictions go (overwritten).")
+    table: TableSource = Field(description="Rows to score (the feature table).")
+    output: TableSource = Field(description="The predictions table.")
+    partition: str | None = Field(
+        default=None,
+        description="The daily partition read from `table` and replaced in `output` (none: the "
+        "whole table is read and `output` overwritten).",
+    )
     mlflow: MlflowSettings
-    model_name: str = Field(description="Registered name; bare names get `mlflow.model_namespace`.")
-    version: str
-    alias: str | None = None
-    entity_key: str
-    timestamp: str
-    features: list[str] = Field(description="Model input columns to read.")
 
 
 class StepContext(BaseModel):
@@ -186,26 +191,70 @@ def run_train(request: TrainRequest, ctx: StepContext, log: logging.Logger) -> d
 
 
 def run_score(request: ScoreRequest, ctx: StepContext, log: logging.Logger) -> dict[str, Any]:
-    from mlops_assets.ml.inference import score
+    """The batch inference asset's scoring (:func:`mlops_assets.ml.inference.score_features`) of
+    one partition, written into the predictions table by the lakehouse's own writer (the
+    partition replaced: re-running it is idempotent); reports the summary and the commit."""
+    import narwhals as nw
+
+    from mlops_assets.ml.inference import score_features
     from mlops_assets.ml.tracking import configure
+    from mlops_assets.storage.delta import PARTITIONS_KEY, RUN_ID_KEY
 
     configure(request.mlflow)
-    columns = list(dict.fromkeys([request.entity_key, request.timestamp, *request.features]))
-    data = read_table(request.table, columns)
-    name = request.mlflow.model_name(request.model_name)  # catalog.schema. on Unity Catalog
-    uri = f"models:/{name}/{request.version}"
-    predictions = score(
-        data,
-        uri,
-        name,
-        request.version,
-        request.alias,
-        request.entity_key,
-        request.timestamp,
+    partitions = [request.partition] if request.partition is not None else None
+    features = scan_partitions(request.table, partitions)
+    spec = ScoringSpec.model_validate(request.model_dump(include=set(ScoringSpec.model_fields)))
+    predictions, summary = score_features(features, spec)
+    house, location = lakehouse_for(request.output)
+    commit = {RUN_ID_KEY: ctx.run_id}
+    if partitions is not None:
+        commit[PARTITIONS_KEY] = ",".join(partitions)
+    written = house.write(
+        location, nw.from_native(predictions), partitions=partitions, commit_metadata=commit
     )
-    write_table(predictions, request.output)
-    log.info("scored %s rows with %s", predictions.height, uri)
-    return {"row_count": predictions.height, "model_uri": uri}
+    log.info(
+        "scored %s rows with %s, wrote version %s of %s",
+        summary.rows,
+        request.version.model_uri,
+        written.version,
+        location,
+    )
+    return {
+        **summary.model_dump(),
+        "model_uri": request.version.model_uri,
+        "write": written.model_dump(mode="json"),
+    }
+
+
+def scan_partitions(source: DeltaPath | UnityCatalogTable, partitions: list[str] | None) -> object:
+    """``source`` (only ``partitions``, without the partition column) as a lazy frame of its
+    engine, read the way the lakehouse reads it."""
+    house, location = lakehouse_for(source)
+    try:
+        return house.scan(location, partitions)
+    except Exception as exc:
+        raise StorageError(
+            f"could not read {source}: {type(exc).__name__}: {exc}",
+            context={"table": source.model_dump(), "partitions": partitions},
+            fix="check the table exists and the job's principal may SELECT from it",
+        ) from exc
+
+
+def lakehouse_for(source: DeltaPath | UnityCatalogTable) -> tuple[Lakehouse, str]:
+    """The lakehouse implementation that owns ``source`` on this machine, and its location:
+    delta-rs for a Delta path, the cluster's Spark session for a Unity Catalog table (the
+    writers the IO manager uses, so a remote write commits exactly like a local one)."""
+    if isinstance(source, DeltaPath):
+        from mlops_assets.storage.lakehouse import LocalLakehouse
+
+        path = Path(source.path)
+        return LocalLakehouse(path.parent), source.path
+    from pyspark.sql import SparkSession
+
+    from mlops_assets.storage.unity_catalog import UnityCatalogLakehouse
+
+    catalog, schema, _ = source.name.split(".")
+    return UnityCatalogLakehouse(catalog, schema, SparkSession.builder.getOrCreate), source.name
 
 
 Step = Callable[[Any, StepContext, logging.Logger], dict[str, Any]]

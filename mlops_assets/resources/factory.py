@@ -13,6 +13,11 @@ from mlops_assets.resources.io_managers.json_state import PydanticJsonIOManager
 from mlops_assets.resources.io_managers.mlflow_model import MlflowModelIOManager
 from mlops_assets.resources.lakehouse import LakehouseResource, UnityCatalogLakehouseResource
 from mlops_assets.resources.mlflow import MlflowResource
+from mlops_assets.resources.scoring_compute import (
+    LocalScoringCompute,
+    PipesScoringCompute,
+    ScoringComputeResource,
+)
 from mlops_assets.resources.serving import LocalServingResource
 from mlops_assets.resources.training_compute import (
     LocalTrainingCompute,
@@ -65,15 +70,17 @@ def databricks_environment_resources(
     )
     clients = databricks_resources(env)
     training: TrainingComputeResource = LocalTrainingCompute()
+    scoring: ScoringComputeResource = LocalScoringCompute()
     if env.compute == "pipes":  # heavy steps as Databricks jobs (validated: `pipes:` is set)
-        training = PipesTrainingCompute(
-            databricks_pipes=clients["databricks_pipes"], lakehouse=lakehouse
-        )
+        pipes = clients["databricks_pipes"]
+        training = PipesTrainingCompute(databricks_pipes=pipes, lakehouse=lakehouse)
+        scoring = PipesScoringCompute(databricks_pipes=pipes, lakehouse=lakehouse)
     return {
         **_shared(lakehouse, mlflow, scratch, options),
         **clients,
         "serving": clients["databricks_serving"],  # the endpoint asset's one serving interface
         "training_compute": training,
+        "scoring_compute": scoring,
     }
 
 
@@ -110,4 +117,5 @@ def _shared(
         ),
         "alerts": AlertsResource(),
         "training_compute": LocalTrainingCompute(),
+        "scoring_compute": LocalScoringCompute(),
     }

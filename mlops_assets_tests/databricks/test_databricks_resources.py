@@ -21,9 +21,9 @@ from mlops_assets.resources.databricks import (
     databricks_resources,
 )
 from mlops_assets_tests.conftest import CONFIGS_DIR
-from mlops_assets_tests.databricks.conftest import HOST_ENV, MODEL, TOKEN_ENV
+from mlops_assets_tests.databricks.conftest import HOST_ENV, TOKEN_ENV
 from mlops_assets_tests.databricks.fake_workspace import FakeWorkspace
-from mlops_assets_tests.ml.conftest import CATEGORICAL, NUMERIC, make_churn_frame
+from mlops_assets_tests.ml.conftest import make_churn_frame, model_config
 
 HEAVY = ["databricks.sdk", "dagster_databricks", "mlflow", "sklearn", "pyspark"]
 
@@ -81,28 +81,78 @@ def test_the_resource_names_the_principal(fake: FakeWorkspace, dbx_environ: dict
     assert resource.workspace_client() is resource.workspace_client()  # built once
 
 
+def score_request(
+    tmp_path: Path,
+    store: MlflowSettings,
+    version: ModelVersionInfo,
+    partition: str | None,
+    batch_size: int = 0,
+) -> ScoreRequest:
+    return ScoreRequest(
+        version=version,
+        alias="champion",
+        model=model_config(),
+        batch_size=batch_size,
+        what="test rows",
+        table=DeltaPath(path=f"{tmp_path}/features"),
+        output=DeltaPath(path=f"{tmp_path}/predictions"),
+        partition=partition,
+        mlflow=store,
+    )
+
+
 def test_scoring_step_writes_predictions(
     tmp_path: Path, uc_store: MlflowSettings, served_models: list[ModelVersionInfo]
 ) -> None:
-    source, output = f"{tmp_path}/features", f"{tmp_path}/predictions"
-    make_churn_frame(50, seed=9).drop("churn").write_delta(source)
-    version = served_models[0].version
-    request = ScoreRequest(
-        table=DeltaPath(path=source),
-        output=DeltaPath(path=output),
-        mlflow=uc_store,
-        model_name=MODEL,
-        version=version,
-        alias="champion",
-        entity_key="customer_id",
-        timestamp="observed_at",
-        features=[*NUMERIC, *CATEGORICAL],
-    )
+    make_churn_frame(50, seed=9).drop("churn").write_delta(f"{tmp_path}/features")
+    version = served_models[0]
+    request = score_request(tmp_path, uc_store, version, None, batch_size=20)
     metadata = run_score(request, StepContext(run_id="r", asset_key="a"), logging.getLogger("t"))
-    assert metadata == {"row_count": 50, "model_uri": f"models:/{MODEL}/{version}"}
-    predictions = pl.read_delta(output)
-    assert predictions.height == 50 and predictions["model_version"].unique().to_list() == [version]
+    assert metadata["rows"] == 50 and metadata["scoring_batches"] == 3
+    assert metadata["model_uri"] == version.model_uri
+    assert metadata["model_version"] == int(version.version)
+    assert metadata["write"]["rows_written"] == 50 and metadata["write"]["version"] == 0
+    predictions = pl.read_delta(request.output.path)  # type: ignore[union-attr]
+    assert predictions.height == 50
+    assert predictions["model_version"].unique().to_list() == [version.version]
+    assert predictions["model_alias"].unique().to_list() == ["champion"]
     assert predictions["probability"].is_between(0, 1).all()
+    assert abs(predictions["probability"].mean() - metadata["mean_probability"]) < 1e-12
+
+
+def test_the_scoring_step_replaces_only_its_partition_with_the_version_it_was_given(
+    tmp_path: Path, uc_store: MlflowSettings, served_models: list[ModelVersionInfo]
+) -> None:
+    from mlops_assets.storage.delta import PARTITION_COLUMN, read_table, write_table
+
+    days = {"2026-01-01": make_churn_frame(20, seed=4), "2026-01-02": make_churn_frame(30, seed=5)}
+    for day, frame in days.items():
+        write_table(Path(tmp_path, "features"), frame.drop("churn"), partitions=[day])
+    first, second = served_models[0], served_models[1]
+    log = logging.getLogger("t")
+    run_score(
+        score_request(tmp_path, uc_store, first, "2026-01-01"),
+        StepContext(run_id="r1", asset_key="a"),
+        log,
+    )
+    run_score(
+        score_request(tmp_path, uc_store, first, "2026-01-02"),
+        StepContext(run_id="r2", asset_key="a"),
+        log,
+    )
+    # the second day again, with another version: only that partition changes
+    metadata = run_score(
+        score_request(tmp_path, uc_store, second, "2026-01-02"),
+        StepContext(run_id="r3", asset_key="a"),
+        log,
+    )
+    assert metadata["rows"] == 30 and metadata["write"]["partitions"] == ["2026-01-02"]
+    output = Path(tmp_path, "predictions")
+    one, two = read_table(output, ["2026-01-01"]), read_table(output, ["2026-01-02"])
+    assert one.height == 20 and one["model_version"].unique().to_list() == [first.version]
+    assert two.height == 30 and two["model_version"].unique().to_list() == [second.version]
+    assert sorted(two["customer_id"]) == sorted(days["2026-01-02"]["customer_id"])
+    assert PARTITION_COLUMN not in one.columns
 
 
 def test_importing_the_databricks_modules_loads_no_heavy_library() -> None:
@@ -115,25 +165,3 @@ def test_importing_the_databricks_modules_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout) == []
-
-
-def test_the_scoring_step_qualifies_a_bare_name_with_the_model_namespace(
-    tmp_path: Path, uc_store: MlflowSettings, served_models: list[ModelVersionInfo]
-) -> None:
-    source, output = f"{tmp_path}/features", f"{tmp_path}/predictions"
-    make_churn_frame(20, seed=4).drop("churn").write_delta(source)
-    namespace, bare = MODEL.rsplit(".", 1)
-    version = served_models[0].version
-    request = ScoreRequest(
-        table=DeltaPath(path=source),
-        output=DeltaPath(path=output),
-        mlflow=uc_store.model_copy(update={"model_namespace": namespace}),
-        model_name=bare,
-        version=version,
-        entity_key="customer_id",
-        timestamp="observed_at",
-        features=[*NUMERIC, *CATEGORICAL],
-    )
-    metadata = run_score(request, StepContext(run_id="r", asset_key="a"), logging.getLogger("t"))
-    assert metadata == {"row_count": 20, "model_uri": f"models:/{MODEL}/{version}"}
-    assert pl.read_delta(output)["model_name"].unique().to_list() == [MODEL]

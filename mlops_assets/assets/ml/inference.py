@@ -1,7 +1,13 @@
-"""Batch inference: a daily predictions table scored by the champion at run time."""
+"""Batch inference: a daily predictions table scored by the champion at run time.
+
+Where the rows are scored is the environment's ``scoring_compute`` resource (in process, or a
+Databricks job through Pipes that writes the partition itself); the scoring is
+:func:`mlops_assets.ml.inference.score_features` either way.
+"""
+
+from typing import Any
 
 import dagster as dg
-import narwhals as nw
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.ml.common import model_config, registered_name, use_mlflow
@@ -9,9 +15,10 @@ from mlops_assets.assets.ml.metadata import version_links
 from mlops_assets.assets.ml.serving_run_config import InferenceRunConfig
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.engines.frames import DataFrame, LazyFrame
+from mlops_assets.engines.frames import LazyFrame
 from mlops_assets.resources.metadata import rounded
 from mlops_assets.resources.mlflow import MlflowResource
+from mlops_assets.resources.scoring_compute import ScoringComputeResource
 
 
 def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
@@ -26,7 +33,8 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         deps=[asset_key(refs.champion)],
         partitions_def=daily_partitions(uc),
         group_name=group(uc.name, "inference"),
-        io_manager_key="lakehouse_io",
+        io_manager_key="lakehouse_io",  # writes nothing when the job wrote the partition
+        dagster_type=dg.Any,  # a narwhals frame, or None (see ScoringOutput)
         kinds={"delta", "mlflow", "polars"},
         owners=uc.owners or None,
         description=f"Scores each day's feature rows with `{name}@champion` (resolved at run "
@@ -37,34 +45,40 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         context: dg.AssetExecutionContext,
         config: InferenceRunConfig,
         mlflow: MlflowResource,
+        scoring_compute: ScoringComputeResource,
         features: LazyFrame,
-    ) -> DataFrame:
+    ) -> dg.Output[Any]:  # the predictions, or None when a job wrote them (nothing to write)
         from mlops_assets.ml.approval import approval_metadata
-        from mlops_assets.ml.batch import score_batch
+        from mlops_assets.ml.inference import ScoringSpec
         from mlops_assets.ml.registry import Registry
 
         settings = use_mlflow(mlflow, uc.name)
         registry = Registry(settings, lock_dir=mlflow.locks)
         scorer, alias = config.scorer(registry, name)
-        what = f"feature partition {context.partition_key}"
-        scored = score_batch(
-            features, scorer, model_cfg, alias=alias, what=what, batch_size=config.batch_size
+        spec = ScoringSpec(
+            version=scorer,
+            alias=alias,
+            model=model_cfg,
+            batch_size=config.batch_size,
+            what=f"feature partition {context.partition_key}",
         )
-        predictions = nw.from_native(scored)
-        means = predictions.select(
-            nw.col("probability").mean(), nw.col("prediction").cast(nw.Float64).mean()
-        ).row(0)
-        context.add_output_metadata(
-            {
-                "model_version": int(scorer.version),
-                "mean_probability": rounded(float(means[0] or 0.0)),
-                "positive_rate": rounded(float(means[1] or 0.0)),
-                "scoring_batches": len(config.batches(scored.height)),  # a row per input row
+        scored = scoring_compute.score(
+            context, spec, settings, features, refs.feature_table, refs.predictions
+        )
+        summary = scored.summary
+        # an Output, not the bare value: after a Pipes session Dagster wants typed events
+        return dg.Output(
+            scored.predictions,
+            metadata={
+                **scored.metadata,
+                "model_version": summary.model_version,
+                "mean_probability": rounded(summary.mean_probability),
+                "positive_rate": rounded(summary.positive_rate),
+                "scoring_batches": summary.scoring_batches,  # a row per input row
                 **approval_metadata(registry, scorer),
                 **version_links(settings, name, {"scoring": scorer.version}),
                 **run_config_metadata(config),
-            }
+            },
         )
-        return predictions
 
     return _predictions

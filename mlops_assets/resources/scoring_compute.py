@@ -1,0 +1,126 @@
+"""Where the batch inference asset scores: in the Dagster process, or as a Databricks job (Pipes).
+
+The environment binds one implementation as ``scoring_compute`` (``resources/factory.py``, by its
+``compute`` setting), like ``training_compute``: the asset resolves the version, hands the
+resource a :class:`~mlops_assets.ml.inference.ScoringSpec` and records what comes back.
+
+* :class:`LocalScoringCompute` runs :func:`~mlops_assets.ml.inference.score_features` on the frame
+  the IO manager loaded and returns the predictions (the lakehouse IO manager writes them);
+* :class:`PipesScoringCompute` sends the spec to the ``score`` step of a Databricks job, which
+  runs the same function on the feature partition and replaces the predictions partition
+  itself; no predictions come back (the IO manager has nothing to write), only the summary and
+  the commit's metadata (rows, schema, table version, location), as a local write reports them.
+"""
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+
+from mlops_assets.engines.frames import DataFrame
+from mlops_assets.errors import StorageError
+from mlops_assets.resources.databricks import DatabricksPipesResource
+from mlops_assets.resources.lakehouse import LakehouseResource
+from mlops_assets.resources.training_compute import raw_value
+
+if TYPE_CHECKING:
+    from mlops_assets.ml.inference import ScoringSpec, ScoringSummary
+    from mlops_assets.ml.tracking import MlflowSettings
+    from mlops_assets.storage.lakehouse import TableRef
+
+
+@dataclass(frozen=True)
+class ScoringOutput:
+    """The predictions (None: already written where the lakehouse keeps them) and what to record."""
+
+    predictions: DataFrame | None
+    summary: "ScoringSummary"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class ScoringComputeResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Scores one feature partition (abstract: bind :class:`LocalScoringCompute` or
+    :class:`PipesScoringCompute`)."""
+
+    def score(
+        self,
+        context: dg.AssetExecutionContext,
+        spec: "ScoringSpec",
+        settings: "MlflowSettings",
+        features: object,
+        source: "TableRef",
+        target: "TableRef",
+    ) -> ScoringOutput:
+        """Score ``features`` (the frame the IO manager loaded from ``source``, the asset's
+        partition of it) with ``spec``; the predictions belong in ``target``."""
+        raise NotImplementedError
+
+
+class LocalScoringCompute(ScoringComputeResource):
+    """Scores in the Dagster process; the lakehouse IO manager writes the predictions."""
+
+    def score(
+        self,
+        context: dg.AssetExecutionContext,
+        spec: "ScoringSpec",
+        settings: "MlflowSettings",
+        features: object,
+        source: "TableRef",
+        target: "TableRef",
+    ) -> ScoringOutput:
+        import narwhals as nw
+
+        from mlops_assets.ml.inference import score_features
+
+        scored, summary = score_features(features, spec)
+        return ScoringOutput(nw.from_native(scored), summary)
+
+
+class PipesScoringCompute(ScoringComputeResource):
+    """Scores in a Databricks job through Dagster Pipes (``compute: pipes``); the job reads the
+    feature partition and replaces the predictions partition where the lakehouse keeps them."""
+
+    databricks_pipes: DatabricksPipesResource
+    lakehouse: LakehouseResource
+
+    def score(
+        self,
+        context: dg.AssetExecutionContext,
+        spec: "ScoringSpec",
+        settings: "MlflowSettings",
+        features: object,
+        source: "TableRef",
+        target: "TableRef",
+    ) -> ScoringOutput:
+        from mlops_assets.databricks.steps import ScoreRequest, table_source
+        from mlops_assets.ml.inference import ScoringSummary
+        from mlops_assets.resources.metadata import write_metadata
+        from mlops_assets.storage.delta import WriteResult
+
+        house = self.lakehouse.get()
+        request = ScoreRequest(
+            **spec.model_dump(),
+            table=table_source(house, source),
+            output=table_source(house, target),
+            partition=context.partition_key if context.has_partition_key else None,
+            mlflow=settings,
+        )
+        invocation = self.databricks_pipes.run(context, "score", request)
+        entries = dict(invocation.get_materialize_result().metadata or {})
+        reported = {k: raw_value(v) for k, v in entries.items()}
+        try:
+            summary = ScoringSummary.model_validate(
+                {k: reported.get(k) for k in ScoringSummary.model_fields}
+            )
+            written = WriteResult.model_validate(reported.get("write"))
+        except ValueError as exc:
+            raise StorageError(
+                f"the scoring job reported no usable summary or commit: {exc}",
+                context={"reported": sorted(reported)},
+                fix="check the job's logs: the `score` step reports what it scored and wrote",
+            ) from exc
+        # the Pipes entries (job run id and URL) and the commit, as the IO manager reports it
+        own = {*ScoringSummary.model_fields, "write"}
+        passed = {k: v for k, v in entries.items() if k not in own}
+        metadata = {**passed, **write_metadata(written, house.table_location(target), target)}
+        return ScoringOutput(None, summary, metadata)
