@@ -26,6 +26,7 @@ from mlops_assets.resources.training_compute import raw_value
 if TYPE_CHECKING:
     from mlops_assets.ml.inference import ScoringSpec, ScoringSummary
     from mlops_assets.ml.tracking import MlflowSettings
+    from mlops_assets.storage.delta import WriteResult
     from mlops_assets.storage.lakehouse import TableRef
 
 
@@ -93,9 +94,7 @@ class PipesScoringCompute(ScoringComputeResource):
         target: "TableRef",
     ) -> ScoringOutput:
         from mlops_assets.databricks.steps import ScoreRequest, table_source
-        from mlops_assets.ml.inference import ScoringSummary
         from mlops_assets.resources.metadata import write_metadata
-        from mlops_assets.storage.delta import WriteResult
 
         house = self.lakehouse.get()
         request = ScoreRequest(
@@ -107,20 +106,32 @@ class PipesScoringCompute(ScoringComputeResource):
         )
         invocation = self.databricks_pipes.run(context, "score", request)
         entries = dict(invocation.get_materialize_result().metadata or {})
-        reported = {k: raw_value(v) for k, v in entries.items()}
-        try:
-            summary = ScoringSummary.model_validate(
-                {k: reported.get(k) for k in ScoringSummary.model_fields}
-            )
-            written = WriteResult.model_validate(reported.get("write"))
-        except ValueError as exc:
-            raise StorageError(
-                f"the scoring job reported no usable summary or commit: {exc}",
-                context={"reported": sorted(reported)},
-                fix="check the job's logs: the `score` step reports what it scored and wrote",
-            ) from exc
+        summary, written, passed = read_report(entries)
         # the Pipes entries (job run id and URL) and the commit, as the IO manager reports it
-        own = {*ScoringSummary.model_fields, "write"}
-        passed = {k: v for k, v in entries.items() if k not in own}
         metadata = {**passed, **write_metadata(written, house.table_location(target), target)}
         return ScoringOutput(None, summary, metadata)
+
+
+def read_report(
+    entries: dict[str, Any],
+) -> tuple["ScoringSummary", "WriteResult", dict[str, Any]]:
+    """What the ``score`` step reported: its summary, its commit, and the other entries (the
+    Pipes client's job run id and URL) as they came (StorageError when the summary or the
+    commit is missing or malformed)."""
+    from mlops_assets.ml.inference import ScoringSummary
+    from mlops_assets.storage.delta import WriteResult
+
+    reported = {k: raw_value(v) for k, v in entries.items()}
+    try:
+        summary = ScoringSummary.model_validate(
+            {k: reported.get(k) for k in ScoringSummary.model_fields}
+        )
+        written = WriteResult.model_validate(reported.get("write"))
+    except ValueError as exc:
+        raise StorageError(
+            f"the scoring job reported no usable summary or commit: {exc}",
+            context={"reported": sorted(reported)},
+            fix="check the job's logs: the `score` step reports what it scored and wrote",
+        ) from exc
+    own = {*ScoringSummary.model_fields, "write"}
+    return summary, written, {k: v for k, v in entries.items() if k not in own}
