@@ -17,16 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.config.ml import ModelConfig, Task, as_task
 from mlops_assets.errors import MLOpsError, RegistryError
-from mlops_assets.ml import frames
 from mlops_assets.ml._deps import distribution_pin
 from mlops_assets.ml.tracking import MlflowSettings, configure, qualified_model_uri
 
 if TYPE_CHECKING:
+    import polars as pl
     from mlflow.entities.model_registry import ModelVersion
     from mlflow.pyfunc import PyFuncModel
 
@@ -136,6 +135,8 @@ def log_and_register(
         RegistryError: there is no run to log to, or MLflow refused to log or register.
     """
     import mlflow
+
+    from mlops_assets.ml import frames  # numpy and polars: not at code-location load
 
     name = settings.model_name(registered_name or config.name)
     frames.check_columns(input_example, config, need_label=False, what="input example")

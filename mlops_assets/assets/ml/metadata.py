@@ -1,16 +1,18 @@
 """What the model lifecycle assets show in the Dagster UI: metrics as numbers, links, decisions."""
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.ml.decisions import ChampionState, EvaluationReport
 from mlops_assets.ml.tracking import MlflowSettings, model_version_url
-from mlops_assets.ml.training import TrainingResult
 from mlops_assets.resources.metadata import markdown_table, rounded, rounded_all
 from mlops_assets.resources.serving import EndpointState
+
+if TYPE_CHECKING:  # numpy, polars, scikit-learn: not at code-location load
+    from mlops_assets.ml.training import TrainingResult
 
 GATE_CHECK = "promotion_gate"
 """The asset check on the evaluation: did the challenger pass the promotion gates?"""
@@ -65,7 +67,7 @@ def image_markdown(images: dict[str, str]) -> dg.MetadataValue:
     )
 
 
-def training_metadata(result: TrainingResult, run_id: str, run_url: str | None) -> dict[str, Any]:
+def training_metadata(result: "TrainingResult", run_id: str, run_url: str | None) -> dict[str, Any]:
     """Validation metrics (table and numbers), parameters, split sizes and the MLflow run."""
     metadata: dict[str, Any] = {
         **rounded_all(result.validation_metrics, prefix="validation_"),  # plotted first

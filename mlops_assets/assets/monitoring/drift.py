@@ -19,7 +19,6 @@ from mlops_assets.assets.monitoring.version import judged_version
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame, row_count
-from mlops_assets.monitoring.reference_profiles import REFERENCE_PROFILE
 from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.io_managers.delta import ONE_ROW_PER_PARTITION_TAG
 from mlops_assets.resources.lakehouse import LakehouseResource
@@ -63,6 +62,7 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         predictions: LazyFrame,
     ) -> Iterator[Any]:
         from mlops_assets.monitoring.drift_check import check_drift
+        from mlops_assets.monitoring.reference_profiles import REFERENCE_PROFILE
 
         run_config = cast(DriftRunConfigBase, config)
         run_drift = run_config.drift_config(drift_cfg)

@@ -1,12 +1,14 @@
 """The reference profiles stored with the monitored model version (cached locally)."""
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mlops_assets.errors import MonitoringError
 from mlops_assets.ml.model_store import ModelVersionInfo, artifact_uri
-from mlops_assets.monitoring.profile import ReferenceProfile, load_profile
-from mlops_assets.monitoring.reference_profiles import PREDICTION_PROFILE
 from mlops_assets.resources.mlflow import MlflowResource
+
+if TYPE_CHECKING:  # numpy and polars: imported when a day is monitored, not at load time
+    from mlops_assets.monitoring.profile import ReferenceProfile
 
 
 def has_profile(version: ModelVersionInfo, artifact: str) -> bool:
@@ -16,9 +18,11 @@ def has_profile(version: ModelVersionInfo, artifact: str) -> bool:
 
 def stored_profile(
     version: ModelVersionInfo, artifact: str, cache_dir: Path, mlflow: MlflowResource
-) -> ReferenceProfile:
+) -> "ReferenceProfile":
     """Download (once, into the lakehouse's cache folder) and load a profile of the version."""
     import mlflow as mlflow_lib
+
+    from mlops_assets.monitoring.profile import load_profile
 
     uri = artifact_uri(version, artifact)
     if not uri:
@@ -41,8 +45,10 @@ def stored_profile(
 
 def prediction_profile(
     version: ModelVersionInfo, cache_dir: Path, mlflow: MlflowResource
-) -> ReferenceProfile | None:
+) -> "ReferenceProfile | None":
     """The profile of the version's predictions at training time, when it has one."""
+    from mlops_assets.monitoring.reference_profiles import PREDICTION_PROFILE
+
     if not has_profile(version, PREDICTION_PROFILE):
         return None
     return stored_profile(version, PREDICTION_PROFILE, cache_dir, mlflow)

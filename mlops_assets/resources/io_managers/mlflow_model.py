@@ -14,17 +14,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import polars as pl
 
 from mlops_assets.config.ml import ModelConfig
 from mlops_assets.errors import RegistryError
 from mlops_assets.ml.model_store import ModelVersionInfo
-from mlops_assets.ml.training import TrainingResult
-from mlops_assets.monitoring.reference_profiles import ReferenceProfiles
 from mlops_assets.resources.mlflow import MlflowResource
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # polars, numpy and scikit-learn types: not imported at code-location load
+    import polars as pl
+
     from mlops_assets.ml.tracking import MlflowSettings
+    from mlops_assets.ml.training import TrainingResult
+    from mlops_assets.monitoring.reference_profiles import ReferenceProfiles
 
 REGISTERED_NAME = "mlops/registered_model"
 USE_CASE = "mlops/use_case"
@@ -37,11 +38,11 @@ _PAGE = 50
 class TrainedModel:
     """What a training asset returns: the fit, its config and what to log beside it."""
 
-    result: TrainingResult
+    result: "TrainingResult"
     config: ModelConfig
     registered_name: str
-    input_example: pl.DataFrame
-    profiles: ReferenceProfiles | None = None
+    input_example: "pl.DataFrame"
+    profiles: "ReferenceProfiles | None" = None
     artifacts: dict[str, Path] = field(default_factory=dict)
 
 
