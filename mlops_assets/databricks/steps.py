@@ -9,7 +9,9 @@ Unity Catalog table read through the cluster's Spark session, or a Delta path re
 * ``train``: the training asset's run (``mlops_assets.ml.training_run``), then the model and its
   drift reference profiles logged and registered as a new version;
 * ``score``: the batch inference asset's scoring of a feature partition with the version the
-  asset resolved, the predictions partition replaced in the lakehouse.
+  asset resolved, the predictions partition replaced in the lakehouse;
+* ``features``: one partition of a feature table computed from its source partitions (the
+  feature-table asset's core), the partition replaced in the lakehouse.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
+import narwhals as nw
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,8 +31,9 @@ from mlops_assets.ml.inference import ScoringSpec
 from mlops_assets.ml.tracking import MlflowSettings, RunTags
 from mlops_assets.ml.training_run import TrainingSpec
 from mlops_assets.storage.lakehouse import Lakehouse, TableRef
+from mlops_assets.transforms.feature_partition import FeatureSpec
 
-StepName = Literal["profile", "train", "score"]
+StepName = Literal["profile", "train", "score", "features"]
 
 
 class DeltaPath(BaseModel):
@@ -78,6 +82,19 @@ class ScoreRequest(ScoringSpec):
         "whole table is read and `output` overwritten).",
     )
     mlflow: MlflowSettings
+
+
+class FeaturesRequest(FeatureSpec):
+    """A :class:`FeatureSpec` (windows and end resolved by the asset) plus where the source and
+    the feature table are."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    source: TableSource = Field(description="The source table (silver or gold).")
+    source_partitions: list[str] | None = Field(
+        description="The source partitions to read: the partition and its lookback history."
+    )
+    output: TableSource = Field(description="The feature table.")
+    partition: str = Field(description="The daily partition replaced in `output`.")
 
 
 class StepContext(BaseModel):
@@ -194,8 +211,6 @@ def run_score(request: ScoreRequest, ctx: StepContext, log: logging.Logger) -> d
     """The batch inference asset's scoring (:func:`mlops_assets.ml.inference.score_features`) of
     one partition, written into the predictions table by the lakehouse's own writer (the
     partition replaced: re-running it is idempotent); reports the summary and the commit."""
-    import narwhals as nw
-
     from mlops_assets.ml.inference import score_features
     from mlops_assets.ml.tracking import configure
     from mlops_assets.storage.delta import PARTITIONS_KEY, RUN_ID_KEY
@@ -226,7 +241,9 @@ def run_score(request: ScoreRequest, ctx: StepContext, log: logging.Logger) -> d
     }
 
 
-def scan_partitions(source: DeltaPath | UnityCatalogTable, partitions: list[str] | None) -> object:
+def scan_partitions(
+    source: DeltaPath | UnityCatalogTable, partitions: list[str] | None
+) -> nw.LazyFrame[Any]:
     """``source`` (only ``partitions``, without the partition column) as a lazy frame of its
     engine, read the way the lakehouse reads it."""
     house, location = lakehouse_for(source)
@@ -257,9 +274,38 @@ def lakehouse_for(source: DeltaPath | UnityCatalogTable) -> tuple[Lakehouse, str
     return UnityCatalogLakehouse(catalog, schema, SparkSession.builder.getOrCreate), source.name
 
 
+def run_features(request: FeaturesRequest, ctx: StepContext, log: logging.Logger) -> dict[str, Any]:
+    """The feature-table asset's computation
+    (:func:`mlops_assets.transforms.feature_partition.feature_partition`) of one partition,
+    written into the feature table by the lakehouse's own writer (the partition replaced)."""
+    from mlops_assets.storage.delta import PARTITIONS_KEY, RUN_ID_KEY
+    from mlops_assets.transforms.feature_partition import feature_partition
+
+    source = scan_partitions(request.source, request.source_partitions)
+    spec = FeatureSpec.model_validate(request.model_dump(include=set(FeatureSpec.model_fields)))
+    features, summary = feature_partition(source, spec)
+    house, location = lakehouse_for(request.output)
+    written = house.write(
+        location,
+        features,
+        partitions=[request.partition],
+        commit_metadata={RUN_ID_KEY: ctx.run_id, PARTITIONS_KEY: request.partition},
+    )
+    log.info(
+        "computed %s rows of %s for %s, wrote version %s of %s",
+        written.rows_written,
+        request.table.name,
+        request.partition,
+        written.version,
+        location,
+    )
+    return {**summary.model_dump(), "write": written.model_dump(mode="json")}
+
+
 Step = Callable[[Any, StepContext, logging.Logger], dict[str, Any]]
 STEPS: dict[str, tuple[type[BaseModel], Step]] = {
     "profile": (ProfileRequest, run_profile),
     "train": (TrainRequest, run_train),
     "score": (ScoreRequest, run_score),
+    "features": (FeaturesRequest, run_features),
 }

@@ -8,6 +8,11 @@ from pydantic import BaseModel, Field
 from mlops_assets.config.environment import DatabricksEnvironment, LocalEnvironment
 from mlops_assets.config.project import ProjectConfig
 from mlops_assets.resources.alerts import AlertsResource
+from mlops_assets.resources.feature_compute import (
+    FeatureComputeResource,
+    LocalFeatureCompute,
+    PipesFeatureCompute,
+)
 from mlops_assets.resources.io_managers.delta import LakehouseIOManager
 from mlops_assets.resources.io_managers.json_state import PydanticJsonIOManager
 from mlops_assets.resources.io_managers.mlflow_model import MlflowModelIOManager
@@ -71,16 +76,19 @@ def databricks_environment_resources(
     clients = databricks_resources(env)
     training: TrainingComputeResource = LocalTrainingCompute()
     scoring: ScoringComputeResource = LocalScoringCompute()
+    features: FeatureComputeResource = LocalFeatureCompute()
     if env.compute == "pipes":  # heavy steps as Databricks jobs (validated: `pipes:` is set)
         pipes = clients["databricks_pipes"]
         training = PipesTrainingCompute(databricks_pipes=pipes, lakehouse=lakehouse)
         scoring = PipesScoringCompute(databricks_pipes=pipes, lakehouse=lakehouse)
+        features = PipesFeatureCompute(databricks_pipes=pipes, lakehouse=lakehouse)
     return {
         **_shared(lakehouse, mlflow, scratch, options),
         **clients,
         "serving": clients["databricks_serving"],  # the endpoint asset's one serving interface
         "training_compute": training,
         "scoring_compute": scoring,
+        "feature_compute": features,
     }
 
 
@@ -118,4 +126,5 @@ def _shared(
         "alerts": AlertsResource(),
         "training_compute": LocalTrainingCompute(),
         "scoring_compute": LocalScoringCompute(),
+        "feature_compute": LocalFeatureCompute(),
     }

@@ -1,0 +1,128 @@
+"""Where a feature table's partition is computed: in the Dagster process, or as a Databricks job.
+
+Bound per environment as ``feature_compute`` (``resources/factory.py``, by its ``compute``
+setting), like ``training_compute`` and ``scoring_compute``:
+
+* :class:`LocalFeatureCompute` runs
+  :func:`~mlops_assets.transforms.feature_partition.feature_partition` on the frame the IO manager
+  loaded and returns the features (the lakehouse IO manager writes them);
+* :class:`PipesFeatureCompute` sends the spec to the ``features`` step of a Databricks job, which
+  reads the source partitions, runs the same function and replaces the feature partition
+  itself; only the summary and the commit's metadata come back (nothing for the IO manager).
+"""
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import dagster as dg
+
+from mlops_assets.engines.frames import LazyFrame
+from mlops_assets.errors import StorageError
+from mlops_assets.resources.databricks import DatabricksPipesResource
+from mlops_assets.resources.lakehouse import LakehouseResource
+from mlops_assets.resources.training_compute import raw_value
+
+if TYPE_CHECKING:
+    from mlops_assets.storage.delta import WriteResult
+    from mlops_assets.storage.lakehouse import TableRef
+    from mlops_assets.transforms.feature_partition import FeatureSpec, FeatureSummary
+
+
+@dataclass(frozen=True)
+class FeatureOutput:
+    """The features (None: already written where the lakehouse keeps them) and what to record."""
+
+    features: LazyFrame | None
+    summary: "FeatureSummary"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+class FeatureComputeResource(dg.ConfigurableResource):  # type: ignore[type-arg]
+    """Computes one feature partition (abstract: bind :class:`LocalFeatureCompute` or
+    :class:`PipesFeatureCompute`)."""
+
+    def compute(
+        self,
+        context: dg.AssetExecutionContext,
+        spec: "FeatureSpec",
+        source_frame: LazyFrame,
+        source: "TableRef",
+        target: "TableRef",
+    ) -> FeatureOutput:
+        """Compute ``spec`` from ``source_frame`` (what the IO manager loaded from ``source``:
+        the partition and its lookback history); the features belong in ``target``."""
+        raise NotImplementedError
+
+
+class LocalFeatureCompute(FeatureComputeResource):
+    """Computes in the Dagster process; the lakehouse IO manager writes the features."""
+
+    def compute(
+        self,
+        context: dg.AssetExecutionContext,
+        spec: "FeatureSpec",
+        source_frame: LazyFrame,
+        source: "TableRef",
+        target: "TableRef",
+    ) -> FeatureOutput:
+        from mlops_assets.transforms.feature_partition import feature_partition
+
+        features, summary = feature_partition(source_frame, spec)
+        return FeatureOutput(features, summary)
+
+
+class PipesFeatureCompute(FeatureComputeResource):
+    """Computes in a Databricks job through Dagster Pipes (``compute: pipes``); the job reads the
+    source partitions and replaces the feature partition where the lakehouse keeps it."""
+
+    databricks_pipes: DatabricksPipesResource
+    lakehouse: LakehouseResource
+
+    def compute(
+        self,
+        context: dg.AssetExecutionContext,
+        spec: "FeatureSpec",
+        source_frame: LazyFrame,
+        source: "TableRef",
+        target: "TableRef",
+    ) -> FeatureOutput:
+        from mlops_assets.databricks.steps import FeaturesRequest, table_source
+        from mlops_assets.resources.metadata import write_metadata
+
+        house = self.lakehouse.get()
+        request = FeaturesRequest(
+            **spec.model_dump(),
+            source=table_source(house, source),
+            source_partitions=list(context.asset_partition_keys_for_input("source")),
+            output=table_source(house, target),
+            partition=context.partition_key,
+        )
+        invocation = self.databricks_pipes.run(context, "features", request)
+        entries = dict(invocation.get_materialize_result().metadata or {})
+        summary, written, passed = read_report(entries)
+        metadata = {**passed, **write_metadata(written, house.table_location(target), target)}
+        return FeatureOutput(None, summary, metadata)
+
+
+def read_report(
+    entries: dict[str, Any],
+) -> tuple["FeatureSummary", "WriteResult", dict[str, Any]]:
+    """What the ``features`` step reported: its summary, its commit, and the other entries as
+    they came (StorageError when the summary or the commit is missing or malformed)."""
+    from mlops_assets.storage.delta import WriteResult
+    from mlops_assets.transforms.feature_partition import FeatureSummary
+
+    reported = {k: raw_value(v) for k, v in entries.items()}
+    try:
+        summary = FeatureSummary.model_validate(
+            {k: reported.get(k) for k in FeatureSummary.model_fields}
+        )
+        written = WriteResult.model_validate(reported.get("write"))
+    except ValueError as exc:
+        raise StorageError(
+            f"the feature job reported no usable summary or commit: {exc}",
+            context={"reported": sorted(reported)},
+            fix="check the job's logs: the `features` step reports what it computed and wrote",
+        ) from exc
+    own = {*FeatureSummary.model_fields, "write"}
+    return summary, written, {k: v for k, v in entries.items() if k not in own}
