@@ -10,6 +10,7 @@ import polars as pl
 from mlops_assets.assets.factory import build_data_assets
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.resources.alerts import AlertsResource
+from mlops_assets.resources.feature_compute import LocalFeatureCompute
 from mlops_assets.resources.io_managers.delta import LakehouseIOManager
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.storage.delta import read_table, table_exists, table_version
@@ -19,12 +20,14 @@ DAY = "2026-01-01"
 
 
 def local_resources(data_dir: Path) -> dict[str, Any]:
-    """The local lakehouse resource, its IO manager and alerts, rooted at ``data_dir``."""
+    """The local lakehouse resource, its IO manager, alerts and the in-process feature compute,
+    rooted at ``data_dir``."""
     lakehouse = LakehouseResource(data_dir=str(data_dir))
     return {
         "lakehouse": lakehouse,
         "lakehouse_io": LakehouseIOManager(lakehouse=lakehouse),
         "alerts": AlertsResource(),
+        "feature_compute": LocalFeatureCompute(),
     }
 
 
