@@ -18,7 +18,7 @@ import pytest
 
 from mlops_assets.errors import MLOpsError
 from mlops_assets.ml.model_store import ModelVersionInfo
-from mlops_assets.ml.tracking import MlflowSettings
+from mlops_assets.ml.tracking import MlflowSettings, configure
 from mlops_assets.resources.databricks import (
     DatabricksResource,
     DatabricksServingResource,
@@ -74,6 +74,7 @@ def test_no_secret_reaches_logs_metadata_errors_or_jobs(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     fake.serving.registry_uri = uc_store.tracking_uri
+    configure(uc_store)  # the deployer reads the MLmodel through this process's MLflow
     produced: list[str] = []
     v1, v2 = served_models
 

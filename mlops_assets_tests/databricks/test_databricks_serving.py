@@ -30,7 +30,10 @@ def deployer(retry_timeout_s: float = 30.0, **overrides: object) -> EndpointDepl
 def serving_fake(
     fake: FakeWorkspace, dbx_environ: dict[str, str], uc_store: MlflowSettings
 ) -> FakeWorkspace:
+    from mlops_assets.ml.tracking import configure
+
     fake.serving.registry_uri = uc_store.tracking_uri
+    configure(uc_store)  # the deployer reads the MLmodel through this process's MLflow
     return fake
 
 
