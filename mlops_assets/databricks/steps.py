@@ -6,7 +6,7 @@ and reports logs and metadata back through Dagster Pipes. They work on any machi
 Unity Catalog table read through the cluster's Spark session, or a Delta path read with Polars.
 
 * ``profile``: rows, columns, null counts of a table;
-* ``train``: the training asset's run (``mlops_assets.ml.training_run``), then the model and its
+* ``train``: the training asset's run (``mlops_assets.workflows.training``), then the model and its
   drift reference profiles logged and registered as a new version;
 * ``score``: the batch inference asset's scoring of a feature partition with the version the
   asset resolved, the predictions partition replaced in the lakehouse;
@@ -29,9 +29,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from mlops_assets.errors import StorageError
 from mlops_assets.ml.inference import ScoringSpec
 from mlops_assets.ml.tracking import MlflowSettings, RunTags
-from mlops_assets.ml.training_run import TrainingSpec
 from mlops_assets.storage.lakehouse import Lakehouse, TableRef
 from mlops_assets.transforms.feature_partition import FeatureSpec
+from mlops_assets.workflows.training import TrainingSpec
 
 StepName = Literal["profile", "train", "score", "features"]
 
@@ -173,9 +173,9 @@ def scan_table(source: DeltaPath | UnityCatalogTable) -> object:
 
 
 def run_train(request: TrainRequest, ctx: StepContext, log: logging.Logger) -> dict[str, Any]:
-    """The training asset's run (:func:`mlops_assets.ml.training_run.run_training`), then the
+    """The training asset's run (:func:`mlops_assets.workflows.training.run_training`), then the
     model and its drift reference profiles logged and registered as a new version."""
-    from mlops_assets.ml.training_run import register_training, run_training
+    from mlops_assets.workflows.training import register_training, run_training
 
     table = request.table
     spec = request.model_copy(

@@ -2,16 +2,17 @@
 
 The environment binds one implementation as ``training_compute`` (``resources/factory.py``, by
 its ``compute`` setting), so the training asset has no environment test: it hands the resource
-its :class:`~mlops_assets.ml.training_run.TrainingSpec` and returns what comes back to the MLflow
+its :class:`~mlops_assets.workflows.training.TrainingSpec` and returns what comes back to the MLflow
 model IO manager.
 
-* :class:`LocalTrainingCompute` runs :func:`~mlops_assets.ml.training_run.run_training` here and
+* :class:`LocalTrainingCompute` runs :func:`~mlops_assets.workflows.training.run_training` here and
   returns a :class:`TrainedModel` (the IO manager logs and registers it);
 * :class:`PipesTrainingCompute` sends the spec to the ``train`` step of a Databricks job, which runs
   the same function and registers the version itself; the asset returns a
   :class:`RegisteredModelVersion` (the IO manager only records it).
 """
 
+import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,11 +26,13 @@ from mlops_assets.resources.io_managers.mlflow_model import (
     TrainedModel,
 )
 from mlops_assets.resources.lakehouse import LakehouseResource
+from mlops_assets.resources.metadata import markdown_table, rounded_all
 
 if TYPE_CHECKING:
     from mlops_assets.ml.tracking import MlflowSettings, RunTags
-    from mlops_assets.ml.training_run import TrainingSpec
+    from mlops_assets.ml.training import TrainingResult
     from mlops_assets.storage.lakehouse import TableRef
+    from mlops_assets.workflows.training import TrainingSpec
 
 RECORDED_BY_IO_MANAGER = frozenset({"registered_model", MODEL_VERSION, "model_uri"})
 """Keys the MLflow model IO manager writes from the registry itself."""
@@ -73,9 +76,8 @@ class LocalTrainingCompute(TrainingComputeResource):
         table: "TableRef",
         training_set: object,
     ) -> TrainingOutput:
-        from mlops_assets.assets.ml.metadata import training_metadata
         from mlops_assets.ml.tracking import run_url
-        from mlops_assets.ml.training_run import run_training
+        from mlops_assets.workflows.training import run_training
 
         outcome = run_training(training_set, spec, settings, tags)
         url = run_url(settings, outcome.experiment_id, outcome.run_id)
@@ -154,3 +156,21 @@ def registered_version(reported: dict[str, Any]) -> RegisteredModelVersion:
 def raw_value(value: object) -> object:
     """A metadata entry's plain value (``MetadataValue.value``, or the value itself)."""
     return getattr(value, "value", value)
+
+
+def training_metadata(result: "TrainingResult", run_id: str, run_url: str | None) -> dict[str, Any]:
+    """Validation metrics (table and numbers), parameters, split sizes and the MLflow run."""
+    metadata: dict[str, Any] = {
+        **rounded_all(result.validation_metrics, prefix="validation_"),  # plotted first
+        "validation_metrics": markdown_table(
+            ["metric", "value"], sorted(result.validation_metrics.items())
+        ),
+        "params": json.dumps(result.params, sort_keys=True, default=str),
+        "n_train": result.n_train,
+        "n_validation": result.n_validation,
+        "search_trials": len(result.trials),
+        "mlflow_run_id": run_id,
+    }
+    if run_url:
+        metadata["mlflow_run"] = dg.MetadataValue.url(run_url)
+    return metadata

@@ -1,7 +1,6 @@
 """What the model lifecycle assets show in the Dagster UI: metrics as numbers, links, decisions."""
 
-import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster as dg
 from pydantic import BaseModel, ConfigDict, Field
@@ -10,9 +9,6 @@ from mlops_assets.ml.decisions import ChampionState, EvaluationReport
 from mlops_assets.ml.tracking import MlflowSettings, model_version_url
 from mlops_assets.resources.metadata import markdown_table, rounded, rounded_all
 from mlops_assets.resources.serving import EndpointState
-
-if TYPE_CHECKING:  # numpy, polars, scikit-learn: not at code-location load
-    from mlops_assets.ml.training import TrainingResult
 
 GATE_CHECK = "promotion_gate"
 """The asset check on the evaluation: did the challenger pass the promotion gates?"""
@@ -65,24 +61,6 @@ def image_markdown(images: dict[str, str]) -> dg.MetadataValue:
     return dg.MetadataValue.md(
         "\n\n".join(f"**{title}**\n\n![{title}]({url})" for title, url in images.items())
     )
-
-
-def training_metadata(result: "TrainingResult", run_id: str, run_url: str | None) -> dict[str, Any]:
-    """Validation metrics (table and numbers), parameters, split sizes and the MLflow run."""
-    metadata: dict[str, Any] = {
-        **rounded_all(result.validation_metrics, prefix="validation_"),  # plotted first
-        "validation_metrics": markdown_table(
-            ["metric", "value"], sorted(result.validation_metrics.items())
-        ),
-        "params": json.dumps(result.params, sort_keys=True, default=str),
-        "n_train": result.n_train,
-        "n_validation": result.n_validation,
-        "search_trials": len(result.trials),
-        "mlflow_run_id": run_id,
-    }
-    if run_url:
-        metadata["mlflow_run"] = dg.MetadataValue.url(run_url)
-    return metadata
 
 
 def gate_check(report: EvaluationReport) -> dg.AssetCheckResult:

@@ -10,9 +10,9 @@ import pytest
 from mlops_assets.errors import SchemaMismatchError
 from mlops_assets.ml.model_store import artifact_uri
 from mlops_assets.ml.tracking import MlflowSettings, RunTags
-from mlops_assets.ml.training_run import TrainingSpec, register_training, run_training
 from mlops_assets.monitoring.profile import load_profile
 from mlops_assets.monitoring.reference_profiles import PREDICTION_PROFILE, REFERENCE_PROFILE
+from mlops_assets.workflows.training import TrainingSpec, register_training, run_training
 from mlops_assets_tests.ml.conftest import model_config
 
 TAGS = RunTags(dagster_run_id="run-1", asset_key="churn/models/classifier")
