@@ -1,7 +1,8 @@
 """Training: fit the configured model on the point-in-time training set, tracked in MLflow.
 
 Where the fit runs is the environment's ``training_compute`` resource (in process, or a Databricks
-job through Pipes); the run itself is :func:`mlops_assets.workflows.training.run_training` either way.
+job through Pipes); the run itself is :func:`mlops_assets.workflows.training.run_training` either
+way.
 """
 
 from typing import cast
@@ -52,8 +53,8 @@ def build_training_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         training_compute: TrainingComputeResource,
         training_set: LazyFrame,
     ) -> dg.Output[TrainedModel | RegisteredModelVersion]:
-        from mlops_assets.workflows.training import TrainingSpec
         from mlops_assets.monitoring.reference_profiles import history_windows
+        from mlops_assets.workflows.training import TrainingSpec
 
         run_config = cast(TrainingRunConfigBase, config)
         spec = TrainingSpec(
