@@ -17,10 +17,9 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from mlops_assets.engines.frames import LazyFrame
-from mlops_assets.errors import StorageError
 from mlops_assets.resources.databricks import DatabricksPipesResource
 from mlops_assets.resources.lakehouse import LakehouseResource
-from mlops_assets.resources.training_compute import raw_value
+from mlops_assets.resources.pipes_report import read_write_report
 
 if TYPE_CHECKING:
     from mlops_assets.storage.delta import WriteResult
@@ -109,20 +108,8 @@ def read_report(
 ) -> tuple["FeatureSummary", "WriteResult", dict[str, Any]]:
     """What the ``features`` step reported: its summary, its commit, and the other entries as
     they came (StorageError when the summary or the commit is missing or malformed)."""
-    from mlops_assets.storage.delta import WriteResult
     from mlops_assets.transforms.feature_partition import FeatureSummary
 
-    reported = {k: raw_value(v) for k, v in entries.items()}
-    try:
-        summary = FeatureSummary.model_validate(
-            {k: reported.get(k) for k in FeatureSummary.model_fields}
-        )
-        written = WriteResult.model_validate(reported.get("write"))
-    except ValueError as exc:
-        raise StorageError(
-            f"the feature job reported no usable summary or commit: {exc}",
-            context={"reported": sorted(reported)},
-            fix="check the job's logs: the `features` step reports what it computed and wrote",
-        ) from exc
-    own = {*FeatureSummary.model_fields, "write"}
-    return summary, written, {k: v for k, v in entries.items() if k not in own}
+    return read_write_report(
+        entries, FeatureSummary, job="feature", step="features", did="computed"
+    )

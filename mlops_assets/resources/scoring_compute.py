@@ -18,10 +18,9 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from mlops_assets.engines.frames import DataFrame
-from mlops_assets.errors import StorageError
 from mlops_assets.resources.databricks import DatabricksPipesResource
 from mlops_assets.resources.lakehouse import LakehouseResource
-from mlops_assets.resources.training_compute import raw_value
+from mlops_assets.resources.pipes_report import read_write_report
 
 if TYPE_CHECKING:
     from mlops_assets.ml.inference import ScoringSpec, ScoringSummary
@@ -119,19 +118,5 @@ def read_report(
     Pipes client's job run id and URL) as they came (StorageError when the summary or the
     commit is missing or malformed)."""
     from mlops_assets.ml.inference import ScoringSummary
-    from mlops_assets.storage.delta import WriteResult
 
-    reported = {k: raw_value(v) for k, v in entries.items()}
-    try:
-        summary = ScoringSummary.model_validate(
-            {k: reported.get(k) for k in ScoringSummary.model_fields}
-        )
-        written = WriteResult.model_validate(reported.get("write"))
-    except ValueError as exc:
-        raise StorageError(
-            f"the scoring job reported no usable summary or commit: {exc}",
-            context={"reported": sorted(reported)},
-            fix="check the job's logs: the `score` step reports what it scored and wrote",
-        ) from exc
-    own = {*ScoringSummary.model_fields, "write"}
-    return summary, written, {k: v for k, v in entries.items() if k not in own}
+    return read_write_report(entries, ScoringSummary, job="scoring", step="score", did="scored")

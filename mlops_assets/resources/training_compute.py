@@ -27,6 +27,7 @@ from mlops_assets.resources.io_managers.mlflow_model import (
 )
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.metadata import markdown_table, rounded_all
+from mlops_assets.resources.pipes_report import raw_value
 
 if TYPE_CHECKING:
     from mlops_assets.ml.tracking import MlflowSettings, RunTags
@@ -151,11 +152,6 @@ def registered_version(reported: dict[str, Any]) -> RegisteredModelVersion:
         run_id=str(values["mlflow_run_id"]),
         model_uri=str(values["model_uri"]),
     )
-
-
-def raw_value(value: object) -> object:
-    """A metadata entry's plain value (``MetadataValue.value``, or the value itself)."""
-    return getattr(value, "value", value)
 
 
 def training_metadata(result: "TrainingResult", run_id: str, run_url: str | None) -> dict[str, Any]:
