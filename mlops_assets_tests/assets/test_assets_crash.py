@@ -126,6 +126,9 @@ def test_sigkill_at_each_point_of_a_write(
     lease = read_record(house.lease_path(REFS["silver"], DAY).with_name("_lease.json"))
     assert lease is not None  # the dead run's record stays; its lock went with the process
     assert lease.stage == ("writing" if point == STAGE else "publishing")
+    # a partition that passes its audit is published from the refined frame: no staged copy
+    staged_dir = data_dir / "lakehouse" / "_staging" / "churn" / "silver" / "customers" / DAY
+    assert list(staged_dir.glob("*/_delta_log")) == []
     after_kill, state = _snapshot(data_dir), _state(data_dir)
     old_run = state.silver_run if outcome != "new" else None
 

@@ -158,6 +158,9 @@ def test_silver_audit_only_checks_everything_and_publishes_nothing(
     assert meta["would_publish"] is True
     assert meta["staged_rows"] + meta["quarantined_rows"] == meta["bronze_rows"] > 0
     assert meta["run_config/audit_only"] == "True"
+    # the audited partition is kept in the run's staging table, for inspection
+    staged = pl.read_delta(str(meta["staging_table"]))
+    assert staged.height == meta["staged_rows"]
 
 
 def test_a_failed_audit_only_run_publishes_nothing_and_says_why(
