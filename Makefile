@@ -19,7 +19,7 @@ RUN := $(UV) run --frozen --no-sync
 DEV_HOST ?= 127.0.0.1
 DEV_PORT ?= 3000
 
-.PHONY: help uv install sail browser demo demo-drift dev dagster-home check-defs lint typecheck test test-fast test-databricks bench schema mlflow-ui clean
+.PHONY: help uv install sail browser demo demo-drift dev dagster-home check-defs lint typecheck test test-fast test-durations test-databricks bench schema mlflow-ui clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,8 +70,9 @@ browser: ## install Debian's chromium for the UI test when possible (root + apt)
 # Both cores, whole test files per worker (module fixtures build once), and a temp root of our
 # own so pytest sessions of other checkouts on this machine never prune it. Local Spark Connect
 # servers take an ephemeral port (engines/spark.py), so two workers can each run one.
-# PYTEST_ARGS="--basetemp=/tmp/x" runs serially.
-PYTEST_ARGS ?= -n 2 --dist loadfile --basetemp=$(MLOPS_DATA_DIR)/pytest-tmp
+# Slowest files first, from measured durations (mlops_assets_tests/scheduling.py); xdist must
+# not re-sort them by test count. PYTEST_ARGS="--basetemp=/tmp/x" runs serially.
+PYTEST_ARGS ?= -n 2 --dist loadfile --no-loadscope-reorder --basetemp=$(MLOPS_DATA_DIR)/pytest-tmp
 
 test: install sail browser lint typecheck check-defs ## lint, type-check, check the dg project, run every test
 	$(RUN) pytest $(PYTEST_ARGS)
@@ -86,6 +87,10 @@ test-databricks: install sail ## the Databricks environment without a workspace 
 
 test-fast: install ## tests only
 	$(RUN) pytest $(PYTEST_ARGS)
+
+test-durations: install ## run the tests and re-measure the per-file durations that order them
+	$(RUN) pytest $(PYTEST_ARGS) --junitxml=$(MLOPS_DATA_DIR)/junit.xml
+	$(RUN) python -m mlops_assets_tests.scheduling $(MLOPS_DATA_DIR)/junit.xml
 
 bench: install ## benchmarks (ratios against the peers they replace)
 	$(RUN) python -m benchmarks.run_all

@@ -100,3 +100,12 @@ def dagster_instance() -> Iterator["dg.DagsterInstance"]:
 
     with dg.DagsterInstance.ephemeral() as instance:
         yield instance
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slowest test files first (measured; see :mod:`mlops_assets_tests.scheduling`)."""
+    from mlops_assets_tests.scheduling import load_durations, slowest_first
+
+    files = [item.nodeid.split("::", 1)[0] for item in items]
+    order = slowest_first(files, load_durations())
+    items[:] = [items[i] for i in order]

@@ -1,26 +1,86 @@
-"""End to end: `mlops-assets demo` simulates the 7 days ending yesterday, materializes every
-asset (monitoring of the last days included), and leaves runs the UI lists on their jobs' pages."""
+"""End to end: `mlops-assets demo` simulates the days ending yesterday, materializes every asset
+(monitoring of the last day included), leaves runs the UI lists on their jobs' pages, and leaves
+the use case's sensors started: the real daemon (as `make dev` starts it) then records their
+decisions as ticks, and no tick starts a run on the demo's final state.
 
+One demo (in process; the launched one is tested in ``ui/test_ui_materialize.py``) serves every
+test of this file: it is the slowest part of each.
+"""
+
+import contextlib
 import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import dagster as dg
 import polars as pl
 import pytest
 
 from mlops_assets.assets.keys import PARTITIONS_START_ENV
-from mlops_assets.cli.demo import LOCATION_TAGS, MONITOR_DAYS
+from mlops_assets.cli.demo import LOCATION_TAGS
 from mlops_assets.cli.demo_window import demo_days
 from mlops_assets.cli.dev import partitions_env
 from mlops_assets.config.project import load_project
 from mlops_assets.storage.delta import read_table, table_exists
 from mlops_assets_tests.conftest import CONFIGS_DIR, REPO_ROOT
 
-DAYS = 7
+DAYS = 5
+MONITOR_DAYS = 1
+SENSORS = ("churn_landing_sensor", "churn_retraining_sensor")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.timeout(1800),  # a whole lifecycle first; ~2 min idle, 9+ on a loaded 2-core box
+]
+
+
+class Demo(NamedTuple):
+    """A finished demo: its data root, instance, environment and printed report."""
+
+    data_dir: Path
+    home: Path
+    env: dict[str, str]
+    out: str
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """A small demo in process, sensors left started, on a fresh data root and instance."""
+    root = tmp_path_factory.mktemp("demo")
+    data_dir, home = root / "data", root / "dagster_home"
+    env = {
+        **os.environ,
+        "MLOPS_DATA_DIR": str(data_dir),
+        "DAGSTER_HOME": str(home),
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "1",
+    }
+    for name in ("MLOPS_ENV", "MLOPS_CONFIG_DIR", "MLOPS_PARTITIONS_START"):
+        env.pop(name, None)
+    argv = ["--days", str(DAYS), "--rows-per-day", "100", "--monitor-days", str(MONITOR_DAYS)]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from mlops_assets.cli import main; raise SystemExit(main())",
+            "demo",
+            *argv,
+            "--in-process",  # launched through the location: ui/test_ui_materialize.py
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,  # a loaded 2-core box (CI with CPU burners) took 14 min once
+        check=False,
+    )
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return Demo(data_dir, home, env, done.stdout)
 
 
 def _section(text: str, title: str) -> list[str]:
@@ -35,41 +95,8 @@ def _section(text: str, title: str) -> list[str]:
     return block
 
 
-@pytest.mark.slow
-@pytest.mark.timeout(1800)  # a whole lifecycle; 3-4 min idle, 9+ min on a loaded 2-core box
-def test_demo_runs_the_whole_flow_and_accounts_for_every_row(tmp_path: Path) -> None:
-    data_dir, home = tmp_path / "data", tmp_path / "dagster_home"
-    env = {
-        **os.environ,
-        "MLOPS_DATA_DIR": str(data_dir),
-        "DAGSTER_HOME": str(home),
-        "MLFLOW_DISABLE_TELEMETRY": "true",
-        "DO_NOT_TRACK": "1",
-    }
-    env.pop("MLOPS_ENV", None)
-    env.pop("MLOPS_CONFIG_DIR", None)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "from mlops_assets.cli import main; raise SystemExit(main())",
-            "demo",
-            "--days",
-            str(DAYS),
-            "--rows-per-day",
-            "300",
-            "--no-sensors",  # sensor start-up has its own test (test_cli_demo_sensors.py)
-            "--in-process",  # launching through the location: test_cli_demo_launch.py
-        ],
-        cwd=REPO_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=1500,  # a loaded 2-core box (CI with CPU burners) took 14 min once
-        check=False,
-    )
-    out = done.stdout
-    assert done.returncode == 0, f"{out[-3000:]}\n{done.stderr[-3000:]}"
+def test_demo_runs_the_whole_flow_and_accounts_for_every_row(demo: Demo) -> None:
+    data_dir, home, out = demo.data_dir, demo.home, demo.out
     assert (home / "dagster.yaml").is_file()  # runs are recorded for `dagster dev`
 
     project = load_project(CONFIGS_DIR, environ={"MLOPS_DATA_DIR": str(data_dir)})
@@ -151,3 +178,76 @@ def test_demo_runs_the_whole_flow_and_accounts_for_every_row(tmp_path: Path) -> 
     tag, value = next(iter(LOCATION_TAGS.items()))
     assert all(r.tags.get(tag) == value for r in runs)
     assert partitions_env({"MLOPS_DATA_DIR": str(data_dir)}) == {PARTITIONS_START_ENV: window[0]}
+
+
+def _ticks(home: Path) -> dict[str, list[Any]]:
+    """Every recorded tick of the instance's sensors, by sensor name (public instance API)."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return {
+            state.name: list(instance.get_ticks(state.instigator_origin_id, state.selector_id))
+            for state in instance.all_instigator_state()
+        }
+
+
+def _finished(ticks: list[Any]) -> bool:
+    """Whether the sensor's first tick (the oldest) has ended: a tick is stored STARTED first."""
+    return bool(ticks) and ticks[-1].status.value != "STARTED"
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """SIGINT to the daemon's process group (it and its code server); kill what outlives 60 s."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.wait(timeout=60)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+
+def test_demo_leaves_sensors_started_and_the_daemon_records_skips(
+    demo: Demo, tmp_path: Path
+) -> None:
+    home, env, out = demo.home, demo.env, demo.out
+    assert re.search(r"^sensors started: churn_landing_sensor, churn_retraining_sensor ", out, re.M)
+    decision = re.search(r"churn_retraining_sensor skips: (.+)$", out, re.M)
+    assert decision is not None, out[-3000:]  # the small demo's clean data: no retraining due
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        states = {s.name: s for s in instance.all_instigator_state()}
+        runs_before = len(instance.get_runs())
+    assert {n: states[n].status.value for n in SENSORS} == dict.fromkeys(SENSORS, "RUNNING")
+    assert all(not ticks for ticks in _ticks(home).values()), "no daemon ran yet"
+
+    daemon_log = tmp_path / "daemon.log"
+    with daemon_log.open("wb") as log:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            cwd=REPO_ROOT,
+            env={**env, **partitions_env(env)},  # as `make dev` starts it
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 300
+        ticks = _ticks(home)
+        while not all(_finished(ticks.get(n, [])) for n in SENSORS):
+            assert daemon.poll() is None, daemon_log.read_text()[-3000:]
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"no finished tick of {SENSORS} within 300 s: {ticks}\n{daemon_log.read_text()}"
+                )
+            time.sleep(2)
+            ticks = _ticks(home)
+    finally:
+        _stop(daemon)
+
+    landing, retraining = (ticks[n][-1] for n in SENSORS)  # the first tick of each (oldest)
+    assert landing.status.value == "SKIPPED", landing
+    assert landing.skip_reason.startswith("no new or changed landing files of churn")
+    assert f"({DAYS} day(s) seen)" in landing.skip_reason  # it saw the demo's days, all ingested
+    assert retraining.status.value == "SKIPPED", retraining
+    assert retraining.skip_reason == decision.group(1).strip()  # the decision the demo printed
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        assert len(instance.get_runs()) == runs_before  # no tick started a run

@@ -19,7 +19,7 @@ from mlops_assets_tests.assets.ml.registry_helpers import (
     client,
 )
 
-DAYS, DRIFT_FROM, ROWS_PER_DAY = 14, 8, 400
+DAYS, DRIFT_FROM, ROWS_PER_DAY = 10, 8, 400  # 7 clean days, then: skip, retrain, blocked
 DAY_LINE = re.compile(
     r"^day +(\d+) (\d{4}-\d\d-\d\d): drift share +(\d+)% \((\w+)\), "
     r"performance (\S+), champion v(\S+)$"

@@ -163,7 +163,7 @@ def test_a_table_never_seen_runs_init_simulate_and_demo_end_to_end(tmp_path: Pat
         env,
         *("demo", "--use-case", NAME, "--days", str(DEMO_DAYS), "--rows-per-day", "600"),
         "--no-sensors",  # sensor start-up has its own test (test_cli_demo_sensors.py)
-        "--in-process",  # launching through the location: test_cli_demo_launch.py
+        "--in-process",  # launched through the location: ui/test_ui_materialize.py
         timeout=1500,
     )
     runs = re.search(r"^Runs: (\d+)/(\d+) succeeded$", out, flags=re.M)

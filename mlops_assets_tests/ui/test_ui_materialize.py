@@ -1,12 +1,18 @@
-"""The first visit, in a real headless Chromium: after a small demo, `mlops-assets dev` serves the
-UI; a partition of silver is materialized FROM THE UI (Materialize, pick the partition, launch)
-and succeeds; the silver, evaluation and drift pages show their metadata, MLflow links and plots.
+"""A small demo launched through the code location, then the first visit in a real headless
+Chromium.
+
+The demo (launched, as users run it) is run once per module and serves two tests: its runs carry
+the code location's origin and nothing is left running afterwards; then `mlops-assets dev` serves
+the UI, a partition of silver is materialized FROM THE UI (Materialize, pick the partition,
+launch) and succeeds, and the silver, evaluation and drift pages show their metadata, MLflow
+links and plots.
 
 Screenshots are test artifacts: under the test's tmp dir, copied to
 ``$MLOPS_SCREENSHOT_DIR`` (default ``.mlops_data/test-artifacts/ui``); the path is printed.
 """
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -15,13 +21,16 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import dagster as dg
 import pytest
 
+from mlops_assets.cli.demo_graphql import run_origins
+from mlops_assets.cli.demo_launch import LaunchedStack
 from mlops_assets.cli.demo_window import demo_days
 from mlops_assets.cli.instance import ensure_dagster_home
+from mlops_assets_tests.cli.test_cli_demo_launch import processes_with
 from mlops_assets_tests.conftest import REPO_ROOT
 from mlops_assets_tests.ui.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, _free_port
 
@@ -34,13 +43,22 @@ ARTIFACTS = Path(
     os.environ.get("MLOPS_SCREENSHOT_DIR", REPO_ROOT / ".mlops_data" / "test-artifacts" / "ui")
 )
 pytestmark = [
-    pytest.mark.browser,
     pytest.mark.slow,
-    pytest.mark.timeout(2700),  # a small demo first: ~2 min idle, 15+ on a loaded 2-core box
-    pytest.mark.skipif(
-        CHROMIUM is None, reason="no chromium on PATH (`make browser` installs it as root)"
-    ),
+    pytest.mark.timeout(2700),  # a small launched demo first: ~4 min idle, 15+ on a loaded box
 ]
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    CHROMIUM is None, reason="no chromium on PATH (`make browser` installs it as root)"
+)
+
+
+class Demo(NamedTuple):
+    """A finished launched demo: its data root, instance, environment and printed report."""
+
+    data_dir: Path
+    home: Path
+    tmp: Path
+    env: dict[str, str]
+    out: str
 
 
 def _wait(what: str, seconds: float, ready: Callable[[], bool]) -> None:
@@ -53,29 +71,68 @@ def _wait(what: str, seconds: float, ready: Callable[[], bool]) -> None:
 
 
 @pytest.fixture(scope="module")
-def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    """A small demo on a fresh data root, then `mlops-assets dev` on a free port: (url, home)."""
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
+    """A small demo on a fresh data root, its runs launched through the code location."""
     root = tmp_path_factory.mktemp("ui_materialize")
     home = ensure_dagster_home(root / "dagster_home")
+    tmp = root / "tmp"
+    tmp.mkdir()
     env = {
-        **{k: v for k, v in os.environ.items() if k not in ("MLOPS_ENV", "MLOPS_CONFIG_DIR")},
+        **os.environ,
         "MLOPS_DATA_DIR": str(root / "data"),
         "DAGSTER_HOME": str(home),
         "MLFLOW_DISABLE_TELEMETRY": "true",
+        "DO_NOT_TRACK": "1",
         "OMP_NUM_THREADS": "1",
     }
-    env.pop("MLOPS_PARTITIONS_START", None)
+    for name in ("MLOPS_ENV", "MLOPS_CONFIG_DIR", "MLOPS_PARTITIONS_START"):
+        env.pop(name, None)
     command = [sys.executable, "-m", "mlops_assets.cli", "demo", "--days", str(DEMO_DAYS)]
-    demo = subprocess.run(
+    done = subprocess.run(
         [*command, "--rows-per-day", "300", "--monitor-days", "1", "--no-sensors"],  # 200+ rows
         cwd=REPO_ROOT,
-        env=env,
+        env={**env, "TMPDIR": str(tmp)},  # the launch instance's directory lands here
         capture_output=True,
         text=True,
         timeout=1500,
         check=False,
     )
-    assert demo.returncode == 0, f"{demo.stdout[-3000:]}\n{demo.stderr[-3000:]}"
+    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    return Demo(root / "data", home, tmp, env, done.stdout)
+
+
+def test_launched_demo_runs_carry_the_code_location_origin(demo: Demo) -> None:
+    """Runs with a repository origin (what the UI's Overview timeline lists); none left running."""
+    out = demo.out
+    assert "jobs launched through code location mlops_assets" in out
+    steps = re.findall(r"^  ok  (\w+)", out, re.M)
+    assert len(steps) == DEMO_DAYS + 2 + DEMO_DAYS + 1, out[-3000:]  # ingest, train, deploy,
+    # score every day, monitor one
+
+    deadline = time.monotonic() + 30  # the demo waited for its stack; allow a slow reaper
+    while left := processes_with(f"MLOPS_DATA_DIR={demo.data_dir}"):
+        if time.monotonic() > deadline:
+            pytest.fail(f"the demo left processes running: {left}")
+        time.sleep(0.5)
+    assert not [p for p in demo.tmp.iterdir() if p.name.startswith("mlops-demo-launch-")]
+
+    with (
+        dg.DagsterInstance.from_config(str(demo.home)) as instance,
+        LaunchedStack(demo.home, instance, env=demo.env, ready_timeout=600) as stack,
+    ):
+        stack.wait_ready()
+        runs = run_origins(stack.url)
+    assert sorted(r.job for r in runs) == sorted(steps)
+    assert {(r.location, r.repository, r.status) for r in runs} == {
+        ("mlops_assets", "__repository__", "SUCCESS")
+    }, runs
+    assert not processes_with(f"MLOPS_DATA_DIR={demo.data_dir}"), "the test's stack was stopped"
+
+
+@pytest.fixture(scope="module")
+def ui(demo: Demo) -> Iterator[tuple[str, Path]]:
+    """`mlops-assets dev` over the demo's data root, on a free port: (url, home)."""
+    root, env, home = demo.data_dir.parent, demo.env, demo.home
     port = _free_port()
     log_path = root / "dev.log"
     with log_path.open("wb") as log:
@@ -117,6 +174,8 @@ def _links(page: "Page") -> list[str]:
     return [h for a in page.locator("a").all() if (h := a.get_attribute("href") or "")]
 
 
+@pytest.mark.browser
+@NEEDS_CHROMIUM
 def test_materialize_a_partition_from_the_ui_then_read_the_story(
     ui: tuple[str, Path], tmp_path: Path
 ) -> None:
