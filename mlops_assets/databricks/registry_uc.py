@@ -82,14 +82,21 @@ def uc_settings(env: DatabricksEnvironment, use_case: str) -> MlflowSettings:
     )
 
 
-def require_signature(model_uri: str) -> ModelSignature:
+def require_signature(model_uri: str, settings: MlflowSettings) -> ModelSignature:
     """The model's signature, which must declare inputs AND outputs (as Unity Catalog demands).
+
+    The model is read from ``settings``' stores: this process's MLflow is pointed at them first
+    (a ``models:/`` URI resolves through the registry, which is process-wide in MLflow), so the
+    answer never depends on which store an earlier call left selected.
 
     Raises:
         RegistryError: the model cannot be read, or its signature is missing or incomplete.
     """
+    import mlflow
     from mlflow.models import get_model_info
 
+    mlflow.set_tracking_uri(settings.tracking_uri)
+    mlflow.set_registry_uri(settings.effective_registry_uri)
     try:
         signature: ModelSignature | None = get_model_info(model_uri).signature
     except Exception as exc:
@@ -133,7 +140,7 @@ def register_version(
     from mlops_assets.ml.model_store import version_info
     from mlops_assets.ml.tracking import configure
 
-    require_signature(model_uri)
+    require_signature(model_uri, settings)
     try:
         configure(settings)
         registered = mlflow.register_model(model_uri, name, tags=tags)
@@ -268,7 +275,7 @@ class UnityCatalogPromoter:
         """Judge ``source_version`` against this registry's champion; copy and promote it if the
         gates say so (dry run or rejection: nothing is copied)."""
         judged: ModelVersionInfo = source.get_version(source_name, source_version)
-        require_signature(judged.model_uri)
+        require_signature(judged.model_uri, source.settings)
         challenger = gate_metrics(judged)
         if not challenger:
             raise PromotionError(

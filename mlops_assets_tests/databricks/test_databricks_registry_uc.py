@@ -1,6 +1,7 @@
 """The Unity Catalog registry path against a real local MLflow SQLite registry, 3-level names."""
 
 import re
+from pathlib import Path
 
 import pytest
 from mlflow import MlflowClient
@@ -21,7 +22,7 @@ from mlops_assets.errors import PromotionError, RegistryError
 from mlops_assets.ml.gates import decide
 from mlops_assets.ml.model_store import ModelVersionInfo
 from mlops_assets.ml.registry import CHAMPION, PREVIOUS_CHAMPION, Registry, gate_metrics
-from mlops_assets.ml.tracking import MlflowSettings, RunTags, start_run
+from mlops_assets.ml.tracking import MlflowSettings, RunTags, configure, start_run
 from mlops_assets_tests.conftest import CONFIGS_DIR
 from mlops_assets_tests.databricks.conftest import MODEL
 
@@ -82,16 +83,28 @@ def test_settings_point_at_databricks_tracking_and_the_uc_registry() -> None:
 
 
 def test_a_signature_needs_inputs_and_outputs(
-    uc_store: MlflowSettings, served_models: list[ModelVersionInfo]
+    uc_store: MlflowSettings,
+    served_models: list[ModelVersionInfo],
+    tmp_path: Path,
 ) -> None:
-    signature = require_signature(served_models[0].model_uri)
+    # another store selected in this process (as an earlier step or test may leave it) must not
+    # change where the model is read from
+    configure(
+        MlflowSettings(
+            tracking_uri=f"sqlite:///{tmp_path / 'other.db'}",
+            experiment_name="elsewhere",
+            artifact_location=(tmp_path / "other").as_uri(),
+        )
+    )
+    signature = require_signature(served_models[0].model_uri, uc_store)
     assert signature.inputs is not None and signature.outputs is not None
     no_outputs = log_model(uc_store, "no_outputs", with_outputs=False)
     with pytest.raises(RegistryError, match="lacks outputs") as caught:
-        require_signature(no_outputs)
+        require_signature(no_outputs, uc_store)
     assert caught.value.context["missing"] == ["outputs"]
     assert caught.value.fix and "infer_signature" in caught.value.fix
-    assert require_signature(log_model(uc_store, "full", with_outputs=True)).outputs is not None
+    full = log_model(uc_store, "full", with_outputs=True)
+    assert require_signature(full, uc_store).outputs is not None
 
 
 def test_registration_checks_the_signature_first(uc_store: MlflowSettings) -> None:
