@@ -42,13 +42,31 @@ def dev_command(host: str, port: int, workspace: Path | None = None) -> list[str
 
 
 def group_alive(pgid: int) -> bool:
+    """Whether a process of group ``pgid`` is still running.
+
+    Zombies do not count: a member killed with its parent is reparented to PID 1, and a
+    container's PID 1 may never reap it, so the group would look alive forever.
+    """
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # a process of the group exists but is not ours to signal
         return True
-    return True
+    proc = Path("/proc")
+    if not proc.is_dir():  # no procfs: a signal-able group is alive
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        state, _ppid, group = stat[stat.rfind(")") + 2 :].split()[:3]  # after "(command)"
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
 
 
 def signal_group(pgid: int, sig: int) -> None:
@@ -103,7 +121,9 @@ def supervise(
             except subprocess.TimeoutExpired:
                 if stop_requested and time.monotonic() - stop_requested[0] > stop_timeout:
                     signal_group(proc.pid, signal.SIGKILL)
-        deadline = time.monotonic() + (stop_timeout if stop_requested else 5.0)
+        # one budget from the stop request (not a second one after dagster dev exits): whatever
+        # of the group outlives --stop-timeout is killed, as promised
+        deadline = stop_requested[0] + stop_timeout if stop_requested else time.monotonic() + 5.0
         while group_alive(proc.pid) and time.monotonic() < deadline:
             time.sleep(0.2)
         signal_group(proc.pid, signal.SIGKILL)  # whatever outlived dagster dev

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from mlops_assets.cli.dev import group_alive
 from mlops_assets_tests.conftest import REPO_ROOT
 from mlops_assets_tests.process_output import OutputLines
 
@@ -59,6 +60,20 @@ def _alive(pid: int) -> bool:
             return stat.read().split()[2] != "Z"  # a zombie has exited
     except FileNotFoundError:
         return False
+
+
+def test_a_group_of_zombies_is_not_alive() -> None:
+    """A killed member waiting for a reaper (PID 1 of a container may never reap it) is gone."""
+    proc = subprocess.Popen(["sleep", "60"], start_new_session=True)
+    try:
+        assert group_alive(proc.pid)
+        os.kill(proc.pid, signal.SIGKILL)
+        _wait_for("the member to become a zombie", lambda: not _alive(proc.pid), 30)
+        assert not group_alive(proc.pid)  # a zombie (not yet reaped) is not a live process
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
+    assert not group_alive(proc.pid)
 
 
 def test_one_sigterm_stops_the_group_even_when_started_with_sigint_ignored() -> None:
