@@ -113,10 +113,10 @@ def _delta_types(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.col(*unsigned, *small).cast(pl.Int64))
 
 
-def _polars_type(arrow_type: pa.DataType) -> pl.DataType:
-    """The Polars type that exports as ``arrow_type`` (for typing all-null columns)."""
-    empty = pl.DataFrame(pa.table({"c": pa.nulls(0, type=arrow_type)}))
-    return empty.schema["c"]
+def _table_nulls(existing: pa.Schema, name: str) -> pl.Expr:
+    """A column ``name`` of nulls typed as the table's column (exported as that Arrow type)."""
+    empty = pl.DataFrame(pa.table({"c": pa.nulls(0, type=existing.field(name).type)}))
+    return pl.lit(None, dtype=empty.schema["c"]).alias(name)
 
 
 def _prepare(
@@ -132,7 +132,7 @@ def _prepare(
     if existing is not None:
         # Columns that are entirely null have no type of their own: give them the table's.
         typed_nulls = [
-            pl.lit(None, dtype=_polars_type(existing.field(name).type)).alias(name)
+            _table_nulls(existing, name)
             for name, dtype in frame.schema.items()
             if dtype == pl.Null and name in existing.names
         ]
@@ -142,15 +142,13 @@ def _prepare(
             # Partition writes: columns of the table this batch lacks (e.g. a landing column
             # that came one day only) are written as nulls, in the table's column order.
             missing = [
-                pl.lit(None, dtype=_polars_type(existing.field(name).type)).alias(name)
-                for name in existing.names
-                if name not in frame.columns
+                _table_nulls(existing, name) for name in existing.names if name not in frame.columns
             ]
             if missing:
                 frame = frame.with_columns(missing)
             order = [*existing.names, *[n for n in frame.columns if n not in existing.names]]
             frame = frame.select(order)
-    return frame, pa.schema(frame.head(0).to_arrow().schema)
+    return frame, frame.head(0).to_arrow().schema
 
 
 def write_table(

@@ -15,8 +15,6 @@ from mlops_assets.cli.demo import location_definitions
 from mlops_assets.cli.demo_sensors import landing_cursor, leave_sensors_started
 from mlops_assets.config.project import ProjectConfig
 
-SENSORS = ("churn_landing_sensor", "churn_retraining_sensor")
-
 
 def test_landing_cursor_records_every_landed_day(
     project: ProjectConfig, landed_data_dir: Path
