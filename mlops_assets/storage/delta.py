@@ -18,6 +18,7 @@ import pyarrow as pa
 from pydantic import BaseModel, Field
 
 from mlops_assets.errors import SchemaMismatchError, StorageError
+from mlops_assets.storage.delta_files import overwrite_partitions, partitioned_by
 
 PARTITION_COLUMN = "_partition_date"
 SchemaEvolution = Literal["fail", "add_columns"]
@@ -99,6 +100,14 @@ def _compatible(table_type: pa.DataType, data_type: pa.DataType) -> bool:
         return True
     if pa.types.is_timestamp(table_type) and pa.types.is_timestamp(data_type):
         return (table_type.tz is None) == (data_type.tz is None)
+    if pa.types.is_nested(table_type) and pa.types.is_nested(data_type):
+        # Lists and structs: Arrow's large and view variants are one Delta type.
+        from deltalake import Schema
+
+        table, data = (
+            Schema.from_arrow(pa.schema([("c", t)])).fields[0].type for t in (table_type, data_type)
+        )
+        return bool(table == data)
     return False
 
 
@@ -185,18 +194,32 @@ def write_table(
         quoted = ", ".join(f"'{p}'" for p in partitions)
         predicate = f"{PARTITION_COLUMN} IN ({quoted})"
     path.parent.mkdir(parents=True, exist_ok=True)
+    fast = partitions is not None and frame.height > 0 and _partitioned_here(path, existing)
     try:
         if added and predicate is not None:
             _add_columns(path, schema, added)
-        write_deltalake(
-            str(path),
-            frame,
-            mode="overwrite",
-            partition_by=[PARTITION_COLUMN] if partitions is not None else None,
-            predicate=predicate,
-            schema_mode="merge" if added and predicate is None else None,
-            commit_properties=CommitProperties(custom_metadata=dict(commit_metadata or {})),
-        )
+        if fast:
+            overwrite_partitions(
+                path,
+                frame,
+                column=PARTITION_COLUMN,
+                partitions=list(partitions or []),
+                schema=schema,
+                table_exists=existing is not None,
+                commit_metadata=dict(commit_metadata or {}),
+            )
+        else:
+            write_deltalake(
+                str(path),
+                frame,
+                mode="overwrite",
+                partition_by=[PARTITION_COLUMN] if partitions is not None else None,
+                predicate=predicate,
+                schema_mode="merge" if added and predicate is None else None,
+                commit_properties=CommitProperties(custom_metadata=dict(commit_metadata or {})),
+            )
+    except StorageError:
+        raise
     except Exception as exc:
         raise StorageError(
             f"writing Delta table {path} failed: {exc}",
@@ -211,6 +234,12 @@ def write_table(
         added_columns=added,
         columns={f.name: str(f.type) for f in schema},
     )
+
+
+def _partitioned_here(path: Path, existing: pa.Schema | None) -> bool:
+    """Whether a partition overwrite can commit Polars-written files (see ``delta_files``):
+    a new table, or one partitioned by exactly the partition column."""
+    return existing is None or partitioned_by(path) == [PARTITION_COLUMN]
 
 
 def _add_columns(path: Path, schema: pa.Schema, added: list[str]) -> None:
