@@ -16,6 +16,9 @@ export OMP_NUM_THREADS ?= 1
 # `install` syncs .venv from uv.lock once per change of the lock (the stamp), so RUN needn't sync.
 INSTALL_STAMP := .venv/.mlops-assets-installed
 RUN := $(UV) run --frozen --no-sync
+# Two jobs: independent prerequisites run side by side (for `make test`, the browser's download
+# next to the Python install, ruff and mypy next to the dg checks). Recipes stay sequential.
+MAKEFLAGS += --jobs=2
 DEV_HOST ?= 127.0.0.1
 DEV_PORT ?= 3000
 
@@ -29,8 +32,7 @@ uv: ## install uv (with pip) when it is missing
 
 install: $(INSTALL_STAMP) ## create .venv from uv.lock (all extras); again only when the lock changes
 
-$(INSTALL_STAMP): uv.lock pyproject.toml
-	@$(MAKE) --no-print-directory uv
+$(INSTALL_STAMP): uv.lock pyproject.toml | uv
 	$(UV) sync --frozen --all-extras --compile-bytecode --python $(PYTHON)
 	@touch $@
 
