@@ -71,6 +71,23 @@ def test_statistics_agree_with_delta_rs_and_bound_every_value(tmp_path: Path) ->
     assert reference["maxValues"]["ts"] == "2026-01-01T01:02:03.456Z"
 
 
+@pytest.mark.parametrize("unit", ["ms", "us", "ns"])
+def test_timestamp_bounds_round_outwards_in_every_unit(tmp_path: Path, unit: str) -> None:
+    moments = [
+        datetime(1969, 12, 31, 23, 59, 59, 999500, tzinfo=UTC),  # before the epoch
+        datetime(2026, 1, 1, 1, 2, 3, 456001, tzinfo=UTC),
+    ]
+    frame = pl.DataFrame({"ts": pl.Series(moments).cast(pl.Datetime(unit, "UTC"))})
+    write_table(
+        tmp_path / "t", frame.with_columns(pl.lit(DAY1).alias(PARTITION_COLUMN)), partitions=[DAY1]
+    )
+    [stats] = _stats(tmp_path / "t")
+    # milliseconds are exact; finer units round the minimum down and the maximum up
+    high = "2026-01-01T01:02:03.456Z" if unit == "ms" else "2026-01-01T01:02:03.457Z"
+    assert stats["minValues"]["ts"] == "1969-12-31T23:59:59.999Z"
+    assert stats["maxValues"]["ts"] == high
+
+
 def test_readers_filtering_on_statistics_find_every_row(tmp_path: Path) -> None:
     path = tmp_path / "t"
     write_table(path, _mixed(DAY1), partitions=[DAY1])
