@@ -3,7 +3,7 @@
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import polars as pl
 import pytest
@@ -72,7 +72,9 @@ def test_statistics_agree_with_delta_rs_and_bound_every_value(tmp_path: Path) ->
 
 
 @pytest.mark.parametrize("unit", ["ms", "us", "ns"])
-def test_timestamp_bounds_round_outwards_in_every_unit(tmp_path: Path, unit: str) -> None:
+def test_timestamp_bounds_round_outwards_in_every_unit(
+    tmp_path: Path, unit: Literal["ms", "us", "ns"]
+) -> None:
     moments = [
         datetime(1969, 12, 31, 23, 59, 59, 999500, tzinfo=UTC),  # before the epoch
         datetime(2026, 1, 1, 1, 2, 3, 456001, tzinfo=UTC),
