@@ -35,7 +35,7 @@ from mlops_assets.storage.landing_formats import (
     MISSING_FIELDS,
     FileRejectedError,
     ReadSpec,
-    read_content,
+    read_file,
 )
 
 __all__ = [
@@ -187,7 +187,7 @@ def _account(path: Path, rel: str, spec: ReadSpec) -> tuple[LandingFile, pl.Data
     if reason is not None:
         return LandingFile(file=shown, status="rejected", reason=reason), None
     try:
-        content = read_content(path.read_bytes(), path.name, spec)
+        content = read_file(path, spec)
     except FileRejectedError as rejected:
         return LandingFile(
             file=shown,

@@ -292,6 +292,30 @@ def test_a_cut_line_is_found_after_quoted_line_breaks(landing: Path) -> None:
     assert _read(landing)[MISSING_FIELDS].to_list() == [0]
 
 
+@pytest.mark.parametrize("cut", [True, False])
+def test_a_cut_line_is_found_at_the_end_of_a_large_file(landing: Path, cut: bool) -> None:
+    # over 1 MiB: the file is parsed in place and only its end is read again
+    body = "".join(f"o{i},{i},open\n" for i in range(120_000))
+    last = "o_last,7" if cut else "o_last,7,open"
+    (landing / "big.csv").write_text(HEADER + body + last + "\n")
+    assert (landing / "big.csv").stat().st_size > 1 << 20
+    frame = _read(landing)
+    assert frame.height == 120_001
+    assert frame[MISSING_FIELDS].to_list()[-2:] == [0, 1 if cut else 0]
+    assert frame[MISSING_FIELDS].sum() == (1 if cut else 0)
+
+
+def test_a_last_record_longer_than_the_tail_read_is_counted_from_the_whole_file(
+    landing: Path,
+) -> None:
+    # the last record's quoted value holds 2 MiB of lines: it starts before the end read apart
+    long_value = '"' + "line, with a comma\n" * 110_000 + '"'
+    (landing / "long.csv").write_text(HEADER + "o1,1,open\n" + f"o2,{long_value}\n")
+    frame = _read(landing)
+    assert frame.select("id", MISSING_FIELDS).rows() == [("o1", 0), ("o2", 1)]
+    assert frame["amount"][1].count("\n") == 110_000
+
+
 def test_wrong_delimiter_is_rejected_with_a_hint(landing: Path) -> None:
     (landing / "semi.csv").write_text("id;amount;status\no1;1;open\n")
     (landing / "tabs.csv").write_text("id\tamount\tstatus\no1\t1\topen\n")
