@@ -20,6 +20,8 @@ from mlops_assets.errors import ServingError
 if TYPE_CHECKING:
     from mlflow.models import ModelSignature
 
+    from mlops_assets.ml.tracking import MlflowSettings
+
 _SYNTHETIC: dict[str, Any] = {
     "boolean": False,
     "integer": 0,
@@ -42,9 +44,14 @@ class SmokeRequest(BaseModel):
     source: str = Field(description="`input_example` or `signature` (synthetic rows).")
 
 
-def _signature(model_uri: str) -> tuple[ModelSignature, Any]:
+def _signature(model_uri: str, settings: MlflowSettings | None) -> tuple[ModelSignature, Any]:
+    import mlflow
     from mlflow.models import Model
 
+    if settings is not None:
+        # a models:/ URI resolves through the registry, which is process-wide in MLflow
+        mlflow.set_tracking_uri(settings.tracking_uri)
+        mlflow.set_registry_uri(settings.effective_registry_uri)
     try:
         model = Model.load(model_uri)
     except Exception as exc:
@@ -62,9 +69,15 @@ def _signature(model_uri: str) -> tuple[ModelSignature, Any]:
     return model.signature, model
 
 
-def smoke_request(model_uri: str, rows: int) -> SmokeRequest:
-    """Up to ``rows`` rows for ``model_uri``: its input example, else synthetic typed rows."""
-    signature, model = _signature(model_uri)
+def smoke_request(
+    model_uri: str, rows: int, settings: MlflowSettings | None = None
+) -> SmokeRequest:
+    """Up to ``rows`` rows for ``model_uri``: its input example, else synthetic typed rows.
+
+    With ``settings`` the model is read from those stores (this process's MLflow is pointed at
+    them first), so the answer never depends on which store an earlier call left selected.
+    """
+    signature, model = _signature(model_uri, settings)
     columns = [c.name for c in signature.inputs.inputs if c.name is not None]
     example = None
     if model.saved_input_example_info is not None:

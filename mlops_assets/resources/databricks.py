@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from mlops_assets.databricks.serving import DeploymentResult
+    from mlops_assets.ml.tracking import MlflowSettings
 
 
 class DatabricksResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -161,7 +162,9 @@ class DatabricksServingResource(ServingResource):
         # the smoke rows come from the model's signature, read from the registry the asset's
         # MLflow client points at (request.mlflow)
         log.info(f"deploying {name} v{request.version} to Model Serving")
-        result = self.deploy_version(request.use_case, name, request.version, uri)
+        result = self.deploy_version(
+            request.use_case, name, request.version, uri, mlflow=request.mlflow
+        )
         log.info(
             f"endpoint {result.endpoint}: traffic {result.traffic}"
             + ("" if result.changed else " (already serving it, smoke-tested again)")
@@ -180,20 +183,29 @@ class DatabricksServingResource(ServingResource):
         )
 
     def deploy_version(
-        self, use_case: str, model_name: str, version: str, model_uri: str | None = None
+        self,
+        use_case: str,
+        model_name: str,
+        version: str,
+        model_uri: str | None = None,
+        *,
+        mlflow: "MlflowSettings | None" = None,
     ) -> "DeploymentResult":
         """Serve ``model_name`` (three-level) ``version`` on the use case's endpoint.
 
         Args:
             model_uri: where to read the signature and input example for the smoke test
                 (default ``models:/<model_name>/<version>``).
+            mlflow: the stores to read it from (default: those this process's MLflow points at).
         """
         from mlops_assets.databricks.endpoint_config import endpoint_name
         from mlops_assets.databricks.serving import EndpointDeployer
         from mlops_assets.databricks.smoke import smoke_request
 
         settings = self.settings()
-        request = smoke_request(model_uri or f"models:/{model_name}/{version}", settings.smoke_rows)
+        request = smoke_request(
+            model_uri or f"models:/{model_name}/{version}", settings.smoke_rows, mlflow
+        )
         name = endpoint_name(settings.endpoint_prefix, use_case, model_name.split(".")[-1])
         deployer = EndpointDeployer(
             self.databricks.workspace_client(), settings, self.databricks.credentials()

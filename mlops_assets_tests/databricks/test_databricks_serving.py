@@ -1,6 +1,7 @@
 """Model Serving against the fake workspace, answering with the REAL registered models."""
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -58,9 +59,14 @@ def test_endpoint_name_is_what_databricks_accepts() -> None:
 
 
 def test_smoke_request_comes_from_the_input_example_in_signature_order(
-    served_models: list[ModelVersionInfo],
+    served_models: list[ModelVersionInfo], uc_store: MlflowSettings, tmp_path: Path
 ) -> None:
-    request = request_for(served_models[0])
+    import mlflow
+
+    # another store selected in this process first: the request is read from the one given
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'other.db'}")
+    mlflow.set_registry_uri(f"sqlite:///{tmp_path / 'other.db'}")
+    request = smoke_request(served_models[0].model_uri, 4, uc_store)
     assert request.source == "input_example"
     assert request.columns == [
         "tenure_months",
