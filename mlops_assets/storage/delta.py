@@ -129,15 +129,25 @@ def _table_nulls(existing: pa.Schema, name: str) -> pl.Expr:
 
 
 def _prepare(
-    frame: pl.DataFrame, existing: pa.Schema | None, *, fill_missing: bool
+    frame: pl.DataFrame,
+    existing: pa.Schema | None,
+    *,
+    fill_missing: bool,
+    partition_value: str | None = None,
 ) -> tuple[pl.DataFrame, pa.Schema]:
     """The frame as it will be written, and its Arrow schema (checked before the commit).
 
     The frame stays a Polars frame: delta-rs reads it through the Arrow C stream interface,
     which saves a whole-table ``to_arrow()`` copy (about 1 s and the table's size in memory per
-    million rows of the medallion's tables).
+    million rows of the medallion's tables). With ``partition_value`` the frame lacks the
+    partition column, which holds that value in every row: the schema has the column, the
+    frame does not get it (adding a column to a frame whose columns are chunked differently,
+    as bronze's lineage columns are, re-chunks the whole frame: 1.7 s at 10M rows).
     """
     frame = _delta_types(frame)
+    head = frame.head(0)
+    if partition_value is not None:
+        head = head.with_columns(pl.lit(partition_value).alias(PARTITION_COLUMN))
     if existing is not None:
         # Columns that are entirely null have no type of their own: give them the table's.
         typed_nulls = [
@@ -147,17 +157,20 @@ def _prepare(
         ]
         if typed_nulls:
             frame = frame.with_columns(typed_nulls)
+            head = head.with_columns(typed_nulls)
         if fill_missing:
             # Partition writes: columns of the table this batch lacks (e.g. a landing column
             # that came one day only) are written as nulls, in the table's column order.
             missing = [
-                _table_nulls(existing, name) for name in existing.names if name not in frame.columns
+                _table_nulls(existing, name) for name in existing.names if name not in head.columns
             ]
             if missing:
                 frame = frame.with_columns(missing)
-            order = [*existing.names, *[n for n in frame.columns if n not in existing.names]]
-            frame = frame.select(order)
-    return frame, frame.head(0).to_arrow().schema
+                head = head.with_columns(missing)
+            order = [*existing.names, *[n for n in head.columns if n not in existing.names]]
+            head = head.select(order)
+            frame = frame.select([n for n in order if n in frame.columns])
+    return frame, head.to_arrow().schema
 
 
 def write_table(
@@ -177,6 +190,7 @@ def write_table(
     from deltalake import CommitProperties, write_deltalake
 
     existing = _existing_schema(path)
+    value = None  # the partition of every row, when the frame has no partition column
     if partitions is not None and PARTITION_COLUMN not in frame.columns:
         if len(partitions) != 1:
             raise StorageError(
@@ -184,8 +198,10 @@ def write_table(
                 context={"table": str(path)},
                 fix="add the partition column to the frame",
             )
-        frame = frame.with_columns(pl.lit(partitions[0]).alias(PARTITION_COLUMN))
-    frame, schema = _prepare(frame, existing, fill_missing=partitions is not None)
+        value = partitions[0]
+    frame, schema = _prepare(
+        frame, existing, fill_missing=partitions is not None, partition_value=value
+    )
     added: list[str] = []
     if existing is not None:
         added = _check_schema(path, existing, schema, schema_evolution)
@@ -207,11 +223,14 @@ def write_table(
                 schema=schema,
                 table_exists=existing is not None,
                 commit_metadata=dict(commit_metadata or {}),
+                partition_value=value,
             )
         else:
+            if value is not None:
+                frame = frame.with_columns(pl.lit(value).alias(PARTITION_COLUMN))
             write_deltalake(
                 str(path),
-                frame,
+                frame.select(schema.names),
                 mode="overwrite",
                 partition_by=[PARTITION_COLUMN] if partitions is not None else None,
                 predicate=predicate,

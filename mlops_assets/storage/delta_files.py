@@ -120,7 +120,9 @@ def _write_files(
     for value in values:
         # One partition (a daily run) is the frame itself, not a copy: at 10M rows a copy of
         # the day's text was 3 GB. Several are filtered out one at a time.
-        if len(values) == 1:
+        if column not in frame.columns:
+            part = frame
+        elif len(values) == 1:
             part = frame.drop(column)
         else:
             mask = pl.col(column).is_null() if value is None else pl.col(column) == value
@@ -154,18 +156,23 @@ def overwrite_partitions(
     schema: pa.Schema,
     table_exists: bool,
     commit_metadata: Mapping[str, str],
+    partition_value: str | None = None,
 ) -> None:
     """Replace ``partitions`` of the table at ``path`` by ``frame``'s rows, in one commit.
 
-    ``frame`` holds the partition ``column`` (values among ``partitions``) and has ``schema``,
-    the table's schema after any evolution (checked by the caller). A new table is created,
+    ``frame`` holds the partition ``column`` (values among ``partitions``), or lacks it when
+    every row is in ``partition_value``; ``schema`` is the table's schema after any evolution
+    (checked by the caller). A new table is created,
     partitioned by ``column``. Raises whatever the files' write or the commit raised, after
     deleting the files it wrote.
     """
     from deltalake import CommitProperties, DeltaTable, Schema
     from deltalake.transaction import create_table_with_add_actions
 
-    values = frame.get_column(column).unique(maintain_order=True).to_list()
+    if partition_value is not None:
+        values: list[Any] = [partition_value]
+    else:
+        values = frame.get_column(column).unique(maintain_order=True).to_list()
     stray = sorted(str(v) for v in values if v not in set(partitions))
     if stray:
         raise StorageError(
