@@ -16,6 +16,7 @@ from mlops_assets.components.project import (
     DEFS_DIR,
     build_location_definitions,
     check_agreement,
+    component_tree,
     instance_names,
     write_instance,
 )
@@ -59,6 +60,19 @@ def test_the_location_is_every_component_plus_the_project_resources(
     assert instance_names() == sorted(uc.name for uc in project.use_cases)
     for component in components:
         assert component.declared_at == DEFS_DIR / component.use_case().name
+
+
+def test_the_component_tree_is_the_one_dg_finds_from_pyproject() -> None:
+    # read with tomllib instead of for_project's tomlkit: the same tree, the same components
+    ours, dgs = component_tree(), dg.ComponentTree.for_project(DEFS_DIR)
+    assert ours.defs_module is dgs.defs_module
+    assert ours.project_root == dgs.project_root
+    assert ours.code_location_name == dgs.code_location_name == "mlops_assets"
+
+    def declared(tree: dg.ComponentTree) -> list[str]:
+        return sorted(c.declared_in for c in tree.get_all_components(of_type=UseCaseComponent))
+
+    assert declared(ours) == declared(dgs) != []
 
 
 def test_a_use_case_yaml_without_instance_fails_at_load(
