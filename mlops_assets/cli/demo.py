@@ -6,11 +6,10 @@ from datetime import date
 from typing import Any
 
 import dagster as dg
-from pydantic import BaseModel, Field
 
 from mlops_assets.automation.jobs import AssetJob, UseCaseJobs, build_jobs
 from mlops_assets.cli.demo_launch import LaunchedStack, demo_launcher
-from mlops_assets.cli.demo_outcome import StepOutcome, outcome_from_events
+from mlops_assets.cli.demo_outcome import DemoReport, StepOutcome, outcome_from_events
 from mlops_assets.cli.demo_window import DemoWindow, check_days, demo_days, write_window
 from mlops_assets.cli.dev import LOCATION_NAME
 from mlops_assets.config.project import ProjectConfig, load_project, local_environment
@@ -36,22 +35,6 @@ def serving_smoke_test(defs: dg.Definitions) -> dict[str, Any] | None:
         return None
     config = {"state_dir": serving.state_dir, "keep_running": False}
     return {"resources": {"serving": {"config": config}}}
-
-
-class DemoReport(BaseModel):
-    """What the demo did."""
-
-    data_dir: str
-    use_case: str
-    days: list[str]
-    steps: list[StepOutcome]
-    sensor_decision: str | None = Field(
-        default=None, description="The retraining sensor's decision after the last day."
-    )
-
-    @property
-    def success(self) -> bool:
-        return all(s.success for s in self.steps)
 
 
 def run_job(

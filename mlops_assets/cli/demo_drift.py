@@ -17,11 +17,17 @@ from mlops_assets.automation.jobs import build_jobs
 from mlops_assets.cli.demo import LOCATION_TAGS, location_definitions, run_job
 from mlops_assets.cli.demo_launch import LaunchedStack, demo_launcher
 from mlops_assets.cli.demo_outcome import StepOutcome
-from mlops_assets.cli.demo_window import DemoWindow, check_days, demo_days, write_window
+from mlops_assets.cli.demo_window import (
+    DemoWindow,
+    check_days,
+    demo_days,
+    window_row,
+    write_window,
+)
 from mlops_assets.config.project import ProjectConfig, load_project, local_environment
 from mlops_assets.errors import ConfigError
 from mlops_assets.ml.decisions import ChampionState
-from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse, TableRef
+from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse
 from mlops_assets.storage.tables import UseCaseTables
 
 DEFAULT_DRIFT = [
@@ -69,18 +75,6 @@ def champion_state(lakehouse: Lakehouse, names: UseCaseTables) -> ChampionState 
 def _champion(lakehouse: Lakehouse, names: UseCaseTables) -> str | None:
     state = champion_state(lakehouse, names)
     return state.champion_version if state is not None else None
-
-
-def window_row(lakehouse: Lakehouse, ref: TableRef, day: str) -> dict[str, object] | None:
-    """The row of monitoring table ``ref`` for window ``day``, if the table and row exist."""
-    import narwhals as nw
-
-    from mlops_assets.engines.frames import to_polars
-
-    if not lakehouse.table_exists(ref):
-        return None
-    rows = to_polars(lakehouse.read_table(ref).filter(nw.col("window") == day)).to_dicts()
-    return rows[0] if rows else None
 
 
 def run_drift_demo(

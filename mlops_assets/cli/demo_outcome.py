@@ -1,4 +1,5 @@
-"""What one job run of the demo did, from its Dagster events (in process or launched)."""
+"""What the demo did: each job run, from its Dagster events (in process or launched), and the
+report of the whole demo."""
 
 from collections.abc import Iterable
 
@@ -58,3 +59,19 @@ def outcome_from_events(
         checks_failed=failed,
         error=error or (None if success else run_error or "run failed"),
     )
+
+
+class DemoReport(BaseModel):
+    """What the demo did."""
+
+    data_dir: str
+    use_case: str
+    days: list[str]
+    steps: list[StepOutcome]
+    sensor_decision: str | None = Field(
+        default=None, description="The retraining sensor's decision after the last day."
+    )
+
+    @property
+    def success(self) -> bool:
+        return all(s.success for s in self.steps)

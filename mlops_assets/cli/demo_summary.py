@@ -5,7 +5,8 @@ from collections import Counter
 
 import dagster as dg
 
-from mlops_assets.cli.demo import DemoReport
+from mlops_assets.cli.demo_outcome import DemoReport
+from mlops_assets.cli.demo_window import window_row
 from mlops_assets.config.project import ProjectConfig, local_environment
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse, TableRef
@@ -95,8 +96,6 @@ def _monitoring_summary(
     lakehouse: Lakehouse, names: UseCaseTables, report: DemoReport
 ) -> list[str]:
     """Per day: the drift share and verdict, the performance verdict; then the sensor."""
-    from mlops_assets.cli.demo_drift import window_row
-
     if not lakehouse.table_exists(names.drift):
         return []
     lines = ["\nMonitoring per day (drift share, drift, performance):"]

@@ -73,3 +73,15 @@ def read_window(lakehouse: Lakehouse, uc: UseCaseConfig) -> DemoWindow | None:
     if not path.is_file():
         return None
     return DemoWindow.model_validate_json(path.read_text(encoding="utf-8"))
+
+
+def window_row(lakehouse: Lakehouse, ref: TableRef, day: str) -> dict[str, object] | None:
+    """The row of monitoring table ``ref`` for window ``day``, if the table and row exist."""
+    import narwhals as nw
+
+    from mlops_assets.engines.frames import to_polars
+
+    if not lakehouse.table_exists(ref):
+        return None
+    rows = to_polars(lakehouse.read_table(ref).filter(nw.col("window") == day)).to_dicts()
+    return rows[0] if rows else None

@@ -11,7 +11,7 @@ README = Path("README.md")
 
 def run_config_page() -> str:
     """Every use case's run configuration, generated from its ``dg.Config`` classes."""
-    from mlops_assets.assets.run_config import run_config_reference_markdown
+    from mlops_assets.assets.run_config_reference import run_config_reference_markdown
     from mlops_assets.config.project import load_project
 
     project = load_project()

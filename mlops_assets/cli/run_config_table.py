@@ -71,7 +71,7 @@ def _summary(field: FieldInfo) -> str:
 def run_config_table(use_cases: Iterable[UseCaseConfig]) -> str:
     """The Markdown table: family, then every field, the kind of value it takes and what it does
     (the first sentence of its description, as the first use case that has it words it)."""
-    from mlops_assets.assets.run_config import run_config_classes
+    from mlops_assets.assets.run_config_reference import run_config_classes
 
     families: dict[str, dict[str, FieldInfo]] = {}
     for uc in use_cases:

@@ -27,7 +27,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.errors import StorageError
-from mlops_assets.ml.inference import ScoringSpec
+from mlops_assets.ml.batch import ScoringSpec
 from mlops_assets.ml.tracking import MlflowSettings, RunTags
 from mlops_assets.storage.lakehouse import Lakehouse, TableRef
 from mlops_assets.transforms.feature_partition import FeatureSpec
@@ -208,10 +208,10 @@ def run_train(request: TrainRequest, ctx: StepContext, log: logging.Logger) -> d
 
 
 def run_score(request: ScoreRequest, ctx: StepContext, log: logging.Logger) -> dict[str, Any]:
-    """The batch inference asset's scoring (:func:`mlops_assets.ml.inference.score_features`) of
+    """The batch inference asset's scoring (:func:`mlops_assets.ml.batch.score_features`) of
     one partition, written into the predictions table by the lakehouse's own writer (the
     partition replaced: re-running it is idempotent); reports the summary and the commit."""
-    from mlops_assets.ml.inference import score_features
+    from mlops_assets.ml.batch import score_features
     from mlops_assets.ml.tracking import configure
     from mlops_assets.storage.delta import PARTITIONS_KEY, RUN_ID_KEY
 

@@ -6,13 +6,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, Field
 
-from mlops_assets.config.ml import ModelConfig, Task
+from mlops_assets.config.ml import Task
 from mlops_assets.errors import MLOpsError, ModelError, RegistryError, SchemaMismatchError
 from mlops_assets.ml.metrics import Predictions, interpret_output
 from mlops_assets.ml.model_store import (
-    ModelVersionInfo,
     load_pyfunc,
     model_classes,
     model_task,
@@ -232,61 +230,3 @@ def score(
         pl.lit(alias, dtype=pl.String).alias("model_alias"),
         pl.lit(scored_at or datetime.now(UTC), dtype=pl.Datetime("us", "UTC")).alias("scored_at"),
     )
-
-
-class ScoringSpec(BaseModel):
-    """One batch scoring, as the Dagster process resolved it (the same wherever it runs).
-
-    The version is resolved (alias or explicit version) before the work is handed on, so a
-    remote job scores exactly the version the asset chose even if the alias moves meanwhile.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    version: ModelVersionInfo = Field(description="The registered version that scores.")
-    alias: str | None = Field(description="The alias it was resolved through, if any.")
-    model: ModelConfig = Field(description="The use case's model config (columns, imputation).")
-    batch_size: int = Field(default=0, ge=0, description="Rows per predict call; 0: all.")
-    what: str = Field(description="The frame's role in error messages.")
-
-
-class ScoringSummary(BaseModel):
-    """What a batch scoring reports (the asset's metadata, wherever the rows were scored)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    rows: int = Field(description="Rows scored (one prediction per input row).")
-    model_version: int = Field(description="The version that scored them.")
-    mean_probability: float = Field(description="Mean of `probability` (0 when none).")
-    positive_rate: float = Field(description="Mean of `prediction` as a number (0 when none).")
-    scoring_batches: int = Field(description="Predict calls made.")
-
-
-def score_features(features: object, spec: ScoringSpec) -> tuple[pl.DataFrame, ScoringSummary]:
-    """Score every row of ``features`` (any narwhals-supported frame) with ``spec.version``:
-    the predictions (:func:`score`'s columns) and their summary.
-
-    The one scoring core of the batch inference asset: the Dagster process calls it on the
-    frame the IO manager loaded, and the ``score`` step of a Databricks job on the partition it
-    reads (:mod:`mlops_assets.databricks.steps`). The model is loaded once
-    (:data:`mlops_assets.ml.batch.MODEL_LOADS`).
-    """
-    from mlops_assets.ml.batch import batch_bounds, score_batch
-
-    scored = score_batch(
-        features,
-        spec.version,
-        spec.model,
-        alias=spec.alias,
-        what=spec.what,
-        batch_size=spec.batch_size,
-    )
-    means = scored.select(
-        pl.col("probability").mean(), pl.col("prediction").cast(pl.Float64).mean()
-    ).row(0)
-    summary = ScoringSummary(
-        rows=scored.height,
-        model_version=int(spec.version.version),
-        mean_probability=float(means[0] or 0.0),
-        positive_rate=float(means[1] or 0.0),
-        scoring_batches=len(batch_bounds(scored.height, spec.batch_size)),
-    )
-    return scored, summary

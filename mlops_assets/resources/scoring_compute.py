@@ -2,9 +2,9 @@
 
 The environment binds one implementation as ``scoring_compute`` (``resources/factory.py``, by its
 ``compute`` setting), like ``training_compute``: the asset resolves the version, hands the
-resource a :class:`~mlops_assets.ml.inference.ScoringSpec` and records what comes back.
+resource a :class:`~mlops_assets.ml.batch.ScoringSpec` and records what comes back.
 
-* :class:`LocalScoringCompute` runs :func:`~mlops_assets.ml.inference.score_features` on the frame
+* :class:`LocalScoringCompute` runs :func:`~mlops_assets.ml.batch.score_features` on the frame
   the IO manager loaded and returns the predictions (the lakehouse IO manager writes them);
 * :class:`PipesScoringCompute` sends the spec to the ``score`` step of a Databricks job, which
   runs the same function on the feature partition and replaces the predictions partition
@@ -23,7 +23,7 @@ from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.pipes_report import read_write_report
 
 if TYPE_CHECKING:
-    from mlops_assets.ml.inference import ScoringSpec, ScoringSummary
+    from mlops_assets.ml.batch import ScoringSpec, ScoringSummary
     from mlops_assets.ml.tracking import MlflowSettings
     from mlops_assets.storage.delta import WriteResult
     from mlops_assets.storage.lakehouse import TableRef
@@ -70,7 +70,7 @@ class LocalScoringCompute(ScoringComputeResource):
     ) -> ScoringOutput:
         import narwhals as nw
 
-        from mlops_assets.ml.inference import score_features
+        from mlops_assets.ml.batch import score_features
 
         scored, summary = score_features(features, spec)
         return ScoringOutput(nw.from_native(scored), summary)
@@ -117,6 +117,6 @@ def read_report(
     """What the ``score`` step reported: its summary, its commit, and the other entries (the
     Pipes client's job run id and URL) as they came (StorageError when the summary or the
     commit is missing or malformed)."""
-    from mlops_assets.ml.inference import ScoringSummary
+    from mlops_assets.ml.batch import ScoringSummary
 
     return read_write_report(entries, ScoringSummary, job="scoring", step="score", did="scored")

@@ -9,12 +9,8 @@ from pydantic import BaseModel, ValidationError
 
 from mlops_assets.assets.keys import asset_key, tables
 from mlops_assets.assets.ml.run_config import evaluation_run_config, training_run_config
-from mlops_assets.assets.run_config import (
-    RUN_CONFIG,
-    run_config_metadata,
-    run_config_reference_markdown,
-    run_config_tags,
-)
+from mlops_assets.assets.run_config import RUN_CONFIG, run_config_metadata, run_config_tags
+from mlops_assets.assets.run_config_reference import run_config_reference_markdown
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets_tests.assets.ml.lifecycle_helpers import (
     EVALUATION_KEY,
@@ -316,7 +312,7 @@ def test_a_bad_combination_is_refused_before_any_run_or_step_exists(
 
 
 def test_readme_run_config_section_names_every_family_and_field(uc: UseCaseConfig) -> None:
-    from mlops_assets.assets.run_config import run_config_classes
+    from mlops_assets.assets.run_config_reference import run_config_classes
     from mlops_assets_tests.conftest import REPO_ROOT
 
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
@@ -348,7 +344,7 @@ def _free_form(model: type[BaseModel], prefix: str = "") -> list[str]:
 
 
 def test_no_run_config_field_is_free_form(tmp_path: Path) -> None:
-    from mlops_assets.assets.run_config import run_config_classes
+    from mlops_assets.assets.run_config_reference import run_config_classes
 
     project = project_for(tmp_path / "data")
     for use_case in project.use_cases:

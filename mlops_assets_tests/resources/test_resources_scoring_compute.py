@@ -9,7 +9,7 @@ import pytest
 
 from mlops_assets.config.project import load_project
 from mlops_assets.errors import StorageError
-from mlops_assets.ml.inference import ScoringSummary
+from mlops_assets.ml.batch import ScoringSummary
 from mlops_assets.resources.factory import build_resources
 from mlops_assets.resources.scoring_compute import (
     LocalScoringCompute,

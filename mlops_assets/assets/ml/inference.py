@@ -2,7 +2,7 @@
 
 Where the rows are scored is the environment's ``scoring_compute`` resource (in process, or a
 Databricks job through Pipes that writes the partition itself); the scoring is
-:func:`mlops_assets.ml.inference.score_features` either way.
+:func:`mlops_assets.ml.batch.score_features` either way.
 """
 
 from typing import Any
@@ -49,7 +49,7 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         features: LazyFrame,
     ) -> dg.Output[Any]:  # the predictions, or None when a job wrote them (nothing to write)
         from mlops_assets.ml.approval import approval_metadata
-        from mlops_assets.ml.inference import ScoringSpec
+        from mlops_assets.ml.batch import ScoringSpec
         from mlops_assets.ml.registry import Registry
 
         settings = use_mlflow(mlflow, uc.name)
