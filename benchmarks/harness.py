@@ -6,6 +6,10 @@ The task reports the wall and CPU seconds of the region it times (data preparati
 CPU seconds cover every thread of the process (a Spark task adds its JVM's), so they do not grow
 when other jobs share the machine the way wall time does. Figures under 10 s are the median of
 at least three runs.
+
+On a virtual machine the hypervisor may give the CPUs to other guests: that "steal" slows every
+figure without showing in the load average, and slows parallel work (Polars on both cores) more
+than serial work. Each run records the share of the machine's CPU time stolen while it ran.
 """
 
 import json
@@ -41,6 +45,11 @@ class Run(BaseModel):
     cpu_s: float = Field(description="CPU seconds (all threads) of the timed region.")
     peak_rss_gib: float = Field(description="Peak resident memory of the whole process.")
     load_1m: float = Field(description="1-minute load average when the run ended.")
+    steal_pct: float | None = Field(
+        default=None,
+        description="Percent of the machine's CPU time the hypervisor gave to other guests "
+        "while the run ran (Linux /proc/stat; None where unknown).",
+    )
     details: dict[str, Any] = Field(default_factory=dict, description="Task-specific figures.")
 
 
@@ -69,13 +78,18 @@ class Figure(BaseModel):
         return statistics.median(r.load_1m for r in self.runs)
 
     @property
+    def steal_pct(self) -> float | None:
+        known = [r.steal_pct for r in self.runs if r.steal_pct is not None]
+        return statistics.median(known) if known else None
+
+    @property
     def details(self) -> dict[str, Any]:
         """The details of the median run (by wall time)."""
         ordered = sorted(self.runs, key=lambda r: r.wall_s)
         return ordered[len(ordered) // 2].details
 
     def summary(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "label": self.label,
             "wall_s": round(self.wall_s, 3),
             "cpu_s": round(self.cpu_s, 3),
@@ -83,6 +97,28 @@ class Figure(BaseModel):
             "load_1m": round(self.load_1m, 2),
             "runs": len(self.runs),
         }
+        if self.steal_pct is not None:
+            out["steal_pct"] = round(self.steal_pct, 1)
+        return out
+
+
+def cpu_times() -> tuple[int, int] | None:
+    """(stolen, total) CPU time of the whole machine since boot, in clock ticks, from the
+    first line of /proc/stat (None where there is none)."""
+    try:
+        line = Path("/proc/stat").read_text(encoding="ascii").split("\n", 1)[0]
+    except OSError:
+        return None
+    # user nice system idle iowait irq softirq steal (guest time is already counted in user)
+    ticks = [int(v) for v in line.split()[1:9]]
+    return (ticks[7] if len(ticks) > 7 else 0), sum(ticks)
+
+
+def steal_percent(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    """Percent of the machine's CPU time stolen between two :func:`cpu_times` readings."""
+    if before is None or after is None or after[1] <= before[1]:
+        return None
+    return round(100 * (after[0] - before[0]) / (after[1] - before[1]), 1)
 
 
 def run_task(task: str, args: dict[str, Any] | None = None, timeout_s: float = 3600) -> Run:
@@ -98,6 +134,7 @@ def run_task(task: str, args: dict[str, Any] | None = None, timeout_s: float = 3
     env.setdefault("OMP_NUM_THREADS", "1")  # as the Makefile exports: see its comment
     limit_gb = float(os.environ.get(MAX_RSS_ENV) or 14)
     command = [sys.executable, "-m", "benchmarks.child", task, json.dumps(args or {})]
+    times = cpu_times()
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=out, stderr=err, text=True)
         deadline = time.monotonic() + timeout_s
@@ -112,6 +149,7 @@ def run_task(task: str, args: dict[str, Any] | None = None, timeout_s: float = 3
                 proc.wait()
                 raise BenchError(f"{task} {killed}")
             time.sleep(0.25)
+        stolen = steal_percent(times, cpu_times())
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
@@ -126,6 +164,7 @@ def run_task(task: str, args: dict[str, Any] | None = None, timeout_s: float = 3
         cpu_s=float(result.pop("cpu_s")),
         peak_rss_gib=float(result.pop("peak_rss_gib")),
         load_1m=round(os.getloadavg()[0], 2),
+        steal_pct=stolen,
         details=result,
     )
 

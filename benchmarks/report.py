@@ -47,10 +47,12 @@ def _figure(summary: dict[str, Any] | None) -> str:
         return "-"
     if "error" in summary:
         return f"failed: {summary['error']}"
+    steal = summary.get("steal_pct")
     return (
         f"{summary['wall_s']:.2f} s wall / {summary['cpu_s']:.2f} s CPU, "
         f"{summary['peak_rss_gib']:.2f} GiB (load {summary['load_1m']:.1f}, "
-        f"{summary['runs']} run{'s' if summary['runs'] > 1 else ''})"
+        + ("" if steal is None else f"steal {steal:.0f}%, ")
+        + f"{summary['runs']} run{'s' if summary['runs'] > 1 else ''})"
     )
 
 

@@ -48,6 +48,8 @@ def _check(out: Path, names: list[str]) -> dict[str, Any]:
         for comparison in document["comparisons"]:
             ours = comparison["ours"]
             assert ours["wall_s"] > 0 and ours["cpu_s"] > 0 and ours["peak_rss_gib"] > 0
+            if Path("/proc/stat").is_file():  # the hypervisor's share is recorded (Linux)
+                assert 0 <= ours["steal_pct"] <= 100, ours
             assert comparison["ratio"] is not None and comparison["ratio"] > 0, comparison
             assert comparison["met"] is None  # tiny sizes judge no target
         results[name] = document
