@@ -120,7 +120,11 @@ def pause_point(name: str) -> None:
         raise RuntimeError(f"{PAUSE_AT_ENV}={name} needs {PAUSE_DIR_ENV} (a folder) as well")
     stem = Path(folder) / name.replace(":", "_").replace("/", "_")
     release = stem.with_name(f"{stem.name}.go")
-    stem.with_name(f"{stem.name}.paused").write_text(str(os.getpid()), encoding="utf-8")
+    # written whole, then renamed: a waiter that sees the marker can always read the pid
+    marker = stem.with_name(f"{stem.name}.paused")
+    partial = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
+    partial.write_text(str(os.getpid()), encoding="utf-8")
+    partial.replace(marker)
     deadline = time.monotonic() + PAUSE_DEADLINE_SECONDS
     while not release.exists():
         if time.monotonic() > deadline:

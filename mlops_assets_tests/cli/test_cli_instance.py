@@ -29,7 +29,8 @@ from mlops_assets.cli.instance import get_instance
 @dg.op
 def wait_here() -> None:
     folder = Path(os.environ["MLOPS_TEST_PAUSE_DIR"])
-    (folder / "op.paused").write_text(str(os.getpid()))
+    (folder / "op.paused.tmp").write_text(str(os.getpid()))
+    os.replace(folder / "op.paused.tmp", folder / "op.paused")  # never seen half-written
     while not (folder / "op.go").exists():
         time.sleep(0.02)
 
