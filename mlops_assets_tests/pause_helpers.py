@@ -68,21 +68,10 @@ class PausedProcess:
                     f"process exited ({self.proc.returncode}) before pause point {self.point}:\n"
                     f"{out[-2000:]}\n{err[-4000:]}"
                 )
-            return self._pid() is not None
+            return self.paused_file.exists()  # renamed into place whole: the pid is there
 
         wait_for(f"pause point {self.point}", there, seconds)
-        pid = self._pid()
-        assert pid is not None
-        return pid
-
-    def _pid(self) -> int | None:
-        """The pid in the pause marker; None until the marker exists with a whole pid (a
-        writer that does not rename it into place can be seen between create and write)."""
-        try:
-            text = self.paused_file.read_text(encoding="utf-8").strip()
-        except FileNotFoundError:
-            return None
-        return int(text) if text.isdigit() else None
+        return int(self.paused_file.read_text(encoding="utf-8"))
 
     def kill(self) -> None:
         """SIGKILL the process and reap it (a reaped process is gone, not a zombie)."""
