@@ -23,6 +23,8 @@ from pathlib import Path
 
 import dagster as dg
 
+from mlops_assets.storage.atomic import write_text_atomic
+
 HEADER = "# Written by mlops-assets for local runs"
 MAX_RUNTIME_SECONDS = 6 * 3600
 POOL_DEFAULT_LIMIT = 1
@@ -61,9 +63,7 @@ def ensure_dagster_home(home: Path) -> Path:
     config = home / "dagster.yaml"
     current = config.read_text(encoding="utf-8") if config.exists() else None
     if current is None or (current.startswith(HEADER) and current != DAGSTER_YAML):
-        tmp = config.with_name(f".dagster.yaml.{os.getpid()}.tmp")
-        tmp.write_text(DAGSTER_YAML, encoding="utf-8")
-        tmp.replace(config)
+        write_text_atomic(config, DAGSTER_YAML)
     return home
 
 

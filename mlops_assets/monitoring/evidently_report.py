@@ -16,6 +16,7 @@ from mlops_assets.errors import MonitoringError, SchemaMismatchError
 from mlops_assets.monitoring.columns import DEFAULT_THRESHOLDS
 from mlops_assets.monitoring.profile import category_strings
 from mlops_assets.monitoring.schema import ColumnDrift, DriftResult, ResolvedMethod
+from mlops_assets.storage.atomic import replace_file
 
 # Evidently 0.7.23 names a ValueDrift method by its display name when it picked it ("auto") and
 # by its registered name when it was given one.
@@ -79,10 +80,7 @@ def render_report(
             Dataset.from_pandas(cur, data_definition=definition),
             Dataset.from_pandas(ref, data_definition=definition),
         )
-        out_html.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_html.with_name(out_html.name + ".tmp")
-        snapshot.save_html(str(tmp))
-        tmp.replace(out_html)
+        replace_file(out_html, lambda tmp: snapshot.save_html(str(tmp)))
         payload = snapshot.dict()
     except (ValueError, TypeError, KeyError) as exc:
         raise MonitoringError(

@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mlops_assets.config.monitoring import DriftConfig
 from mlops_assets.errors import InsufficientDataError, SchemaMismatchError, StorageError
+from mlops_assets.storage.atomic import write_text_atomic
 
 VALUE_COUNTS_MAX_UNIQUE = 20
 """Evidently bins a numeric column by its values (not Sturges bins) up to this many values."""
@@ -194,12 +195,7 @@ def build_profile(
 
 def save_profile(profile: ReferenceProfile, path: str | Path) -> Path:
     """Write the profile as JSON (atomically: a temporary file renamed into place)."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(profile.model_dump_json(), encoding="utf-8")
-    tmp.replace(target)
-    return target
+    return write_text_atomic(Path(path), profile.model_dump_json())
 
 
 def load_profile(path: str | Path) -> ReferenceProfile:

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import signal
-import tempfile
 from pathlib import Path
 
 import dagster as dg
@@ -21,6 +20,7 @@ from pydantic import BaseModel, Field
 
 from mlops_assets.config.ml import ServingConfig
 from mlops_assets.ml.tracking import MlflowSettings
+from mlops_assets.storage.atomic import write_text_atomic
 
 
 class EndpointState(BaseModel):
@@ -137,16 +137,7 @@ class LocalServingResource(ServingResource):
         orphan it.
         """
         path = self.state_path(state.model_name)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(state.model_dump_json(indent=2))
-                handle.flush()
-                os.fsync(handle.fileno())
-            Path(tmp).replace(path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_text_atomic(path, state.model_dump_json(indent=2), durable=True)
 
 
 def _stop_pid(pid: int) -> None:

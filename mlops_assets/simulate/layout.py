@@ -9,7 +9,6 @@ read back to the same frame: ``pl.read_csv(path, infer_schema=False)`` / ``pl.re
 """
 
 import datetime as dt
-import os
 from pathlib import Path
 from typing import Literal
 
@@ -17,6 +16,7 @@ import polars as pl
 
 from mlops_assets.errors import StorageError
 from mlops_assets.simulate.text import DATE_FORMAT, TIMESTAMP_FORMAT, as_text
+from mlops_assets.storage.atomic import replace_file
 from mlops_assets.storage.lakehouse import LocalLakehouse
 
 FileFormat = Literal["csv", "parquet"]
@@ -47,21 +47,20 @@ def write_atomic(frame: pl.DataFrame, path: Path, file_format: str, delimiter: s
 
     Raises StorageError when the file cannot be written (the previous file, if any, stays).
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+
+    def write(tmp: Path) -> None:
         if file_format == "parquet":
             as_text(frame).write_parquet(tmp, compression="zstd", statistics=False)
         else:  # Polars writes typed values as `as_text` spells them (checked by a test)
             frame.write_csv(
                 tmp, separator=delimiter, datetime_format=TIMESTAMP_FORMAT, date_format=DATE_FORMAT
             )
-        tmp.replace(path)
+
+    try:
+        replace_file(path, write)
     except (OSError, pl.exceptions.PolarsError) as exc:
         raise StorageError(
             "could not write a landing file",
             context={"path": str(path), "error": str(exc)},
             fix="check that the data directory is writable and the disk is not full",
         ) from exc
-    finally:
-        tmp.unlink(missing_ok=True)

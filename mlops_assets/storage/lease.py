@@ -24,6 +24,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, ValidationError
 
 from mlops_assets.errors import StorageError
+from mlops_assets.storage.atomic import write_text_atomic
 
 Stage = Literal["writing", "publishing"]
 
@@ -127,9 +128,8 @@ class PartitionLease:
 
     def _write(self) -> None:
         assert self._record is not None
-        tmp = self.record_path.with_name(f".{self.record_path.name}.{os.getpid()}.tmp")
-        tmp.write_text(self._record.model_dump_json(), encoding="utf-8")
-        tmp.replace(self.record_path)  # readers see the old record or the new one, never half
+        # readers see the old record or the new one, never half
+        write_text_atomic(self.record_path, self._record.model_dump_json())
 
     def __enter__(self) -> "PartitionLease":
         return self.acquire()

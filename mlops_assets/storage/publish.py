@@ -25,6 +25,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from mlops_assets.engines.frames import row_count
+from mlops_assets.storage.atomic import write_text_atomic
 from mlops_assets.storage.lakehouse import Lakehouse, TableRef
 from mlops_assets.storage.lease import LeaseRecord
 
@@ -121,10 +122,7 @@ def pause_point(name: str) -> None:
     stem = Path(folder) / name.replace(":", "_").replace("/", "_")
     release = stem.with_name(f"{stem.name}.go")
     # written whole, then renamed: a waiter that sees the marker can always read the pid
-    marker = stem.with_name(f"{stem.name}.paused")
-    partial = marker.with_name(f"{marker.name}.{os.getpid()}.tmp")
-    partial.write_text(str(os.getpid()), encoding="utf-8")
-    partial.replace(marker)
+    write_text_atomic(stem.with_name(f"{stem.name}.paused"), str(os.getpid()))
     deadline = time.monotonic() + PAUSE_DEADLINE_SECONDS
     while not release.exists():
         if time.monotonic() > deadline:

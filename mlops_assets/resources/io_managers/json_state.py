@@ -1,7 +1,5 @@
 """Small Pydantic outputs (evaluation reports, champion and endpoint state) stored as JSON."""
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +8,7 @@ from pydantic import BaseModel
 
 from mlops_assets.errors import StorageError
 from mlops_assets.resources.lakehouse import LakehouseResource
+from mlops_assets.storage.atomic import write_text_atomic
 from mlops_assets.storage.lakehouse import TableRef
 
 
@@ -29,13 +28,7 @@ class PydanticJsonIOManager(dg.ConfigurableIOManager):
                 fix="return a Pydantic model from assets stored with the JSON IO manager",
             )
         path = self._path(context.asset_key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(obj.model_dump_json(indent=2))
-            handle.flush()
-            os.fsync(handle.fileno())
-        Path(tmp).replace(path)
+        write_text_atomic(path, obj.model_dump_json(indent=2), durable=True)
         context.add_output_metadata({"path": dg.MetadataValue.path(str(path))})
 
     def load_input(self, context: dg.InputContext) -> Any:
