@@ -57,7 +57,7 @@ def column_drift(
         .agg(pl.col("n").sum())
     )
     cur = dict(zip(counts["key"].to_list(), counts["n"].to_list(), strict=True))
-    return _categorical_drift(series.name, cur, prof, method, threshold)
+    return _categorical_drift(series.name, cur, prof, method, threshold, series.dtype.is_numeric())
 
 
 def resolve_column_config(
@@ -146,7 +146,12 @@ def _numeric_drift(
         resolved = method
     stat: float
     if resolved == "wasserstein":
-        stat = st.wasserstein_sorted(cur, ref) / max(prof.std, 0.001)
+        # The distance does not change when both samples move by the same amount; centring
+        # them keeps its sums exact for values far from zero (e.g. epoch seconds, ~1.7e9).
+        # ``cur`` is this column's own copy.
+        center = float(ref[ref.size // 2])
+        cur -= center
+        stat = st.wasserstein_sorted(cur, ref - center) / max(prof.std, 0.001)
     elif resolved == "ks":
         stat = st.ks_pvalue_sorted(cur, ref)
     elif resolved == "psi":
@@ -184,11 +189,16 @@ def _categorical_drift(
     prof: CategoricalProfile,
     method: DriftMethod,
     threshold: float | None,
+    numeric_keys: bool = False,
 ) -> ColumnDrift:
+    """``numeric_keys``: the column's values are numbers (their strings sort by value)."""
     n_cur = sum(cur.values())
     if n_cur == 0:
         return _empty(name, "categorical", method, threshold, prof.n_valid)
-    ref = dict(zip(prof.categories, prof.counts, strict=True))
+    ref: dict[str, int] = {}
+    for key, count in zip(prof.categories, prof.counts, strict=True):
+        key = _whole_spelled(key) if numeric_keys else key
+        ref[key] = ref.get(key, 0) + count
     resolved: ResolvedMethod
     if method == "auto":
         k = len(ref.keys() | cur.keys())
@@ -199,20 +209,29 @@ def _categorical_drift(
     else:
         resolved = method
     if resolved == "psi":
-        ref_counts = np.asarray([*prof.counts, 0])
-        cur_counts = np.asarray([*(cur.get(c, 0) for c in prof.categories), 0])
+        ref_counts = np.asarray([*ref.values(), 0])
+        cur_counts = np.asarray([*(cur.get(c, 0) for c in ref), 0])
         cur_counts[-1] = n_cur - cur_counts.sum()  # categories unseen in training
         stat = st.psi_smoothed(ref_counts, cur_counts)
     else:
-        stat = _counts_statistic(resolved, ref, cur, prof.n_valid, n_cur)
+        stat = _counts_statistic(resolved, ref, cur, prof.n_valid, n_cur, numeric_keys)
     return _verdict(name, "categorical", resolved, stat, threshold)
 
 
 def _counts_statistic(
-    method: ResolvedMethod, ref: dict[K, int], cur: dict[K, int], n_ref: int, n_cur: int
+    method: ResolvedMethod,
+    ref: dict[K, int],
+    cur: dict[K, int],
+    n_ref: int,
+    n_cur: int,
+    numeric_keys: bool = False,
 ) -> float:
-    """A count-based statistic over the union of values, in sorted order (as Evidently's Z)."""
-    keys = sorted(ref.keys() | cur.keys())
+    """A count-based statistic over the union of values, in sorted order (as Evidently's Z).
+
+    Evidently sorts the raw values, so the strings of a numeric categorical column are ordered
+    by the numbers they spell (``2 < 3 < 10``, not ``"10" < "2"``): the Z-test's first key.
+    """
+    keys = sorted(ref.keys() | cur.keys(), key=_by_value if numeric_keys else None)
     ref_counts = np.asarray([ref.get(k, 0) for k in keys], dtype=np.int64)
     cur_counts = np.asarray([cur.get(k, 0) for k in keys], dtype=np.int64)
     if method == "jensenshannon":
@@ -226,3 +245,27 @@ def _counts_statistic(
         f"Drift method {method!r} needs the raw values, not counts.",
         fix="Use jensenshannon, chisquare, ztest or psi for columns with few distinct values.",
     )
+
+
+def _by_value(key: object) -> tuple[float, str]:
+    """Sort key of a numeric category's string: its number (strings that are not, last)."""
+    try:
+        return float(str(key)), str(key)
+    except ValueError:
+        return float("inf"), str(key)
+
+
+def _whole_spelled(key: str) -> str:
+    """A stored category of a numeric column as :func:`category_strings` spells it today.
+
+    Profiles written before categories were spelled value by value wrote every value of a
+    float column that held a fraction as a float (``"1.0"``); today's whole-number spelling
+    (``"1"``) of current data must still meet them.
+    """
+    try:
+        value = float(key)
+    except ValueError:
+        return key
+    if value.is_integer() and abs(value) < 2.0**53:
+        return str(int(value))
+    return key

@@ -266,7 +266,8 @@ def _numeric_profiles(
         exprs += [
             v.len().alias(f"{i}_n"),
             v.mean().alias(f"{i}_mean"),
-            v.std(ddof=0).alias(f"{i}_std"),
+            # deviations from the mean first (two passes): exact for values far from zero
+            (v - v.mean()).std(ddof=0).alias(f"{i}_std"),
             v.min().alias(f"{i}_min"),
             v.max().alias(f"{i}_max"),
             v.n_unique().alias(f"{i}_nu"),
@@ -319,16 +320,22 @@ def _numeric_profiles(
 def category_strings(series: pl.Series) -> pl.Series:
     """Categorical values as strings, the same way for the profile and for current data.
 
-    NaN counts as missing (as pandas' ``dropna`` does), and whole floats are written like
-    integers, so a category column read as Int64 at training and as Float64 later (a null
-    forces that in pandas) still yields the same categories.
+    Each value's string depends on that value alone (never on the rest of the frame), so a
+    training column and any current window spell a value the same way: NaN counts as missing
+    (as pandas' ``dropna`` does), and whole floats and decimals are written like integers, so a
+    category column read as Int64 at training and as Float64 (a null forces that in pandas) or
+    Decimal (from Spark) later still yields the same categories, as Evidently, which compares
+    the raw values, sees them (``1 == 1.0 == Decimal("1.00")``). Spark's
+    :func:`~mlops_assets.monitoring.spark_drift_grid.category_key` follows the same rule.
     """
-    if series.dtype.is_float():
-        series = series.fill_nan(None)
-        valid = series.drop_nulls()
-        if bool((valid == valid.round()).all()) and bool((valid.abs() < 2.0**53).all()):
-            series = series.cast(pl.Int64, strict=False)
-    return series.cast(pl.String)
+    if series.dtype.is_decimal():
+        series = series.cast(pl.Float64)
+    if not series.dtype.is_float():
+        return series.cast(pl.String)
+    x = pl.col(series.name).fill_nan(None)
+    whole = (x == x.floor()) & (x.abs() < 2.0**53)
+    text = pl.when(whole).then(x.cast(pl.Int64, strict=False).cast(pl.String))
+    return series.to_frame().select(text.otherwise(x.cast(pl.String))).to_series()
 
 
 def _categorical_profile(series: pl.Series) -> CategoricalProfile:

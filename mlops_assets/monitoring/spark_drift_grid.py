@@ -45,14 +45,15 @@ def _finite(name: str) -> "Column":
 def category_key(name: str, dtype: "DataType") -> "Column":
     """Categories as strings, as :func:`profile.category_strings` makes them.
 
-    Floats: NaN is missing and whole values are written as integers (value by value; Polars
-    decides for the whole column, so a column mixing 1.0 and 1.5 differs, as may the spelling of
-    very large or small floats).
+    Floats and decimals: NaN is missing and whole values are written as integers, value by
+    value (only the spelling of very large or very small fractional floats may differ).
     """
     from pyspark.sql import functions as F  # noqa: N812
 
     col = F.col(quote([name]))
-    if dtype.typeName() not in ("float", "double"):
+    if dtype.typeName() == "decimal":
+        col = col.cast("double")
+    elif dtype.typeName() not in ("float", "double"):
         return col.cast("string")
     whole = (col == F.floor(col)) & (F.abs(col) < F.lit(2.0**53))
     text = F.when(whole, col.cast("long").cast("string")).otherwise(col.cast("string"))

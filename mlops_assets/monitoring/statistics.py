@@ -146,6 +146,8 @@ def _frames(
     if isinstance(current, pl.DataFrame):
         yield current.select(names)
         return
+    if not names:
+        return
     step = max(1, batch_columns)
     batches = [names[i : i + step] for i in range(0, len(names), step)]
     with ThreadPoolExecutor(max_workers=1) as reader:

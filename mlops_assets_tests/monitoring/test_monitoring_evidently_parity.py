@@ -125,3 +125,92 @@ def test_both_sides_of_the_1000_row_boundary() -> None:
         theirs = evidently_drift(reference, current, columns=cols)
         assert methods[n] == [theirs[c][0] for c in cols]
     assert methods == {1_000: ["ks", "chisquare"], 1_001: ["wasserstein", "jensenshannon"]}
+
+
+def _evidently_one_categorical(
+    reference: pl.DataFrame, current: pl.DataFrame, **preset: Any
+) -> tuple[str, float]:
+    """Evidently's (method, score) for the single categorical column of two frames."""
+    from evidently import DataDefinition, Dataset, Report
+    from evidently.presets import DataDriftPreset
+
+    definition = DataDefinition(categorical_columns=reference.columns)
+    snapshot = Report([DataDriftPreset(**preset)]).run(
+        Dataset.from_pandas(current.to_pandas(), data_definition=definition),
+        Dataset.from_pandas(reference.to_pandas(), data_definition=definition),
+    )
+    [metric] = [m for m in snapshot.dict()["metrics"] if m["config"]["type"].endswith("ValueDrift")]
+    return OUR_NAMES.get(metric["config"]["method"], metric["config"]["method"]), float(
+        metric["value"]
+    )
+
+
+NUMERIC_CATEGORIES = {
+    # a float category column whose current window lacks the fractional value
+    "float_codes_one_missing": (
+        pl.Series("grade", [1.0, 2.0, 2.5] * 400),
+        pl.Series("grade", [1.0, 2.0] * 600),
+        {},
+    ),
+    # profiled as Int64, arriving as Float64 with one fractional value
+    "int_profile_float_current": (
+        pl.Series("grade", [1, 2, 3] * 500),
+        pl.Series("grade", [1.0, 2.0, 3.0] * 100 + [2.5]),
+        {},
+    ),
+    # the Z-test's first key is the smallest value (2), not the first string ("10")
+    "ztest_orders_by_value": (
+        pl.Series("grade", [2] * 50 + [3] * 50),
+        pl.Series("grade", [2] * 30 + [3] * 50 + [10] * 20),
+        {"cat_method": "z"},
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(NUMERIC_CATEGORIES))
+def test_numeric_categories_are_compared_by_value_as_evidently_does(case: str) -> None:
+    """A value's category string depends on the value alone, never on the rest of its frame."""
+    ref, cur, preset = NUMERIC_CATEGORIES[case]
+    config = DriftConfig(min_rows=10)
+    if preset:
+        config = DriftConfig(min_rows=10, default_categorical_method="ztest")
+    ours = compute_drift_frames(ref.to_frame(), cur.to_frame(), [], ["grade"], config)
+    method, score = _evidently_one_categorical(ref.to_frame(), cur.to_frame(), **preset)
+    col = ours.column("grade")
+    assert col.method == method
+    assert col.statistic is not None
+    assert math.isclose(col.statistic, score, rel_tol=REL_TOL, abs_tol=ABS_TOL), (
+        col.statistic,
+        score,
+    )
+
+
+def test_decimal_current_meets_an_integer_profile() -> None:
+    """Codes profiled as Int64 and read back as Decimal (as Spark hands them) are the same."""
+    from decimal import Decimal
+
+    reference = pl.DataFrame({"tier": [1, 2, 3] * 100})
+    current = pl.DataFrame(
+        {"tier": pl.Series([Decimal("1.00"), Decimal("2.00"), Decimal("3.00")] * 40)}
+    )
+    result = compute_drift_frames(reference, current, [], ["tier"], DriftConfig(min_rows=10))
+    col = result.column("tier")
+    assert col.method == "chisquare" and col.statistic == pytest.approx(1.0) and not col.drifted
+
+
+def test_a_profile_written_with_float_spellings_still_meets_current_data() -> None:
+    """Profiles from before per-value spelling wrote "1.0" for a whole value of a float column
+    that also held fractions; today's current data spells it "1"."""
+    from mlops_assets.monitoring.profile import CategoricalProfile, build_profile
+    from mlops_assets.monitoring.statistics import compute_drift
+
+    config = DriftConfig(min_rows=10)
+    profile = build_profile(pl.DataFrame({"grade": ["x"] * 1_500}), [], ["grade"], config)
+    old = CategoricalProfile(
+        n_valid=1_500, n_missing=0, categories=["1.0", "2.5"], counts=[1_000, 500]
+    )
+    profile = profile.model_copy(update={"columns": {"grade": old}})
+    current = pl.DataFrame({"grade": [1.0, 1.0, 2.5] * 100})
+    col = compute_drift(current, profile, config).column("grade")
+    assert col.method == "jensenshannon"
+    assert col.statistic == pytest.approx(0.0, abs=1e-12) and not col.drifted

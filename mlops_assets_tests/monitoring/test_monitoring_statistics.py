@@ -210,3 +210,29 @@ def test_columns_named_like_internal_helpers_work() -> None:
     reference = pl.DataFrame({"n": ["a", "b"] * 600, "count": np.arange(1_200, dtype=float)})
     result = compute_drift_frames(reference, reference, ["count"], ["n"])
     assert [c.drifted for c in result.columns] == [False, False]
+
+
+def test_no_columns_asked_of_a_lazy_source_is_an_empty_result(
+    large_profile: ReferenceProfile,
+) -> None:
+    frame = make_frame(2_000, seed=3)
+    eager = compute_drift(frame, large_profile, DriftConfig(), columns=[])
+    lazy = compute_drift(frame.lazy(), large_profile, DriftConfig(), columns=[])
+    assert eager.columns == lazy.columns == [] and lazy.status == eager.status == "ok"
+
+
+def test_wasserstein_is_exact_for_values_far_from_zero() -> None:
+    """Epoch seconds (~1.7e9) with a spread of a second: scipy's distance to 1e-9 relative."""
+    from scipy import stats
+
+    rng = np.random.default_rng(7)
+    reference = pl.DataFrame({"ts": 1.7e9 + rng.random(5_000)})
+    current = pl.DataFrame({"ts": 1.7e9 + 0.25 + 0.5 * rng.random(20_000)})
+    result = compute_drift_frames(reference, current, ["ts"], [], DriftConfig())
+    col = result.column("ts")
+    # Evidently's norm: the reference's population standard deviation
+    expected = stats.wasserstein_distance(reference["ts"], current["ts"]) / float(
+        np.std(reference["ts"].to_numpy())
+    )
+    assert col.method == "wasserstein" and col.statistic is not None
+    assert col.statistic == pytest.approx(expected, rel=1e-9)
