@@ -66,7 +66,13 @@ def ingestion_job(uc: UseCaseConfig) -> AssetJob:
 def daily_partition_schedule(
     job: AssetJob, name: str, cron: str, timezone: str, description: str
 ) -> dg.ScheduleDefinition:
-    """Run ``job`` on ``cron`` for the previous day (the run key is the partition: never twice)."""
+    """Run ``job`` on ``cron`` for the last complete day (the run key is the partition: never
+    twice).
+
+    Partitions are UTC days whatever ``timezone`` the cron is read in, so the day is the UTC day
+    before the tick's UTC date: at 02:00 in Tokyo (17:00 UTC the day before) that is the UTC day
+    that ended 17 hours earlier, not the local "yesterday", which has not ended in UTC yet.
+    """
 
     @dg.schedule(
         name=name,
@@ -77,9 +83,10 @@ def daily_partition_schedule(
         default_status=dg.DefaultScheduleStatus.STOPPED,
     )
     def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        from datetime import timedelta
+        from datetime import UTC, timedelta
 
-        day = (context.scheduled_execution_time - timedelta(days=1)).date().isoformat()
+        tick = context.scheduled_execution_time.astimezone(UTC)
+        day = (tick - timedelta(days=1)).date().isoformat()
         return dg.RunRequest(run_key=f"{name}:{day}", partition_key=day)
 
     return _schedule

@@ -15,13 +15,27 @@ def _fingerprint(entries: list[tuple[str, int, int]]) -> str:
     return hashlib.sha256(json.dumps(entries).encode()).hexdigest()[:16]
 
 
+_EMPTY = _fingerprint([])
+
+
+def _state(value: str) -> tuple[int, str]:
+    """A day's cursor entry: ``<changes>:<fingerprint>`` (a bare fingerprint: written before the
+    change count was kept, counted as change 0)."""
+    count, _, fp = value.rpartition(":")
+    return (int(count) if count else 0), fp
+
+
 def build_landing_sensor(uc: UseCaseConfig, job: AssetJob) -> dg.SensorDefinition:
     """Poll ``landing/<use_case>/*/<date>/`` and request the ingestion job per changed day.
 
-    The cursor maps each partition to a fingerprint of its files (name, size, mtime); the run key
-    is that fingerprint, so a tick never starts the same ingestion twice, a restart of the daemon
-    does not double-fire, and a file replaced later is ingested again (the partition is replaced,
-    not duplicated).
+    The cursor maps each partition to a fingerprint of its files (name, size, mtime) and the
+    number of changes seen; the run key is both, so a tick never starts the same ingestion twice
+    and a restart of the daemon does not double-fire, while every change is ingested again (the
+    partition is replaced, not duplicated): a file replaced later, a wrong file deleted (the day
+    returns to a file set it had before: a new change, a new key, since Dagster drops a run
+    request whose key any earlier run used), or every file of a day deleted (bronze then
+    empties the partition). Days outside the partitions (before ``start_date``, or today's,
+    whose partition does not exist yet) are named in the skip message.
     """
 
     @dg.sensor(
@@ -51,24 +65,37 @@ def build_landing_sensor(uc: UseCaseConfig, job: AssetJob) -> dg.SensorDefinitio
                     )
         valid = set(daily_partitions(uc).get_partition_keys())
         requests: list[dg.RunRequest] = []
-        for day, entries in sorted(days.items()):
+        outside = sorted(day for day in days if day not in valid)
+        emptied: dict[str, list[tuple[str, int, int]]] = {
+            day: [] for day in seen if day not in days and day in valid
+        }
+        for day, entries in sorted({**days, **emptied}.items()):
             if day not in valid:
                 continue
             fp = _fingerprint(sorted(entries))
-            if seen.get(day) == fp:
+            changes, before = _state(seen[day]) if day in seen else (0, _EMPTY)
+            if before == fp:
                 continue
-            seen[day] = fp
+            seen[day] = f"{changes + 1}:{fp}"
             requests.append(
                 dg.RunRequest(
-                    run_key=f"{uc.name}:{day}:{fp}",
+                    run_key=f"{uc.name}:{day}:{changes + 1}:{fp}",
                     partition_key=day,
                     tags={"mlops/trigger": "landing_sensor", "mlops/files": str(len(entries))},
                 )
             )
         if not requests:
+            note = (
+                f"; files of {len(outside)} day(s) outside the partitions are not ingested "
+                f"({', '.join(outside[:5])}{', ...' if len(outside) > 5 else ''}: before the use "
+                "case's start_date, or a day whose partition does not exist yet)"
+                if outside
+                else ""
+            )
             return dg.SkipReason(
                 f"no new or changed landing files of {uc.name} under "
-                f"{', '.join(str(r) for r in roots)} ({len(days)} day(s) seen)"
+                f"{', '.join(str(r) for r in roots)} ({len(days) - len(outside)} day(s) seen"
+                f"{note})"
             )
         return dg.SensorResult(run_requests=requests, cursor=json.dumps(seen, sort_keys=True))
 

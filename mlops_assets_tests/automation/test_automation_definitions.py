@@ -134,3 +134,31 @@ def test_import_is_fast_and_light(tmp_path: Path) -> None:
     assert report["heavy"] == [], f"imported at load time: {report['heavy']}"
     # CPU seconds, not wall: other jobs on a loaded CI machine stretch wall time, not CPU time.
     assert report["cpu"] < 10, f"import took {report['cpu']:.1f} s of CPU"
+
+
+@pytest.mark.parametrize(
+    ("zone", "local_tick", "day"),
+    [
+        ("Asia/Tokyo", datetime(2026, 3, 10, 2, 0), "2026-03-08"),  # 17:00 UTC on the 9th
+        ("Asia/Kolkata", datetime(2026, 3, 10, 4, 0), "2026-03-08"),  # 22:30 UTC on the 9th
+        ("America/New_York", datetime(2026, 3, 10, 2, 0), "2026-03-09"),  # 06:00 UTC the 10th
+    ],
+)
+def test_schedules_ask_for_the_last_complete_utc_day_in_any_zone(
+    project: ProjectConfig, zone: str, local_tick: datetime, day: str
+) -> None:
+    """Partitions are UTC days: a tick in a zone east of UTC must not ask for a day that has not
+    ended in UTC (its partition does not exist yet, and the tick would fail)."""
+    from zoneinfo import ZoneInfo
+
+    churn = project.use_case("churn")
+    zoned = churn.model_copy(
+        update={"schedules": churn.schedules.model_copy(update={"timezone": zone})}
+    )
+    defs = build_definitions(project.model_copy(update={"use_cases": [zoned]}))
+    schedule = defs.resolve_schedule_def("churn_ingestion_schedule")
+    repo = defs.get_repository_def()
+    when = local_tick.replace(tzinfo=ZoneInfo(zone))
+    context = dg.build_schedule_context(scheduled_execution_time=when, repository_def=repo)
+    (request,) = schedule.evaluate_tick(context).run_requests or []
+    assert request.partition_key == day
