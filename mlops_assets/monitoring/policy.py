@@ -6,7 +6,7 @@ retrain, too few new rows, or the cap of retrains per period. Every decision car
 sentence with the numbers behind it, shown as the sensor's run or skip reason.
 """
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -31,6 +31,10 @@ class WindowVerdict(BaseModel):
     )
     drift_share: float = Field(default=0.0, description="Share of drifted columns.")
     n_rows: int = Field(default=0, description="Rows monitored in the window.")
+    model_version: str | None = Field(
+        default=None,
+        description="The champion version the window was judged against (None: not recorded).",
+    )
 
     @classmethod
     def from_results(
@@ -98,7 +102,7 @@ def decide_retraining(
             context={"duplicates": sorted({k for k in keys if keys.count(k) > 1})},
             fix="Pass one verdict per window (the latest evaluation of each partition).",
         )
-    recent = history[-policy.window_count :]
+    recent, unmonitored = _recent_windows(history, policy.window_count)
     fired: list[tuple[str, list[Literal["drift", "performance"]]]] = []
     for w in recent:
         kinds: list[Literal["drift", "performance"]] = []
@@ -136,6 +140,11 @@ def decide_retraining(
         return decision(False, "No monitoring window has been evaluated yet.")
     span = f"{recent[0].window}..{recent[-1].window}" if len(recent) > 1 else recent[0].window
     count = f"{len(violated)} of the last {len(recent)} windows ({span})"
+    if unmonitored:
+        count += (
+            f"; {unmonitored} day(s) of the last {m} had no verdict for this champion and count "
+            "as clean"
+        )
     if len(violated) < n:
         reason = f"No retrain: {triggers} violated in {count}; {n} of {m} are required."
         return decision(False, reason)
@@ -176,3 +185,31 @@ def decide_retraining(
         f"{retrains_in_period} of {policy.max_retrains} retrains used in the period."
     )
     return decision(True, reason)
+
+
+def _recent_windows(history: list[WindowVerdict], count: int) -> tuple[list[WindowVerdict], int]:
+    """The windows the policy weighs, and how many days of its range have none.
+
+    Only windows judged against the latest window's champion count: verdicts about a replaced
+    champion were evidence against that model, and one of them may already have caused the
+    retrain that replaced it. Daily windows (ISO dates) are the ``count`` days ending at the
+    latest window, so a violation from before a pause in monitoring is not "recent"; a day in
+    that range without a window counts as clean (the second number, from the first window of
+    this champion on). Other window keys: the last ``count`` windows.
+    """
+    if not history:
+        return [], 0
+    latest = history[-1]
+    current = [
+        w
+        for w in history
+        if latest.model_version is None or w.model_version in (None, latest.model_version)
+    ]
+    try:
+        last_day = date.fromisoformat(latest.window)
+        days = {date.fromisoformat(w.window): w for w in current}
+    except ValueError:
+        return current[-count:], 0
+    first_day = max(last_day - timedelta(days=count - 1), min(days))
+    recent = [w for d, w in sorted(days.items()) if first_day <= d <= last_day]
+    return recent, (last_day - first_day).days + 1 - len(recent)

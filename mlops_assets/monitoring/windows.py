@@ -230,6 +230,7 @@ def verdicts(drift: list[DriftWindow], performance: list[PerformanceWindow]) -> 
             performance_degraded=judged.get(d.window),
             drift_share=d.drift_share,
             n_rows=d.n_current,
+            model_version=d.model_version or None,
         )
         for d in sorted(drift, key=lambda w: w.window)
         if d.status != "no_champion"

@@ -178,3 +178,43 @@ def test_window_verdict_from_results() -> None:
     assert verdict.performance_degraded is None
     no_verdict = drift.model_copy(update={"status": "insufficient_data", "dataset_drift": False})
     assert not WindowVerdict.from_results("2026-03-02", no_verdict).drift_detected
+
+
+def _window(day: str, drift: bool, version: str | None = "1") -> WindowVerdict:
+    return WindowVerdict(window=day, drift_detected=drift, n_rows=5_000, model_version=version)
+
+
+def _decide(history: list[WindowVerdict]) -> str:
+    decision = decide_retraining(history, POLICY, NOW, None, 0, 50_000)
+    return ("retrain: " if decision.retrain else "no: ") + decision.reason
+
+
+def test_verdicts_about_a_replaced_champion_do_not_count() -> None:
+    """v1 drifted on the 2nd and 3rd and was retrained; v2 is clean on the 4th and drifts on
+    the 5th: one violation of v2, not two (the 3rd already caused the retrain of v1)."""
+    history = [
+        _window("2026-03-02", True),
+        _window("2026-03-03", True),
+        _window("2026-03-04", False, "2"),
+        _window("2026-03-05", True, "2"),
+    ]
+    assert _decide(history).startswith("no: No retrain: drift or performance violated in 1 of")
+    # the same days judged against one champion throughout: 2 of the last 3, a retrain
+    same = [w.model_copy(update={"model_version": "2"}) for w in history]
+    assert _decide(same).startswith("retrain: Retrain: drift violated in 2 of the last 3")
+
+
+def test_the_last_windows_are_the_last_days_not_the_last_rows() -> None:
+    """A violation from before two months without monitoring is not recent evidence."""
+    history = [
+        _window("2026-01-01", False),
+        _window("2026-01-02", True),
+        _window("2026-01-03", False),
+        _window("2026-03-01", True),
+    ]
+    reason = _decide(history)
+    assert reason.startswith("no: No retrain: drift or performance violated in 1 of the last 1")
+    assert "2 day(s) of the last 3 had no verdict" in reason
+    # consecutive days: the same rows are the last 3 windows
+    daily = [_window(f"2026-03-0{i}", flag) for i, flag in enumerate([False, True, True], 1)]
+    assert _decide(daily).startswith("retrain: Retrain: drift violated in 2 of the last 3")
