@@ -5,7 +5,9 @@ verdicts, and asks :func:`decide_retraining`. Windows are business time (partiti
 policy's cooldown and period limits mean the same thing in a backfill, a simulation and live.
 
 Idempotence: the run key is ``retrain:<latest window>``, so the same evidence can never start two
-retrainings, and the cursor (last retrain window and history) survives daemon restarts.
+retrainings, and the cursor (last retrain window and history) survives daemon restarts. A
+verdict that arrives after its window was first weighed (performance written after drift, or a
+re-executed step) changes the evidence's fingerprint, so the decision is taken again.
 """
 
 import json
@@ -36,6 +38,19 @@ class RetrainCursor(BaseModel):
         default_factory=list, description="Windows at which retraining was started."
     )
     rows_at_last_retrain: int = Field(default=0, description="Monitored rows counted then.")
+    evidence: str | None = Field(
+        default=None,
+        description="Fingerprint of the verdicts the last decision weighed: a verdict written "
+        "after its window was first evaluated (a late performance row) is weighed again.",
+    )
+
+
+def evidence_fingerprint(verdicts: list["WindowVerdict"]) -> str:
+    """A short hash of the verdicts a decision weighs (window, drift, performance, version)."""
+    import hashlib
+
+    text = json.dumps([v.model_dump(mode="json") for v in verdicts], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def window_time(window: str) -> datetime:
@@ -104,8 +119,11 @@ def build_retraining_sensor(uc: UseCaseConfig, training_job: AssetJob) -> dg.Sen
         if not verdicts:
             return dg.SkipReason("no monitoring windows yet: materialize the drift asset first")
         latest = verdicts[-1].window
-        if latest == cursor.last_window:
-            return dg.SkipReason(f"no new monitoring window since {latest}")
+        evidence = evidence_fingerprint(verdicts)
+        if latest in cursor.retrain_windows:
+            return dg.SkipReason(f"retraining was already requested at window {latest}")
+        if latest == cursor.last_window and evidence == cursor.evidence:
+            return dg.SkipReason(f"no new monitoring window or verdict since {latest}")
         now = window_time(latest)
         period_start = now - timedelta(days=policy.max_retrains_period_days)
         retrains = [window_time(w) for w in cursor.retrain_windows]
@@ -118,7 +136,7 @@ def build_retraining_sensor(uc: UseCaseConfig, training_job: AssetJob) -> dg.Sen
             retrains_in_period=sum(t > period_start for t in retrains),
             new_rows=total_rows - cursor.rows_at_last_retrain,
         )
-        cursor.last_window = latest
+        cursor.last_window, cursor.evidence = latest, evidence
         context.log.info(f"retraining decision at {latest}: {decision.reason}")
         if not decision.retrain:
             return dg.SensorResult(

@@ -77,7 +77,7 @@ def test_n_of_m_violations_start_one_retraining_and_only_once(
     # the next tick (or a daemon restarted with the stored cursor) does not fire again
     again = tick(defs, instance, first.cursor)
     assert not again.run_requests
-    assert again.skip_message == f"no new monitoring window since {latest}"
+    assert again.skip_message == f"retraining was already requested at window {latest}"
     # a daemon that lost the cursor asks for the same run key, which it deduplicates
     lost = tick(defs, instance, None)
     assert lost.run_requests is not None
@@ -180,3 +180,28 @@ def test_degraded_performance_triggers_and_missing_labels_do_not(
     assert not quiet.run_requests
     assert quiet.skip_message is not None
     assert "violated in 0 of the last" in quiet.skip_message
+
+
+def test_a_verdict_written_after_its_window_was_weighed_is_weighed_again(
+    defs: dg.Definitions, instance: dg.DagsterInstance, data_dir: Path, policy: RetrainingPolicy
+) -> None:
+    """Drift and performance are separate assets: the drift rows can be read before the
+    performance rows of the same windows exist (or before a failed step is re-executed)."""
+    m = policy.window_count
+    write_windows(data_dir, ["ok"] * m)
+    early = tick(defs, instance)
+    assert not early.run_requests and early.skip_message is not None
+    assert "violated in 0 of the last" in early.skip_message
+    unchanged = tick(defs, instance, early.cursor)
+    assert unchanged.skip_message is not None
+    assert unchanged.skip_message.startswith("no new monitoring window or verdict since")
+    # the performance of the same windows arrives: degraded in the last two
+    write_windows(
+        data_dir, ["ok"] * m, performance=["insufficient_data"] * (m - 2) + ["degraded"] * 2
+    )
+    late = tick(defs, instance, early.cursor)
+    assert late.run_requests is not None, late.skip_message
+    (request,) = late.run_requests
+    assert request.tags["mlops/reason"].startswith(
+        f"Retrain: performance violated in 2 of the last {m} windows"
+    )
