@@ -154,7 +154,13 @@ class RetrainingPolicy(StrictModel):
     violations_required: int = Field(
         default=2, ge=1, description="N: violated windows needed among the last M."
     )
-    window_count: int = Field(default=3, ge=1, description="M: the number of recent windows.")
+    window_count: int = Field(
+        default=3,
+        ge=1,
+        description="M: the number of recent windows. Daily windows are the M days ending at "
+        "the latest one, judged against the latest window's champion; a day without a verdict "
+        "counts as clean.",
+    )
     require_latest: bool = Field(
         default=True, description="Also require the latest window to be violated."
     )
