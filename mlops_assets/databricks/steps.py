@@ -235,7 +235,7 @@ def run_score(request: ScoreRequest, ctx: StepContext, log: logging.Logger) -> d
         location,
     )
     return {
-        **summary.model_dump(),
+        **summary.model_dump(exclude_none=True),  # the task's figures only
         "model_uri": request.version.model_uri,
         "write": written.model_dump(mode="json"),
     }

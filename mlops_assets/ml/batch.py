@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
-from mlops_assets.config.ml import ModelConfig
+from mlops_assets.config.ml import ModelConfig, Task
 from mlops_assets.ml.model_store import ModelVersionInfo
 
 if TYPE_CHECKING:
@@ -106,14 +106,68 @@ class ScoringSpec(BaseModel):
 
 
 class ScoringSummary(BaseModel):
-    """What a batch scoring reports (the asset's metadata, wherever the rows were scored)."""
+    """What a batch scoring reports (the asset's metadata, wherever the rows were scored).
+
+    The figures that describe the predictions depend on the task: a binary model's positive
+    rate and mean P(positive), a multiclass model's share of rows per predicted class and mean
+    probability of the predicted class, a regression model's mean prediction. The others are
+    None (and left out of the metadata), as they are when nothing was scored.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     rows: int = Field(description="Rows scored (one prediction per input row).")
     model_version: int = Field(description="The version that scored them.")
-    mean_probability: float = Field(description="Mean of `probability` (0 when none).")
-    positive_rate: float = Field(description="Mean of `prediction` as a number (0 when none).")
     scoring_batches: int = Field(description="Predict calls made.")
+    mean_probability: float | None = Field(
+        default=None,
+        description="Mean of `probability`: P(positive) (binary), the predicted class's "
+        "probability (multiclass); None for regression or no rows.",
+    )
+    positive_rate: float | None = Field(
+        default=None, description="Share of rows predicted positive (binary; None otherwise)."
+    )
+    class_shares: dict[str, float] | None = Field(
+        default=None,
+        description="Share of rows per predicted class, by class (multiclass; None otherwise).",
+    )
+    mean_prediction: float | None = Field(
+        default=None, description="Mean predicted value (regression; None otherwise)."
+    )
+
+
+def summarize_predictions(
+    scored: pl.DataFrame, task: Task, *, model_version: int, scoring_batches: int
+) -> ScoringSummary:
+    """The :class:`ScoringSummary` of a predictions frame (:func:`score`'s columns) of ``task``.
+
+    A multiclass ``prediction`` is a class label (text): it is counted per class, never cast
+    to a number.
+    """
+    rows = scored.height
+    summary = ScoringSummary(
+        rows=rows, model_version=model_version, scoring_batches=scoring_batches
+    )
+    if not rows:
+        return summary
+    if task == "regression":
+        mean = scored["prediction"].cast(pl.Float64).mean()
+        return summary.model_copy(update={"mean_prediction": _number(mean)})
+    probability = _number(scored["probability"].mean())
+    if task == "binary":
+        positive = _number(scored["prediction"].cast(pl.Float64).mean())
+        return summary.model_copy(
+            update={"mean_probability": probability, "positive_rate": positive}
+        )
+    counts = scored["prediction"].cast(pl.String).fill_null("null").value_counts(sort=False)
+    shares = {
+        str(label): int(n) / rows
+        for label, n in sorted(counts.iter_rows(), key=lambda row: str(row[0]))
+    }
+    return summary.model_copy(update={"mean_probability": probability, "class_shares": shares})
+
+
+def _number(value: object) -> float | None:
+    return None if value is None else float(value)  # type: ignore[arg-type]
 
 
 def score_features(features: object, spec: ScoringSpec) -> tuple[pl.DataFrame, ScoringSummary]:
@@ -133,14 +187,23 @@ def score_features(features: object, spec: ScoringSpec) -> tuple[pl.DataFrame, S
         what=spec.what,
         batch_size=spec.batch_size,
     )
-    means = scored.select(
-        pl.col("probability").mean(), pl.col("prediction").cast(pl.Float64).mean()
-    ).row(0)
-    summary = ScoringSummary(
-        rows=scored.height,
+    summary = summarize_predictions(
+        scored,
+        _predicted_task(scored, spec.model.task),
         model_version=int(spec.version.version),
-        mean_probability=float(means[0] or 0.0),
-        positive_rate=float(means[1] or 0.0),
         scoring_batches=len(batch_bounds(scored.height, spec.batch_size)),
     )
     return scored, summary
+
+
+def _predicted_task(scored: pl.DataFrame, configured: Task) -> Task:
+    """The task the predictions are of: ``prediction``'s dtype says it (:func:`score` casts it
+    per the model's own task), the configured one when the dtype is ambiguous."""
+    dtype = scored.schema["prediction"]
+    if dtype == pl.String:
+        return "multiclass"
+    if dtype == pl.Int64:
+        return "binary"
+    if dtype == pl.Float64:
+        return "regression"
+    return configured

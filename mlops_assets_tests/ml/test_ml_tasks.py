@@ -14,9 +14,11 @@ import polars as pl
 import pytest
 from sklearn import metrics as skm
 
+from mlops_assets.assets.ml.inference import prediction_metadata
 from mlops_assets.config.ml import GateConfig, ModelConfig
 from mlops_assets.config.monitoring import DriftConfig, PerformanceConfig
 from mlops_assets.errors import ConfigError
+from mlops_assets.ml.batch import ScoringSpec, score_features
 from mlops_assets.ml.evaluation import evaluate_model
 from mlops_assets.ml.frames import feature_frame
 from mlops_assets.ml.gates import decide
@@ -152,6 +154,25 @@ def test_ml_tasks_multiclass_end_to_end(settings: MlflowSettings, model_name: st
     assert predictions["prediction"].to_list() == guess.tolist()
     assert predictions["probability"].to_numpy() == pytest.approx(proba.max(axis=1))
 
+    # the batch inference asset's scoring core: a class label is counted, never cast to a number
+    spec = ScoringSpec(version=info, alias="champion", model=config, batch_size=100, what="test")
+    scored, summary = score_features(test, spec)
+    assert scored["prediction"].to_list() == guess.tolist()
+    labels, counts = np.unique(guess, return_counts=True)
+    assert summary.class_shares == pytest.approx(
+        {str(c): n / test.height for c, n in zip(labels, counts, strict=True)}
+    )
+    assert list(summary.class_shares or {}) == sorted(labels.tolist())
+    assert summary.mean_probability == pytest.approx(float(proba.max(axis=1).mean()))
+    assert summary.positive_rate is None and summary.mean_prediction is None
+    assert (summary.rows, summary.scoring_batches) == (test.height, -(-test.height // 100))
+    shown = prediction_metadata(summary)
+    assert set(shown) == {"mean_probability", "class_shares"}
+    table = shown["class_shares"].value
+    assert all(
+        f"| {c} | {n / test.height:.2%} |" in table for c, n in zip(labels, counts, strict=True)
+    )
+
     labelled = predictions.join(test.select("item_id", "target"), on="item_id")
     monitored = PerformanceConfig(
         metrics=["accuracy", "f1_macro", "f1_weighted"],
@@ -210,6 +231,16 @@ def test_ml_tasks_regression_end_to_end(settings: MlflowSettings, model_name: st
         test.head(0), info.model_uri, model_name, info.version, None, "item_id", "observed_at"
     )
     assert empty.schema == predictions.schema  # stable columns, even without rows
+
+    spec = ScoringSpec(version=info, alias=None, model=config, what="test")
+    _, summary = score_features(test, spec)
+    assert summary.mean_prediction == pytest.approx(float(y_hat.mean()))
+    assert summary.mean_probability is None and summary.positive_rate is None
+    assert summary.class_shares is None
+    assert set(prediction_metadata(summary)) == {"mean_prediction"}
+    _, nothing = score_features(test.head(0), spec)
+    assert (nothing.rows, nothing.mean_prediction) == (0, None)
+    assert prediction_metadata(nothing) == {}
 
     labelled = predictions.join(test.select("item_id", "target"), on="item_id")
     monitored = PerformanceConfig(

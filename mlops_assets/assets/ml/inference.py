@@ -5,7 +5,7 @@ Databricks job through Pipes that writes the partition itself); the scoring is
 :func:`mlops_assets.ml.batch.score_features` either way.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 
@@ -19,6 +19,9 @@ from mlops_assets.engines.frames import LazyFrame
 from mlops_assets.resources.metadata import rounded
 from mlops_assets.resources.mlflow import MlflowResource
 from mlops_assets.resources.scoring_compute import ScoringComputeResource
+
+if TYPE_CHECKING:
+    from mlops_assets.ml.batch import ScoringSummary
 
 
 def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
@@ -72,9 +75,8 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             metadata={
                 **scored.metadata,
                 "model_version": summary.model_version,
-                "mean_probability": rounded(summary.mean_probability),
-                "positive_rate": rounded(summary.positive_rate),
                 "scoring_batches": summary.scoring_batches,  # a row per input row
+                **prediction_metadata(summary),
                 **approval_metadata(registry, scorer),
                 **version_links(settings, name, {"scoring": scorer.version}),
                 **run_config_metadata(config),
@@ -82,3 +84,19 @@ def build_inference_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         )
 
     return _predictions
+
+
+def prediction_metadata(summary: "ScoringSummary") -> dict[str, Any]:
+    """The figures that describe the predictions, those of the model's task only: binary
+    ``positive_rate`` and ``mean_probability``; multiclass ``class_shares`` (a Markdown table,
+    a row per class) and ``mean_probability``; regression ``mean_prediction``."""
+    out: dict[str, Any] = {}
+    for name in ("mean_probability", "positive_rate", "mean_prediction"):
+        value = getattr(summary, name)
+        if value is not None:
+            out[name] = rounded(value)
+    if summary.class_shares is not None:
+        rows = [f"| {label} | {share:.2%} |" for label, share in summary.class_shares.items()]
+        table = "\n".join(["| predicted class | share of rows |", "| --- | --- |", *rows])
+        out["class_shares"] = dg.MetadataValue.md(table)
+    return out
