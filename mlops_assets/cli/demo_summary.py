@@ -7,6 +7,7 @@ import dagster as dg
 
 from mlops_assets.cli.demo_outcome import DemoReport
 from mlops_assets.cli.demo_window import window_row
+from mlops_assets.config.ml import ModelConfig
 from mlops_assets.config.project import ProjectConfig, local_environment
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse, TableRef
@@ -86,10 +87,19 @@ def _model_summary(lakehouse: Lakehouse, names: UseCaseTables) -> list[str]:
         ep = EndpointState.model_validate_json(endpoint.read_text(encoding="utf-8"))
         lines.append(
             f"  served v{ep.model_version}: smoke test answered in "
-            f"{ep.smoke_test_latency_ms:.0f} ms, P(churn) = "
+            f"{ep.smoke_test_latency_ms:.0f} ms, {_answer_name(names.uc.model)} = "
             + ", ".join(f"{p:.2f}" for p in ep.smoke_test_predictions)
         )
     return lines
+
+
+def _answer_name(model: ModelConfig) -> str:
+    """What the smoke test's numbers are (see ``EndpointState.smoke_test_predictions``)."""
+    if model.task == "binary":
+        return f"P({model.label}={model.positive_label or '1'})"
+    if model.task == "multiclass":
+        return f"P(predicted {model.label})"
+    return f"predicted {model.label}"
 
 
 def _monitoring_summary(

@@ -18,7 +18,7 @@ from mlops_assets.resources.serving import (
     DeploymentRequest,
     EndpointState,
     ServingResource,
-    positive_class,
+    served_score,
 )
 
 if TYPE_CHECKING:
@@ -178,7 +178,9 @@ class DatabricksServingResource(ServingResource):
             pid=None,
             running=True,
             smoke_test_latency_ms=result.smoke.latency_ms,
-            smoke_test_predictions=[positive_class(p) for p in result.smoke.predictions],
+            smoke_test_predictions=[
+                served_score(p, request.task) for p in result.smoke.predictions
+            ],
             endpoint=result.endpoint,
         )
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 from pydantic import BaseModel, Field
 
-from mlops_assets.config.ml import ServingConfig
+from mlops_assets.config.ml import ServingConfig, Task
 from mlops_assets.ml.tracking import MlflowSettings
 from mlops_assets.storage.atomic import write_text_atomic
 
@@ -35,7 +35,10 @@ class EndpointState(BaseModel):
     pid: int | None = Field(description="Local server process id while running, else None.")
     running: bool = Field(description="Whether the server was left running.")
     smoke_test_latency_ms: float = Field(description="Latency of the deployment smoke test.")
-    smoke_test_predictions: list[float] = Field(description="Predictions of the smoke test.")
+    smoke_test_predictions: list[float] = Field(
+        description="The smoke test's answer per row: P(positive) (binary), the predicted "
+        "class's probability (multiclass), the predicted value (regression)."
+    )
     log_path: str | None = Field(default=None, description="The server's own log file.")
     endpoint: str | None = Field(
         default=None, description="Name of a Databricks Model Serving endpoint (else None)."
@@ -52,6 +55,7 @@ class DeploymentRequest(BaseModel):
     deployment_id: str = Field(description="Short id of this deployment (the Dagster run's).")
     local: ServingConfig = Field(description="The use case's local server settings.")
     mlflow: MlflowSettings = Field(description="Where the model is registered.")
+    task: Task = Field(default="binary", description="The model's task (how its answers are read).")
 
 
 class ServingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
@@ -62,10 +66,13 @@ class ServingResource(dg.ConfigurableResource):  # type: ignore[type-arg]
         raise NotImplementedError(f"{type(self).__name__} does not implement deploy")
 
 
-def positive_class(prediction: object) -> float:
-    """A classifier's P(positive) (the last of ``[P(0), P(1)]``) or a regressor's value."""
+def served_score(prediction: object, task: Task) -> float:
+    """One answered row as a number: a binary classifier's P(positive) (the last of ``[P(0),
+    P(1)]``), a multiclass classifier's probability of its predicted class (the largest of its
+    class probabilities, whatever their number), a regressor's value."""
     if isinstance(prediction, list | tuple):
-        return float(prediction[-1])
+        values = [float(p) for p in prediction]
+        return max(values) if task == "multiclass" else values[-1]
     return float(prediction)  # type: ignore[arg-type]
 
 
@@ -108,7 +115,7 @@ class LocalServingResource(ServingResource):
             pid=handle.pid if self.keep_running else None,
             running=self.keep_running,
             smoke_test_latency_ms=result.latency_ms,
-            smoke_test_predictions=[positive_class(p) for p in result.predictions],
+            smoke_test_predictions=[served_score(p, request.task) for p in result.predictions],
             log_path=str(log_path),
         )
         self.write_state(state)
@@ -151,5 +158,5 @@ __all__ = [
     "EndpointState",
     "LocalServingResource",
     "ServingResource",
-    "positive_class",
+    "served_score",
 ]

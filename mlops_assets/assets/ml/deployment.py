@@ -54,6 +54,7 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             deployment_id=context.run_id[:8],
             local=model_cfg.serving,
             mlflow=settings,
+            task=model_cfg.task,
         )
         state = serving.deploy(request, context.log)
         n_rows = len(state.smoke_test_predictions)
