@@ -76,14 +76,21 @@ def drift_check_results(
             "drifted_columns": ", ".join(row.drifted_columns) or "none",
         },
     )
-    statistic = row.prediction_statistic
     yield dg.AssetCheckResult(
         check_name=PREDICTION_DRIFT_CHECK,
         passed=not row.prediction_drift,
         severity=dg.AssetCheckSeverity.WARN,
         description=_prediction_summary(outcome),
-        metadata={"statistic": rounded(statistic) if statistic is not None else float("nan")},
+        metadata={
+            **_prediction_statistics(outcome),
+            "drifted_columns": ", ".join(_drifted_outputs(outcome)) or "none",
+        },
     )
+
+
+def _drifted_outputs(outcome: "DriftOutcome") -> list[str]:
+    result = outcome.predictions
+    return [c.column for c in result.columns if c.drifted] if result is not None else []
 
 
 def _prediction_summary(outcome: "DriftOutcome") -> str:
@@ -97,15 +104,42 @@ def _prediction_summary(outcome: "DriftOutcome") -> str:
         )
     if result.status == "insufficient_data":
         return result.summary() + " The check passes without a verdict."
-    column = result.columns[0] if result.columns else None
-    if column is None:
+    if not result.columns:
         return result.summary()
     verdict = "Predictions drifted" if outcome.window.prediction_drift else "No prediction drift"
+    # every output column (a multiclass model has its class and that class's probability): the
+    # verdict may come from one while another is steady, and each says which it is
+    parts = [
+        f"{c.column} {c.method} {_shown(c.statistic)} against threshold {c.threshold:.4g} "
+        f"({'drifted' if c.drifted else 'steady'})"
+        for c in result.columns
+    ]
     return (
-        f"{verdict}: {column.method} {column.statistic:.4g} against threshold "
-        f"{column.threshold:.4g} on {result.n_current:,} predictions (reference: "
+        f"{verdict}: {'; '.join(parts)}, on {result.n_current:,} predictions (reference: "
         f"{result.n_reference:,} validation predictions at training)."
     )
+
+
+def _prediction_statistics(outcome: "DriftOutcome") -> dict[str, float]:
+    """``statistic`` (the first output column's, as stored in the drift table), then each
+    output column's own statistic when there are several (``statistic_<column>``)."""
+    statistic = outcome.window.prediction_statistic
+    out = {"statistic": rounded(statistic) if statistic is not None else float("nan")}
+    columns = outcome.predictions.columns if outcome.predictions is not None else []
+    if len(columns) > 1:
+        out.update(
+            {
+                f"statistic_{c.column}": rounded(c.statistic)
+                if c.statistic is not None
+                else float("nan")
+                for c in columns
+            }
+        )
+    return out
+
+
+def _shown(value: float | None) -> str:
+    return "not measured" if value is None else f"{value:.4g}"
 
 
 def drift_metadata(outcome: "DriftOutcome", links: MlflowLinks) -> dict[str, Any]:
