@@ -35,8 +35,14 @@ def register(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") 
     parser.set_defaults(func=run)
 
 
-def label_predictions(uc: UseCaseConfig, predictions: list[Any]) -> list[str]:
-    """One readable line per answered row: class probabilities named after the label."""
+def label_predictions(
+    uc: UseCaseConfig, predictions: list[Any], classes: list[str] | None = None
+) -> list[str]:
+    """One readable line per answered row: class probabilities named after the label.
+
+    ``classes``: a multiclass model's labels in the order of its probabilities (stored with the
+    model); the row then names its predicted class. Without them, classes are numbered.
+    """
     model = uc.model
     label = model.label if model is not None else "prediction"
     lines = []
@@ -44,6 +50,11 @@ def label_predictions(uc: UseCaseConfig, predictions: list[Any]) -> list[str]:
         if model is not None and model.task == "binary" and isinstance(row, list):
             positive = model.positive_label or "1"
             lines.append(f"row {i}: P({label}={positive}) = {float(row[-1]):.3f}")
+        elif isinstance(row, list) and classes is not None and len(classes) == len(row):
+            values = [float(p) for p in row]
+            best = max(range(len(values)), key=values.__getitem__)
+            probs = ", ".join(f"P({c}) = {p:.3f}" for c, p in zip(classes, values, strict=True))
+            lines.append(f"row {i}: predicted {label} = {classes[best]} ({probs})")
         elif isinstance(row, list):
             probs = ", ".join(f"P(class {k}) = {float(p):.3f}" for k, p in enumerate(row))
             lines.append(f"row {i}: {probs}")
@@ -133,6 +144,17 @@ def run(args: argparse.Namespace) -> int:
             signal.signal(sig, handler)
 
 
+def _classes(model_uri: str) -> list[str] | None:
+    """A multiclass model's class labels, from the metadata stored with it (None otherwise)."""
+    import mlflow
+
+    from mlops_assets.ml.model_store import METADATA_KEY
+
+    section = (mlflow.models.get_model_info(model_uri).metadata or {}).get(METADATA_KEY) or {}
+    classes = section.get("classes")
+    return [str(c) for c in classes] if isinstance(classes, list) else None
+
+
 def _answer_until_stopped(uc: UseCaseConfig, handle: "ServingHandle") -> int:
     """Print the example request and its labelled answer, then wait for a stop signal."""
     import polars as pl
@@ -146,7 +168,7 @@ def _answer_until_stopped(uc: UseCaseConfig, handle: "ServingHandle") -> int:
     print(f"serving {handle.model_uri} on {handle.url}/invocations (log: {handle.log_path})")
     print("\nexample request:\n" + curl_example(handle.url, body))
     print(f"\nanswer ({answer.latency_ms:.0f} ms):")
-    for line in label_predictions(uc, answer.predictions):
+    for line in label_predictions(uc, answer.predictions, _classes(handle.model_uri)):
         print(f"  {line}")
     print("\nCtrl-C or SIGTERM stops the server.", flush=True)
     while handle.process is None or handle.process.poll() is None:

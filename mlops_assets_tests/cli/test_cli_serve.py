@@ -55,6 +55,23 @@ def test_answers_are_labelled_with_the_label_and_positive_class() -> None:
     assert lines == ["row 1: P(churn=Yes) = 0.250", "row 2: P(churn=Yes) = 0.900"]
 
 
+def test_a_multiclass_answer_names_its_predicted_class() -> None:
+    uc = load_project(CONFIGS_DIR, environ={}).use_case("churn")
+    assert uc.model is not None
+    uc = uc.model_copy(update={"model": uc.model.model_copy(update={"task": "multiclass"})})
+    answers = [[0.1, 0.3, 0.6], [0.5, 0.25, 0.25]]
+    lines = label_predictions(uc, answers, ["none", "minor", "major"])
+    assert lines == [
+        "row 1: predicted churn = major (P(none) = 0.100, P(minor) = 0.300, P(major) = 0.600)",
+        "row 2: predicted churn = none (P(none) = 0.500, P(minor) = 0.250, P(major) = 0.250)",
+    ]
+    # without the model's labels (or with labels that do not fit), classes are numbered
+    assert label_predictions(uc, answers[:1], None) == label_predictions(uc, answers[:1], ["a"])
+    assert label_predictions(uc, answers[:1]) == [
+        "row 1: P(class 0) = 0.100, P(class 1) = 0.300, P(class 2) = 0.600"
+    ]
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_serve_prints_a_curl_example_and_one_sigterm_stops_every_child(tmp_path: Path) -> None:
