@@ -53,6 +53,13 @@ def _fmt(value: float) -> str:
     return f"{value:.4f}"
 
 
+def _at_most(value: float, bound: float, *operands: float) -> bool:
+    """``value <= bound``, forgiving the rounding of the float arithmetic that produced
+    ``value`` from ``operands`` (0.82 - 0.81 is 0.00999...98, which must meet a bound of 0.01)."""
+    scale = max([1.0, abs(bound), *(abs(x) for x in operands)])
+    return value <= bound + 1e-12 * scale
+
+
 def _missing(metric: str, kind: str) -> str:
     return f"The challenger has no value for {metric}, so the {kind} check cannot pass."
 
@@ -69,11 +76,11 @@ def _thresholds(challenger: dict[str, float], gates: GateConfig) -> list[GateChe
             if value is None or math.isnan(value):
                 ok, message = False, _missing(threshold.metric, word)
             elif name == "threshold_min":
-                ok = value >= bound
+                ok = _at_most(bound, value, value)
                 verb = "meets" if ok else "is below"
                 message = f"{threshold.metric} = {_fmt(value)} {verb} the minimum {_fmt(bound)}."
             else:
-                ok = value <= bound
+                ok = _at_most(value, bound, value)
                 verb = "meets" if ok else "is above"
                 message = f"{threshold.metric} = {_fmt(value)} {verb} the maximum {_fmt(bound)}."
             checks.append(
@@ -106,7 +113,7 @@ def _versus_champion(
         )
     else:
         gain = new - old if greater_is_better(metric) else old - new
-        ok = gain >= gates.min_improvement
+        ok = _at_most(gates.min_improvement, gain, new, old)
         message = (
             f"{metric} {'improves' if gain >= 0 else 'worsens'} from {_fmt(old)} to {_fmt(new)} "
             f"({gain:+.4f} in its better direction), "
@@ -130,7 +137,7 @@ def _versus_champion(
             ok, message = False, _missing(name, "degradation")
         else:
             loss = old - new if greater_is_better(name) else new - old
-            ok = loss <= allowance
+            ok = _at_most(loss, allowance, new, old)
             message = (
                 f"{name} goes from {_fmt(old)} to {_fmt(new)}, a degradation of "
                 f"{max(loss, 0.0):.4f}, {'within' if ok else 'beyond'} the allowed "

@@ -17,6 +17,7 @@ from mlops_assets.ml.registry import CHAMPION, PromotionResult, Registry, record
 
 if TYPE_CHECKING:
     from mlops_assets.config.ml import ModelConfig
+    from mlops_assets.ml.gates import GateDecision
     from mlops_assets.ml.model_store import ModelVersionInfo
     from mlops_assets.ml.tracking import RunTags
 
@@ -33,7 +34,9 @@ def evaluate_challenger(
     The champion is read first; re-evaluating the champion itself compares it with nothing
     (first-model rules). Both models are scored on the same rows (each held to its own
     signature), metrics and plots are logged to a run of ``registry.settings``' experiment, and
-    the gate decision and test metrics are recorded on the challenger version.
+    the gate decision and test metrics are recorded on the challenger version, except that
+    re-evaluating the champion never overwrites the record that promoted it with a verdict
+    that does not promote (it would revoke the champion's approval to score and serve).
 
     Args:
         training_set: any narwhals-supported frame; only the columns the models need are
@@ -51,7 +54,8 @@ def evaluate_challenger(
 
     name = challenger.name
     champion = registry.alias_version(name, CHAMPION)
-    if champion is not None and champion.version == challenger.version:
+    re_evaluated = champion if champion and champion.version == challenger.version else None
+    if re_evaluated is not None:
         champion = None
     uris = [challenger.model_uri] + ([champion.model_uri] if champion else [])
     with start_run(registry.settings, f"evaluate {name} v{challenger.version}", tags) as run:
@@ -63,9 +67,10 @@ def evaluate_challenger(
         run_id = run.info.run_id
     champion_metrics = comparison.champion.metrics if comparison.champion else None
     decision = decide(comparison.challenger.metrics, champion_metrics, config.gates)
-    registry.record_decision(
-        name, challenger.version, decision, comparison.challenger.metrics, run_id=run_id
-    )
+    if not _keeps_promotion_record(re_evaluated, decision):
+        registry.record_decision(
+            name, challenger.version, decision, comparison.challenger.metrics, run_id=run_id
+        )
     return EvaluationReport(
         model_name=name,
         challenger_version=challenger.version,
@@ -75,6 +80,22 @@ def evaluate_challenger(
         n_test=comparison.challenger.n_rows,
         decision=decision,
         mlflow_run_id=run_id,
+    )
+
+
+def _keeps_promotion_record(current: ModelVersionInfo | None, decision: GateDecision) -> bool:
+    """Whether re-evaluating the serving ``@champion`` leaves its recorded gate decision alone.
+
+    The decision recorded on a version is what approves it to score and serve
+    (:mod:`mlops_assets.ml.approval`). Re-evaluating the champion moves no alias, so a verdict
+    that is not ``promote`` (a dry run, disabled gates, thresholds missed on newer rows) must
+    not overwrite the record that promoted it and silently stop batch scoring and serving; the
+    verdict stays in the report and the evaluation run.
+    """
+    return (
+        current is not None
+        and decision.action != "promote"
+        and recorded_gate_action(current) == "promote"
     )
 
 

@@ -120,3 +120,24 @@ def test_ml_gates_missing_or_nan_metrics_fail_safely() -> None:
     assert all(not c.passed for c in decision.checks)
     assert len(decision.checks) == 3  # f1 min, f1 max, improvement
     assert "no value for f1" in decision.checks[0].message
+
+
+def test_ml_gates_exactly_meeting_a_margin_passes_despite_float_rounding() -> None:
+    """0.82 - 0.81 is 0.00999...98 in floats: one point of accuracy on 100 rows must still meet
+    a required improvement (and a degradation allowance) of exactly 0.01."""
+    at_81, at_82, at_80 = 81 / 100, 82 / 100, 80 / 100  # what accuracy_score returns
+    improve = GateConfig(primary_metric="accuracy", min_improvement=0.01)
+    better = decide({"accuracy": at_82}, {"accuracy": at_81}, improve)
+    assert better.action == "promote", better.reasons
+    assert "meeting the required improvement of +0.0100" in better.checks[0].message
+    allow = GateConfig(
+        primary_metric="roc_auc", min_improvement=-1.0, max_degradation={"accuracy": 0.01}
+    )
+    worse = decide({"roc_auc": 0.8, "accuracy": at_80}, {"roc_auc": 0.8, "accuracy": at_81}, allow)
+    assert worse.action == "promote", worse.reasons
+    assert "within the allowed 0.0100" in worse.checks[1].message
+    # a real shortfall is still refused, on large-valued (regression) metrics too
+    assert decide({"accuracy": 0.8199}, {"accuracy": at_81}, improve).action == "reject"
+    rmse = GateConfig(primary_metric="rmse", min_improvement=0.01)
+    assert decide({"rmse": 1000.0}, {"rmse": 1000.01}, rmse).action == "promote"
+    assert decide({"rmse": 1000.0}, {"rmse": 1000.0099}, rmse).action == "reject"

@@ -248,3 +248,38 @@ def test_ml_promotion_an_edited_report_cannot_move_the_champion(
         apply_promotion(registry, forged)
     assert "'reject'" in str(info.value) and info.value.fix
     assert _alias(registry, model_name) == first.version  # @champion never moved
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "gates",
+    [
+        {
+            "mode": "dry_run",
+            "primary_metric": "roc_auc",
+            "thresholds": [{"metric": "roc_auc", "min": 0.6}],
+        },
+        {"primary_metric": "roc_auc", "thresholds": [{"metric": "roc_auc", "min": 0.999}]},
+    ],
+    ids=["dry_run", "threshold_missed"],
+)
+def test_ml_promotion_re_evaluating_the_champion_keeps_it_approved(
+    gates: dict[str, object],
+    settings: MlflowSettings,
+    churn: pl.DataFrame,
+    good_result: TrainingResult,
+    model_name: str,
+    tmp_path: Path,
+) -> None:
+    """A re-evaluation of @champion that does not say promote must not revoke the recorded
+    decision that approves it: batch scoring (require_champion) keeps working."""
+    registry = Registry(settings, lock_dir=tmp_path)
+    first = _register(settings, good_result, model_name)
+    apply_promotion(registry, evaluate_challenger(registry, first, churn, model_config(), TAGS))
+    champion = registry.require_champion(model_name, "score with")
+    again = evaluate_challenger(registry, champion, churn, model_config(gates=gates), TAGS)
+    assert again.champion_version is None and again.decision.action != "promote"
+    state = apply_promotion(registry, again)
+    assert (state.champion_version, state.promoted) == (first.version, False)
+    assert registry.require_champion(model_name, "score with").version == first.version
+    assert registry.get_version(model_name, first.version).tags["gate.action"] == "promote"
