@@ -55,32 +55,41 @@ def compute_features(
     enters at its time and leaves a window later), so the cost grows with rows, not with rows per
     entity squared; min and max compare the entity's rows in the window (a self-join). Every
     engine evaluates both the same way, in the same order: reruns are bit-identical.
+
+    Rows repeating an entity and timestamp (a record re-sent in a later batch) are one
+    observation, for the feature row and for the windows alike: the first by feature values,
+    then by window columns, is kept, and windows never count the repeats.
     """
     ent, ts = table.entity_key, table.timestamp
-    rows = source
-    if start is not None:
-        rows = rows.filter(nw.col(ts) >= start)
-    if end is not None:
-        rows = rows.filter(nw.col(ts) < end)
     expressions = [f for f in table.features if isinstance(f, ExpressionFeature)]
-    projected = rows.select(
+    windows = [f for f in table.features if isinstance(f, WindowFeature)]
+    hidden = {c: f"_h_{c}" for c in sorted({w.column for w in windows})}
+    widest = max((w.window_days for w in windows), default=0)
+    scope = source  # the rows computed and, with windows, the history they look back on
+    if start is not None:
+        scope = scope.filter(
+            _ms(ts) > _floor_ms(start) - timedelta(days=widest) if windows else nw.col(ts) >= start
+        )
+    if end is not None:
+        scope = scope.filter(_ms(ts) <= _floor_ms(end) if windows else nw.col(ts) < end)
+    names = [f.name for f in expressions]
+    projected = scope.select(
         nw.col(ent),
         nw.col(ts),
         *[compile_expression(f.expr).cast(NW_TYPES[f.dtype]).alias(f.name) for f in expressions],
+        *[nw.col(c).alias(h) for c, h in hidden.items()],
     )
-    out = unique_rows(projected, [ent, ts], [f.name for f in expressions])
-    windows = [f for f in table.features if isinstance(f, WindowFeature)]
+    deduped = unique_rows(projected, [ent, ts], [*names, *hidden.values()])
+    rows = deduped
+    if windows and start is not None:
+        rows = rows.filter(nw.col(ts) >= start)
+    if windows and end is not None:
+        rows = rows.filter(nw.col(ts) < end)
+    out = rows.select(nw.col(ent), nw.col(ts), *[nw.col(n) for n in names])
     if not windows:
         return out
-    history = source.filter(~nw.col(ts).is_null())
-    widest = max(w.window_days for w in windows)
-    if start is not None:
-        history = history.filter(_ms(ts) > _floor_ms(start) - timedelta(days=widest))
-    if end is not None:
-        history = history.filter(_ms(ts) <= _floor_ms(end))
-    history_cols = sorted({w.column for w in windows})
-    history = history.select(
-        nw.col(ent), _ms(ts).alias(_T), *[nw.col(c).alias(f"_h_{c}") for c in history_cols]
+    history = deduped.filter(~nw.col(ts).is_null()).select(
+        nw.col(ent), _ms(ts).alias(_T), *[nw.col(h) for h in hidden.values()]
     )
     anchors = out.filter(~nw.col(ts).is_null()).select(nw.col(ent), nw.col(ts))
     for width in sorted({w.window_days for w in windows}):
@@ -112,10 +121,12 @@ def _running_windows(
     anchor t cover exactly the rows in (t - width, t]. Value ties are ordered by value, so the
     floating-point sums run in the same order on every run and engine.
     """
-    cols = sorted({f.column for f in features})
+    # a count needs no values (its column may be a string): only sums and means add them up
+    summed = sorted({f.column for f in features if f.agg != "count"})
+    counted = sorted({f.column for f in features})
     schema = history.collect_schema()
-    value = {c: f"_s{i}" for i, c in enumerate(cols)}
-    seen = {c: f"_n{i}" for i, c in enumerate(cols)}
+    value = {c: f"_s{i}" for i, c in enumerate(summed)}
+    seen = {c: f"_n{i}" for i, c in enumerate(counted)}
     ts_type = anchors.collect_schema()[ts]
 
     def events(kind: int, time: nw.Expr, sign: int) -> nw.LazyFrame[Any]:
@@ -124,10 +135,10 @@ def _running_windows(
             time.alias(_T),
             nw.lit(kind, dtype=nw.Int64()).alias(_KIND),
             nw.lit(None, dtype=ts_type).alias(ts),
-            *[(nw.col(f"_h_{c}").fill_null(0) * sign).alias(value[c]) for c in cols],
+            *[(nw.col(f"_h_{c}").fill_null(0) * sign).alias(value[c]) for c in summed],
             *[
                 ((~nw.col(f"_h_{c}").is_null()).cast(nw.Int64()) * sign).alias(seen[c])
-                for c in cols
+                for c in counted
             ],
         )
 
@@ -136,8 +147,8 @@ def _running_windows(
         _ms(ts).alias(_T),
         nw.lit(ANCHOR, dtype=nw.Int64()).alias(_KIND),
         nw.col(ts),
-        *[nw.lit(0, dtype=schema[f"_h_{c}"]).alias(value[c]) for c in cols],
-        *[nw.lit(0, dtype=nw.Int64()).alias(seen[c]) for c in cols],
+        *[nw.lit(0, dtype=schema[f"_h_{c}"]).alias(value[c]) for c in summed],
+        *[nw.lit(0, dtype=nw.Int64()).alias(seen[c]) for c in counted],
     )
     timeline = nw.concat(
         [
@@ -154,13 +165,13 @@ def _running_windows(
     ).filter(nw.col(_KIND) == ANCHOR)
     outputs = []
     for f in features:
-        total, count = nw.col(value[f.column]), nw.col(seen[f.column])
+        count = nw.col(seen[f.column])
         if f.agg == "count":
             expr = count
         elif f.agg == "sum":
-            expr = nw.when(count > 0).then(total)
+            expr = nw.when(count > 0).then(nw.col(value[f.column]))
         else:
-            expr = nw.when(count > 0).then(total / count)
+            expr = nw.when(count > 0).then(nw.col(value[f.column]) / count)
         outputs.append(expr.cast(NW_TYPES[f.dtype]).alias(f.name))
     return totals.select(nw.col(ent), nw.col(ts), *outputs)
 

@@ -224,3 +224,52 @@ def test_max_feature_age_drops_stale_matches() -> None:
     assert (a5["spend"], a5["feature_ts"]) == (3.0, _day(3))
     exactly = _join(max_age=28)  # exactly the limit is still fresh enough
     assert exactly.filter(pl.col("customer_id") == "C")["spend"].to_list() == [2.0]
+
+
+def test_rows_resent_with_the_same_key_are_counted_once_by_the_windows(
+    history: pl.DataFrame,
+) -> None:
+    # A record re-sent in a later batch repeats its customer and timestamp: one observation.
+    resent = pl.concat([history, history.gather_every(4), history.gather_every(9)])
+    start, end = T0 + timedelta(days=6), T0 + timedelta(days=12)
+    got = compute_features(nw.from_native(resent).lazy(), TABLE, start=start, end=end).collect()
+    once = compute_features(nw.from_native(history).lazy(), TABLE, start=start, end=end).collect()
+    keys = ["customer_id", "event_ts"]
+    got_rows, once_rows = got.to_native().sort(keys), once.to_native().sort(keys)
+    assert got_rows.height == once_rows.height > 10
+    assert got_rows["charges_count_2d"].to_list() == once_rows["charges_count_2d"].to_list()
+    assert got_rows["charges_sum_3d"].to_list() == pytest.approx(once_rows["charges_sum_3d"])
+
+
+def test_a_table_of_window_features_only(history: pl.DataFrame) -> None:
+    windows_only = TABLE.model_copy(
+        update={"features": [f for f in TABLE.features if f.type == "window"]}
+    )
+    doubled = pl.concat([history, history.head(3)])
+    got = compute_features(nw.from_native(doubled).lazy(), windows_only).collect().to_native()
+    full = compute_features(nw.from_native(history).lazy(), TABLE).collect().to_native()
+    expected = full.select(got.columns)
+    keys = ["customer_id", "event_ts"]
+    assert got.columns == ["customer_id", "event_ts", *[f.name for f in windows_only.features]]
+    assert got.sort(keys).equals(expected.sort(keys))
+
+
+def test_a_count_window_over_a_string_column(history: pl.DataFrame) -> None:
+    # count needs no arithmetic on the values: any column type can be counted
+    labelled = history.with_columns(
+        pl.when(pl.col("monthly_charges").is_null()).then(None).otherwise(pl.lit("x")).alias("tag")
+    )
+    counted = {
+        "type": "window",
+        "name": "tags_2d",
+        "column": "tag",
+        "agg": "count",
+        "window_days": 2,
+        "description": "d",
+    }
+    table = TABLE.model_copy(
+        update={"features": [*TABLE.features, TABLE.features[-1].model_validate(counted)]}
+    )
+    got = compute_features(nw.from_native(labelled).lazy(), table).collect().to_native()
+    assert got["tags_2d"].to_list() == got["charges_count_2d"].to_list()
+    assert got["tags_2d"].max() > 1
