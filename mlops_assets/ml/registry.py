@@ -269,6 +269,23 @@ class Registry:
             raise
         return run_id
 
+    def rollback_version(self, name: str) -> str:
+        """The version a rollback serves: ``@previous_champion``, the champion the last
+        promotion replaced (whatever steps since kept the champion).
+
+        Raises:
+            RegistryError: no promotion has replaced a champion yet.
+        """
+        previous = self.alias_version(name, PREVIOUS_CHAMPION)
+        if previous is None:
+            raise RegistryError(
+                f"{name} has no @{PREVIOUS_CHAMPION}: no promotion has replaced a champion yet, "
+                "so there is nothing to roll back to",
+                context={"model": name},
+                fix="serve a given `version` instead of `rollback`",
+            )
+        return previous.version
+
     def promote(self, name: str, version: str, expected_champion: str | None) -> PromotionResult:
         """Make ``version`` the champion, if the champion is still ``expected_champion``.
 

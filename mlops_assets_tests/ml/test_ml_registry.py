@@ -255,3 +255,40 @@ def test_ml_registry_require_champion_names_the_purpose_and_the_fix(
     registry.promote(model_name, version, expected_champion=None)
     champion = registry.require_champion(model_name, purpose="score with")
     assert (champion.version, champion.model_uri) == (version, f"models:/{model_name}/{version}")
+
+
+def test_ml_registry_rollback_serves_the_champion_the_last_promotion_replaced(
+    server_settings: MlflowSettings, versions: list[str], model_name: str, tmp_path: Path
+) -> None:
+    from mlops_assets.assets.ml.deployment import _version_to_serve
+    from mlops_assets.assets.ml.serving_run_config import DeploymentRunConfig
+    from mlops_assets.ml.decisions import EvaluationReport
+    from mlops_assets.ml.promotion import decide_champion
+
+    registry = Registry(server_settings, lock_dir=tmp_path)
+    with pytest.raises(RegistryError, match="nothing to roll back to") as caught:
+        registry.rollback_version(model_name)
+    assert caught.value.fix is not None and "version" in caught.value.fix
+    registry.promote(model_name, versions[0], expected_champion=None)
+    registry.promote(model_name, versions[1], expected_champion=versions[0])
+    # a later step keeps the champion (a weaker challenger): its state names the champion
+    # itself as the one "before this step", which is not where a rollback goes
+    decision = decide({"roc_auc": 0.5}, {"roc_auc": 0.9}, model_config().gates)
+    report = EvaluationReport(
+        model_name=model_name,
+        challenger_version=versions[2],
+        champion_version=versions[1],
+        challenger_metrics={"roc_auc": 0.5},
+        champion_metrics={"roc_auc": 0.9},
+        n_test=10,
+        decision=decision,
+        mlflow_run_id="r",
+    )
+    kept = decide_champion(report, current_champion=versions[1])
+    assert kept.previous_champion == kept.champion_version == versions[1]
+    rollback = DeploymentRunConfig.model_validate(
+        {"serve": {"rollback": {"reason": "v2 misbehaves"}}}
+    )
+    served = _version_to_serve(kept, rollback, lambda: registry.rollback_version(model_name))
+    assert served == versions[0]
+    assert _version_to_serve(kept, DeploymentRunConfig(), lambda: "unused") == versions[1]

@@ -5,6 +5,8 @@ back when its smoke test fails). The asset does not know which: ``resources/fact
 the implementation of :class:`~mlops_assets.resources.serving.ServingResource`.
 """
 
+from collections.abc import Callable
+
 import dagster as dg
 
 from mlops_assets.assets.keys import asset_key, group, tables
@@ -44,8 +46,14 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         serving: ServingResource,
         champion: ChampionState,
     ) -> EndpointState:
-        version = _version_to_serve(champion, config)
+        from mlops_assets.ml.registry import Registry
+
         settings = use_mlflow(mlflow, uc.name)
+        version = _version_to_serve(
+            champion,
+            config,
+            lambda: Registry(settings, lock_dir=mlflow.locks).rollback_version(name),
+        )
         request = DeploymentRequest(
             use_case=uc.name,
             model_name=name,
@@ -65,17 +73,17 @@ def build_deployment_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     return _endpoint
 
 
-def _version_to_serve(champion: ChampionState, config: DeploymentRunConfig) -> str:
+def _version_to_serve(
+    champion: ChampionState, config: DeploymentRunConfig, rollback_version: Callable[[], str]
+) -> str:
+    """The version asked for, else on rollback ``@previous_champion`` (the champion the last
+    promotion replaced: the state's ``previous_champion`` is the champion before the last
+    promotion *step*, which after a step that kept the champion is the champion itself), else
+    the champion."""
     if config.version:
         return config.version
     if config.rollback:
-        if champion.previous_champion is None:
-            raise ServingError(
-                f"{champion.model_name}: no previous champion to roll back to",
-                context={"model": champion.model_name, "champion": champion.champion_version},
-                fix="serve a given `version` instead of `rollback`",
-            )
-        return champion.previous_champion
+        return rollback_version()
     if champion.champion_version is None:
         raise ServingError(
             f"{champion.model_name} has no @champion yet: nothing to deploy",
