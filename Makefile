@@ -16,6 +16,9 @@ export OMP_NUM_THREADS ?= 1
 # `install` syncs .venv from uv.lock once per change of the lock (the stamp), so RUN needn't sync.
 INSTALL_STAMP := .venv/.mlops-assets-installed
 RUN := $(UV) run --frozen --no-sync
+# Long-running servers start from the environment directly: make passes a SIGTERM to its child
+# only, and every launcher between make and the server is one more hop that must forward it.
+SERVE := .venv/bin/
 # Two jobs: independent prerequisites run side by side (for `make test`, the browser's download
 # next to the Python install, ruff and mypy next to the dg checks). Recipes stay sequential.
 MAKEFLAGS += --jobs=2
@@ -43,7 +46,7 @@ demo-drift: install ## two simulated weeks, drift from day 8: detect, explain, r
 	$(RUN) mlops-assets demo-drift --days 14 --drift-from 8
 
 dev: install ## the Dagster UI (location mlops_assets) on http://127.0.0.1:3000, partitions from the demo's first day; Ctrl-C stops it
-	$(RUN) mlops-assets dev --host $(DEV_HOST) --port $(DEV_PORT)
+	$(SERVE)mlops-assets dev --host $(DEV_HOST) --port $(DEV_PORT)
 
 dagster-home: install
 	@$(RUN) python -c "from mlops_assets.cli.instance import ensure_dagster_home; import os, pathlib; ensure_dagster_home(pathlib.Path(os.environ['DAGSTER_HOME']))"
@@ -101,7 +104,7 @@ schema: install ## regenerate configs/schema/*.schema.json
 	$(RUN) mlops-assets schema
 
 mlflow-ui: install ## MLflow UI over the local store on http://127.0.0.1:5000
-	$(RUN) mlflow ui --backend-store-uri sqlite:///$(MLOPS_DATA_DIR)/mlflow/mlflow.db --host 127.0.0.1 --port 5000
+	$(SERVE)mlflow ui --backend-store-uri sqlite:///$(MLOPS_DATA_DIR)/mlflow/mlflow.db --host 127.0.0.1 --port 5000
 
 clean: ## remove local data (landing files, tables, MLflow store, Dagster history)
 	rm -rf $(MLOPS_DATA_DIR)

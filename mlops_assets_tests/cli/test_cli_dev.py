@@ -9,7 +9,7 @@ import sys
 import textwrap
 import time
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pytest
@@ -45,13 +45,37 @@ CHILD = textwrap.dedent(
 )
 
 
-def _wait_for(what: str, condition: Callable[[], bool], seconds: float) -> None:
+def _wait_for(
+    what: str,
+    condition: Callable[[], bool],
+    seconds: float,
+    report: Callable[[], str] | None = None,
+) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.5)
-    pytest.fail(f"timed out after {seconds:.0f}s waiting for {what}")
+    details = f"\n{report()}" if report else ""
+    pytest.fail(f"timed out after {seconds:.0f}s waiting for {what}{details}")
+
+
+def _signal_report(pids: Iterable[int]) -> str:
+    """Where a stop got stuck: each process's state and signal masks (pending, blocked,
+    ignored, caught; hex bit sets, SIGTERM is bit 15, SIGINT bit 2) from ``/proc``."""
+    lines = []
+    for pid in pids:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except (FileNotFoundError, ProcessLookupError):
+            lines.append(f"{pid}: gone")
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        keys = ("PPid", "State", "SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")
+        shown = " ".join(f"{k}={fields.get(k, '?').strip()}" for k in keys)
+        lines.append(f"{pid}: {shown} {command[:120]}")
+    return "\n".join(lines)
 
 
 def _alive(pid: int) -> bool:
@@ -176,10 +200,9 @@ def test_make_dev_serves_mlops_assets_and_one_sigterm_stops_everything(tmp_path:
             assert role in running, f"{role} not running: {running}"
 
         make.send_signal(signal.SIGTERM)  # to make alone: it passes SIGTERM on
-        _wait_for("make dev to exit", lambda: make.poll() is not None, 120)
-        _wait_for(
-            f"every process of make dev to stop: {_ours(marker)}", lambda: not _ours(marker), 120
-        )
+        report = lambda: _signal_report([make.pid, *_ours(marker)])  # noqa: E731
+        _wait_for("make dev to exit", lambda: make.poll() is not None, 120, report)
+        _wait_for("every process of make dev to stop", lambda: not _ours(marker), 120, report)
     finally:
         for pid in _ours(marker):
             os.kill(pid, signal.SIGKILL)
