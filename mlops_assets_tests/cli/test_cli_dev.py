@@ -17,6 +17,7 @@ import pytest
 from mlops_assets.cli.dev import group_alive
 from mlops_assets_tests.conftest import REPO_ROOT
 from mlops_assets_tests.process_output import OutputLines
+from mlops_assets_tests.process_signals import with_default_signals
 
 LOCATIONS_QUERY = (
     "{ workspaceOrError { __typename ... on Workspace "
@@ -180,7 +181,7 @@ def test_make_dev_serves_mlops_assets_and_one_sigterm_stops_everything(tmp_path:
     log_path = tmp_path / "make_dev.log"
     with log_path.open("wb") as log:
         make = subprocess.Popen(
-            ["make", "--no-print-directory", "dev", f"DEV_PORT={port}"],
+            with_default_signals(["make", "--no-print-directory", "dev", f"DEV_PORT={port}"]),
             cwd=REPO_ROOT,
             env=env,
             stdout=log,

@@ -20,6 +20,7 @@ from typing import Any
 from dagster_pipes import decode_param, encode_param
 
 from mlops_assets_tests.databricks.fake_validation import InvalidRequestError
+from mlops_assets_tests.process_signals import with_default_signals
 
 PIPES_ENV_VARS = ("DAGSTER_PIPES_CONTEXT", "DAGSTER_PIPES_MESSAGES")
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "OMP_NUM_THREADS")
@@ -134,14 +135,13 @@ class JobRunner:
                 if run.life_cycle_state != "PENDING":
                     return  # cancelled before it started
                 run.process = subprocess.Popen(
-                    run.command,
+                    with_default_signals(run.command),
                     stdout=out,
                     stderr=err,
                     stdin=subprocess.DEVNULL,
                     env=run.env,
                     cwd=run.log_dir,
                     start_new_session=True,
-                    preexec_fn=_default_signals,
                 )
                 run.life_cycle_state = "RUNNING"
             code = run.process.wait()
@@ -179,15 +179,6 @@ class JobRunner:
             if run.process is not None and run.process.poll() is None:
                 _kill_group(run.process)
                 wait(run.process)
-
-
-def _default_signals() -> None:
-    """In the workload (before exec): default dispositions and no blocked signals, as on a
-    cluster, whatever the test process inherited or set (an ignored or blocked SIGTERM would
-    survive exec)."""
-    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
 KILL_AFTER_S = 5.0
