@@ -206,6 +206,32 @@ def measure(
     return Figure(label=label, runs=done)
 
 
+def measure_pair(
+    ours: tuple[str, str], peer: tuple[str, str], *, runs: int
+) -> tuple[Figure, Figure]:
+    """Two figures measured alternately (ours, peer, ours, peer, ...), each ``(label, task)``.
+
+    On a shared machine the load drifts within seconds; alternating puts both sides of each
+    pair under the same conditions, so :func:`paired_ratio` compares like with like.
+    """
+    forced = os.environ.get(RUNS_ENV)
+    runs = int(forced) if forced else runs
+    mine: list[Run] = []
+    theirs: list[Run] = []
+    for _ in range(runs):
+        mine.append(run_task(ours[1], None, 600))
+        theirs.append(run_task(peer[1], None, 600))
+    return Figure(label=ours[0], runs=mine), Figure(label=peer[0], runs=theirs)
+
+
+def paired_ratio(ours: Figure, peer: Figure, *, cpu: bool = False) -> float:
+    """The median of run-by-run ratios ours_i / peer_i of figures from :func:`measure_pair`."""
+    pairs = zip(ours.runs, peer.runs, strict=True)
+    return statistics.median(
+        ratio(a.cpu_s, b.cpu_s) if cpu else ratio(a.wall_s, b.wall_s) for a, b in pairs
+    )
+
+
 class Comparison(BaseModel):
     """Ours against a peer (or a floor): the ratio, the target and whether it is met."""
 

@@ -27,7 +27,9 @@ RUN_CONFIG = "run_config"
 class RunConfigBase(dg.Config):
     """Base of every asset family's run configuration: unknown fields are an error."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True
+    )
 
 
 AS_OF_DESCRIPTION = (

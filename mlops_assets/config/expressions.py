@@ -16,10 +16,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-
-import narwhals as nw
+from typing import TYPE_CHECKING
 
 from mlops_assets.errors import ConfigError
+
+if TYPE_CHECKING:  # narwhals is imported when an expression is compiled, not at config load
+    import narwhals as nw
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<num>\d+\.\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?|\d+(?:[eE][+-]?\d+)?)"
@@ -328,8 +330,10 @@ def _literal_value(node: Node) -> object:
     )
 
 
-def compile_node(node: Node) -> nw.Expr:
+def compile_node(node: Node) -> "nw.Expr":
     """Compile an expression tree to a narwhals expression."""
+    import narwhals as nw
+
     if isinstance(node, Column):
         return nw.col(node.name)
     if isinstance(node, Const):
@@ -369,7 +373,9 @@ def compile_node(node: Node) -> nw.Expr:
     return ops[node.op]()
 
 
-def _compile_call(node: Call) -> nw.Expr:
+def _compile_call(node: Call) -> "nw.Expr":
+    import narwhals as nw
+
     args = [compile_node(a) for a in node.args]
     arity = {"coalesce": None, "round": None}
     if node.name not in arity and len(args) != 1:
@@ -401,6 +407,6 @@ def _compile_call(node: Call) -> nw.Expr:
     return out
 
 
-def compile_expression(text: str) -> nw.Expr:
+def compile_expression(text: str) -> "nw.Expr":
     """Parse and compile ``text`` to a narwhals expression."""
     return compile_node(parse_expression(text))

@@ -225,10 +225,52 @@ def validate(
         ) from None
 
 
+_LOADED: dict[tuple[object, ...], Any] = {}
+_LOADED_MAX = 64
+
+
+def _load_key(
+    path: Path, model: type[T] | Any, environ: Mapping[str, str], overlay: Path | None
+) -> tuple[object, ...] | None:
+    """What a loaded file depends on: the model, both files' bytes and the environment.
+
+    Only immutable (frozen) models are remembered, so the instance can be shared.
+    """
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    if not model.model_config.get("frozen"):
+        return None
+    try:
+        extra = overlay.read_bytes() if overlay is not None and overlay.is_file() else None
+        return (model, str(path.resolve()), path.read_bytes(), extra, frozenset(environ.items()))
+    except OSError:
+        return None  # read_yaml reports it
+
+
 def load_file(
     path: Path, model: type[T] | Any, environ: Mapping[str, str], overlay: Path | None = None
 ) -> T:
-    """Read, substitute, overlay and validate one file."""
+    """Read, substitute, overlay and validate one file.
+
+    A file loaded again unchanged, with the same overlay and environment, is not parsed and
+    validated twice (the code location reads each use case for the project and again for its
+    component).
+    """
+    key = _load_key(path, model, environ, overlay)
+    if key is not None and key in _LOADED:
+        cached: T = _LOADED[key]
+        return cached
+    result: T = _load_file(path, model, environ, overlay)
+    if key is not None:
+        if len(_LOADED) >= _LOADED_MAX:
+            del _LOADED[next(iter(_LOADED))]
+        _LOADED[key] = result
+    return result
+
+
+def _load_file(
+    path: Path, model: type[T] | Any, environ: Mapping[str, str], overlay: Path | None
+) -> T:
     data, node = read_yaml(path)
     if data is None:
         raise ConfigError(

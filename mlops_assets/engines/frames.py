@@ -4,24 +4,46 @@ Dagster builds a type check from each asset's annotations and cannot use a subsc
 so at run time the aliases are the plain narwhals classes while type checkers see them
 parameterised. Assets annotate inputs and outputs with :data:`LazyFrame` / :data:`DataFrame`; the
 lakehouse IO manager reads and writes them for its engine (Polars locally, Spark on Databricks).
+
+At run time :data:`LazyFrame` and :data:`DataFrame` are stand-ins for the narwhals classes whose
+``isinstance`` check imports narwhals on first use: Dagster reads the annotations when the code
+location loads, and narwhals (~80 ms) then loads with the first step that handles a frame rather
+than with every code server, sensor tick and run worker.
 """
 
 from typing import TYPE_CHECKING, Any
 
-import narwhals as nw
-
 from mlops_assets.errors import StorageError
 
 if TYPE_CHECKING:
+    import narwhals as nw
     import polars as pl
 
     LazyFrame = nw.LazyFrame[Any]
     DataFrame = nw.DataFrame[Any]
+    AnyFrame = nw.DataFrame[Any] | nw.LazyFrame[Any]
 else:
-    LazyFrame = nw.LazyFrame
-    DataFrame = nw.DataFrame
 
-AnyFrame = nw.DataFrame[Any] | nw.LazyFrame[Any]
+    class _NarwhalsFrame(type):
+        """Instances and subclasses are those of the narwhals class of the same name."""
+
+        def __instancecheck__(cls, instance: object) -> bool:
+            import narwhals as nw
+
+            return isinstance(instance, getattr(nw, cls.__name__))
+
+        def __subclasscheck__(cls, subclass: type) -> bool:
+            import narwhals as nw
+
+            return issubclass(subclass, getattr(nw, cls.__name__))
+
+    class LazyFrame(metaclass=_NarwhalsFrame):
+        """A narwhals LazyFrame over Polars or Spark."""
+
+    class DataFrame(metaclass=_NarwhalsFrame):
+        """A narwhals DataFrame (in memory)."""
+
+    AnyFrame = DataFrame | LazyFrame
 
 
 def to_polars(frame: object) -> "pl.DataFrame":
@@ -30,6 +52,7 @@ def to_polars(frame: object) -> "pl.DataFrame":
     For steps that must hold the data on the driver (model fitting, scoring a sample, reports);
     only the selected columns should reach it.
     """
+    import narwhals as nw
     import polars as pl
 
     if isinstance(frame, pl.DataFrame):
@@ -56,6 +79,7 @@ def to_polars(frame: object) -> "pl.DataFrame":
 
 def lazy(frame: object) -> LazyFrame:
     """Any supported frame as a narwhals LazyFrame (Polars stays lazy, Spark stays Spark)."""
+    import narwhals as nw
     import polars as pl
 
     if isinstance(frame, nw.LazyFrame):
@@ -69,6 +93,8 @@ def lazy(frame: object) -> LazyFrame:
 
 def row_count(frame: AnyFrame) -> int:
     """Rows of a frame (a lazy one is counted by its engine, not collected)."""
+    import narwhals as nw
+
     if isinstance(frame, nw.DataFrame):
         return len(frame)
     counted = frame.select(nw.len()).collect()
@@ -80,6 +106,7 @@ def persist(frame: AnyFrame) -> LazyFrame:
 
     Polars collects it into memory; Spark caches it on the cluster (nothing reaches the driver).
     """
+    import narwhals as nw
     import polars as pl
 
     native = frame.to_native()

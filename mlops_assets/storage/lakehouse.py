@@ -17,15 +17,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import narwhals as nw
 from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.engines.frames import AnyFrame, to_polars
 from mlops_assets.errors import StorageError
 from mlops_assets.storage.lease import PartitionLease
 
-if TYPE_CHECKING:  # delta-rs, Polars and pyarrow load when a table is first touched, not with
-    # the code location
+if TYPE_CHECKING:  # narwhals, delta-rs, Polars and pyarrow load when a table is first touched,
+    # not with the code location
+    import narwhals as nw
+
     from mlops_assets.storage.delta import SchemaEvolution, WriteResult
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
@@ -136,7 +137,7 @@ class Lakehouse(ABC):
         """The table's current version, or None when there is none."""
 
     @abstractmethod
-    def scan(self, location: str, partitions: Sequence[str] | None = None) -> nw.LazyFrame[Any]:
+    def scan(self, location: str, partitions: Sequence[str] | None = None) -> "nw.LazyFrame[Any]":
         """A lazy frame of the table (optionally only some partitions)."""
 
     @abstractmethod
@@ -180,7 +181,7 @@ class Lakehouse(ABC):
     # -- conveniences over the above --------------------------------------------------------
     def read_table(
         self, ref: TableRef, partitions: Sequence[str] | None = None
-    ) -> nw.LazyFrame[Any]:
+    ) -> "nw.LazyFrame[Any]":
         """The published table ``ref`` or a StorageError saying what to materialize."""
         location = self.table_location(ref)
         if not self.exists(location):
@@ -259,7 +260,9 @@ class LocalLakehouse(Lakehouse):
 
         return table_version(Path(location))
 
-    def scan(self, location: str, partitions: Sequence[str] | None = None) -> nw.LazyFrame[Any]:
+    def scan(self, location: str, partitions: Sequence[str] | None = None) -> "nw.LazyFrame[Any]":
+        import narwhals as nw
+
         from mlops_assets.storage.delta import scan_table
 
         return nw.from_native(scan_table(Path(location), partitions))

@@ -30,7 +30,8 @@ from mlops_assets.config.rules import (
     UniqueRule,
 )
 from mlops_assets.engines.frames import persist
-from mlops_assets.transforms.schema import CAST_ERROR_RULE, TypedColumns, typed_columns
+from mlops_assets.transforms.schema import TypedColumns, typed_columns
+from mlops_assets.transforms.schema_contract import CAST_ERROR_RULE
 
 MISSING_FIELDS = "_missing_fields"  # bronze lineage: fields a CSV line lacked (a cut line)
 

@@ -40,7 +40,6 @@ NW_TYPES: dict[str, nw.dtypes.DType] = {
     "date": nw.Date(),
     "datetime": nw.Datetime("us", "UTC"),
 }
-CAST_ERROR_RULE = "schema_conformance"
 _INT64_MAX = "9223372036854775807"
 
 
@@ -134,12 +133,3 @@ def typed_columns(schema: nw.Schema, columns: list[ColumnSpec]) -> TypedColumns:
         values.append(value.cast(target).alias(spec.name))
         failures.append((spec.name, failed.fill_null(False), reason))
     return TypedColumns(values=values, failures=failures, missing=missing, parsed=parsed)
-
-
-def column_descriptions(columns: list[ColumnSpec]) -> dict[str, str]:
-    """Each declared column's description, with its type and whether it is required, by
-    silver column name (what the UI's column schema shows)."""
-    return {
-        c.name: f"{c.description or ''} ({c.dtype}{'' if c.nullable else ', required'})".strip()
-        for c in columns
-    }

@@ -20,7 +20,7 @@ from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.storage.lakehouse import LocalLakehouse, TableRef
 from mlops_assets.storage.lease import read_record
 from mlops_assets.storage.publish import PublishedPartition, published_partition
-from mlops_assets.transforms.audit import ACCOUNTING_CHECK, published_accounting
+from mlops_assets.transforms.audit_report import ACCOUNTING_CHECK, published_accounting
 from mlops_assets_tests.assets.assets_helpers import (
     DAY,
     checks_by_name,

@@ -9,7 +9,7 @@ import pytest
 from mlops_assets.config.project import ProjectConfig
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.transforms.quality import DUPLICATE_RULE
-from mlops_assets.transforms.schema import CAST_ERROR_RULE
+from mlops_assets.transforms.schema_contract import CAST_ERROR_RULE
 from mlops_assets_tests.assets.assets_helpers import (
     DAY,
     checks_by_name,

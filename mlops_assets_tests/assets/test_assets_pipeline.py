@@ -11,7 +11,7 @@ from mlops_assets.assets.features.training_set import build_training_set_asset
 from mlops_assets.assets.medallion.silver_checks import ROW_RULES
 from mlops_assets.config.project import ProjectConfig
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.transforms.schema import CAST_ERROR_RULE
+from mlops_assets.transforms.schema_contract import CAST_ERROR_RULE
 from mlops_assets_tests.assets.assets_helpers import (
     checks_by_name,
     landing_file,

@@ -14,7 +14,17 @@ from mlops_assets.build import build_definitions
 from mlops_assets.config.project import ProjectConfig
 from mlops_assets_tests.conftest import REPO_ROOT
 
-HEAVY = ("mlflow", "evidently", "sklearn", "pyspark", "scipy", "polars", "numpy", "pandas")
+HEAVY = (
+    "mlflow",
+    "evidently",
+    "sklearn",
+    "pyspark",
+    "scipy",
+    "polars",
+    "numpy",
+    "pandas",
+    "narwhals",
+)
 
 
 @pytest.fixture

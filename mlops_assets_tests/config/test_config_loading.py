@@ -345,3 +345,27 @@ def test_bad_expression_in_a_feature_fails_at_load_with_its_line(
     err = _load_error(configs_copy, _environ(data_dir))
     assert "cannot parse expression 'tenure +* 2' at position 8" in err.message
     assert err.context["line"] == line_of(path, "tenure +* 2")
+
+
+def test_an_unchanged_file_is_validated_once_and_any_change_is_seen(
+    configs_copy: Path, data_dir: Path
+) -> None:
+    """The code location reads each use case for the project and again for its component: the
+    second read reuses the validated (immutable) model; new bytes or a new environment do not."""
+    first = load_project(configs_copy, environ=_environ(data_dir)).use_case("churn")
+    assert load_project(configs_copy, environ=_environ(data_dir)).use_case("churn") is first
+    path = use_case_file(configs_copy)
+    text = path.read_text()
+    assert "mode: ${MLOPS_GATE_MODE:-enabled}" in text
+    edited = text.replace("${MLOPS_GATE_MODE:-enabled}", "${MLOPS_GATE_MODE:-disabled}", 1)
+    assert len(edited) != len(text)
+    path.write_text(edited)
+    changed = load_project(configs_copy, environ=_environ(data_dir)).use_case("churn")
+    assert changed is not first and changed.model is not None and first.model is not None
+    assert (first.model.gates.mode, changed.model.gates.mode) == ("enabled", "disabled")
+    path.write_text(text.replace("${MLOPS_GATE_MODE:-enabled}", "${MLOPS_GATE_MODE:-dry_run}", 1))
+    same_size = load_project(configs_copy, environ=_environ(data_dir)).use_case("churn")
+    assert same_size.model is not None and same_size.model.gates.mode == "dry_run"
+    env = _environ(data_dir, MLOPS_GATE_MODE="enabled")
+    from_env = load_project(configs_copy, environ=env).use_case("churn")
+    assert from_env.model is not None and from_env.model.gates.mode == "enabled"

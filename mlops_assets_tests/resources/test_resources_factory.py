@@ -108,8 +108,8 @@ def test_the_databricks_code_location_loads_with_fake_credentials(data_dir: Path
         "repo = defs.get_repository_def()\n"
         "print(json.dumps({'assets': sorted(k.to_user_string() for k in repo.assets_defs_by_key),"
         " 'resources': sorted(repo.get_top_level_resources()),"
-        " 'heavy': sorted(m for m in ('mlflow', 'sklearn', 'evidently', 'pyspark', 'scipy')"
-        " if m in sys.modules)}))\n"
+        " 'heavy': sorted(m for m in ('mlflow', 'sklearn', 'evidently', 'pyspark', 'scipy',"
+        " 'polars', 'numpy', 'narwhals') if m in sys.modules)}))\n"
     )
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("MLOPS_", "DATABRICKS_"))

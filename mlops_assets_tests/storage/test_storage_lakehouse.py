@@ -17,7 +17,7 @@ from mlops_assets.storage.publish import (
     pause_point,
     published_partition,
 )
-from mlops_assets.transforms.audit import ACCOUNTING_CHECK, published_accounting
+from mlops_assets.transforms.audit_report import ACCOUNTING_CHECK, published_accounting
 from mlops_assets_tests.pause_helpers import PausedProcess, wait_for
 
 DAY1, DAY2 = "2026-01-01", "2026-01-02"

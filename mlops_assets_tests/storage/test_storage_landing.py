@@ -20,7 +20,7 @@ from mlops_assets.storage.landing import (
     read_landing,
 )
 from mlops_assets.transforms.quality import REASON, RULE, refine
-from mlops_assets.transforms.schema import CAST_ERROR_RULE
+from mlops_assets.transforms.schema_contract import CAST_ERROR_RULE
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
 LINEAGE = ["_ingested_at", "_source_file", "_row_number", "_batch_id", MISSING_FIELDS]

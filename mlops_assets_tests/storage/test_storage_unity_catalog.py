@@ -23,7 +23,8 @@ from mlops_assets.engines.spark import to_spark
 from mlops_assets.errors import SchemaMismatchError, StorageError
 from mlops_assets.storage.lakehouse import LocalLakehouse, TableRef
 from mlops_assets.storage.unity_catalog import UnityCatalogLakehouse
-from mlops_assets.transforms.audit import AuditReport, audit_partition
+from mlops_assets.transforms.audit import audit_partition
+from mlops_assets.transforms.audit_report import AuditReport
 from mlops_assets.transforms.quality import count_failures, refine
 from mlops_assets_tests.conftest import CONFIGS_DIR
 from mlops_assets_tests.engines.engines_helpers import assert_same_rows

@@ -18,7 +18,7 @@ from mlops_assets.transforms.quality import (
     refine,
     table_rule_results,
 )
-from mlops_assets.transforms.schema import CAST_ERROR_RULE
+from mlops_assets.transforms.schema_contract import CAST_ERROR_RULE
 from mlops_assets_tests.transforms.transforms_helpers import bronze
 
 COLUMNS = [

@@ -10,7 +10,8 @@ import pytest
 
 from mlops_assets.config.datasets import ColumnSpec, DatasetConfig, DType
 from mlops_assets.transforms.quality import REASON, RULE, refine
-from mlops_assets.transforms.schema import CAST_ERROR_RULE, typed_columns
+from mlops_assets.transforms.schema import typed_columns
+from mlops_assets.transforms.schema_contract import CAST_ERROR_RULE
 from mlops_assets_tests.transforms.transforms_helpers import bronze
 
 INVALID = object()  # the value must be flagged (and quarantined), not silently nulled

@@ -10,7 +10,6 @@
 from datetime import datetime
 from typing import Any
 
-import narwhals as nw
 from pydantic import Field, create_model
 
 from mlops_assets.assets.run_config import AS_OF_DESCRIPTION, AsOf, AsOfRunConfig, RunConfigBase
@@ -105,6 +104,8 @@ class TrainingSetRunConfigBase(AsOfRunConfig):
 
     def labels(self, labels: LazyFrame, ts: TrainingSetConfig) -> LazyFrame:
         """The labels stamped at or before ``as_of`` (all of them without one)."""
+        import narwhals as nw
+
         as_of = self.as_of_time()
         return labels if as_of is None else labels.filter(nw.col(ts.label_timestamp) <= as_of)
 

@@ -3,7 +3,6 @@
 from typing import cast
 
 import dagster as dg
-import narwhals as nw
 
 from mlops_assets.assets.features.run_config import (
     TrainingSetRunConfigBase,
@@ -44,6 +43,8 @@ def build_training_set_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         features: LazyFrame,
         labels: LazyFrame,
     ) -> LazyFrame:
+        import narwhals as nw
+
         from mlops_assets.transforms.features import point_in_time_join
 
         run_config = cast(TrainingSetRunConfigBase, config)

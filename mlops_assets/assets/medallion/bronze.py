@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import dagster as dg
-import narwhals as nw
 
 from mlops_assets.assets.keys import asset_key, daily_partitions, group, tables
 from mlops_assets.assets.medallion.run_config import (
@@ -181,6 +180,8 @@ def build_bronze_asset(uc: UseCaseConfig, ds: DatasetConfig) -> dg.AssetsDefinit
         lakehouse: LakehouseResource,
         alerts: AlertsResource,
     ) -> Iterator[Any]:
+        import narwhals as nw
+
         from mlops_assets.storage.landing import read_landing
 
         house, partition = lakehouse.get(), context.partition_key

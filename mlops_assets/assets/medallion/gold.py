@@ -14,7 +14,6 @@ from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.tables import GoldTable, JoinTable
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.engines.frames import LazyFrame
-from mlops_assets.transforms.gold import build_gold
 
 
 def _sources(table: GoldTable) -> list[str]:
@@ -42,6 +41,8 @@ def build_gold_asset(uc: UseCaseConfig, table: GoldTable) -> dg.AssetsDefinition
         config: run_config_cls,  # type: ignore[valid-type]  # built per table
         **inputs: LazyFrame,
     ) -> LazyFrame:
+        from mlops_assets.transforms.gold import build_gold  # the engine loads with the step
+
         run_config = cast(GoldRunConfigBase, config)
         frames = run_config.cut(
             {ref: inputs[ref.replace(".", "__")] for ref in sources}, event_times

@@ -14,7 +14,6 @@
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-import narwhals as nw
 from pydantic import Field, create_model
 
 from mlops_assets.assets.run_config import AS_OF_DESCRIPTION, AsOf, AsOfRunConfig, RunConfigBase
@@ -120,6 +119,8 @@ class GoldRunConfigBase(AsOfRunConfig):
 
     def cut(self, inputs: dict[str, LazyFrame], event_times: dict[str, str]) -> dict[str, Any]:
         """``inputs`` with the silver ones cut at ``as_of`` on their event-time column."""
+        import narwhals as nw
+
         as_of: datetime | None = self.as_of_time()
         if as_of is None:
             return dict(inputs)
@@ -197,6 +198,7 @@ def already_ingested(house: Lakehouse, bronze: str, files: str, partition: str) 
 
     Empty when the partition has no bronze rows yet (nothing to keep: every file is read).
     """
+    import narwhals as nw
     import polars as pl
 
     if not (house.exists(files) and house.exists(bronze)):
@@ -213,6 +215,7 @@ def keep_ingested(
     :func:`already_ingested`) were not opened again; their rows come from the bronze partition as
     it is (original ``_ingested_at`` and ``_batch_id``) and their records are kept, with a note.
     """
+    import narwhals as nw
     import polars as pl
 
     from mlops_assets.storage.landing import LandingFile

@@ -10,8 +10,8 @@ from mlops_assets.config.datasets import DatasetConfig
 from mlops_assets.config.use_case import UseCaseConfig
 from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.storage.lakehouse import TableRef
-from mlops_assets.transforms.audit import ACCOUNTING_CHECK, AuditReport, CheckOutcome
-from mlops_assets.transforms.schema import CAST_ERROR_RULE, column_descriptions
+from mlops_assets.transforms.audit_report import ACCOUNTING_CHECK, AuditReport, CheckOutcome
+from mlops_assets.transforms.schema_contract import CAST_ERROR_RULE, column_descriptions
 
 ROW_RULES = frozenset({"not_null", "unique", "range", "accepted_values", "regex", "sql"})
 """Rules judged row by row: their failing rows go to quarantine, never into silver."""
