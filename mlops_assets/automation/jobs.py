@@ -154,20 +154,29 @@ def _with_schedules(uc: UseCaseConfig, jobs: UseCaseJobs) -> UseCaseJobs:
                 )
             )
     if jobs.training is not None and sched.retraining:
+        schedules.append(_retraining_schedule(uc, jobs.training, sched.retraining))
+    return replace(jobs, schedules=schedules)
+
+
+def _retraining_schedule(uc: UseCaseConfig, job: AssetJob, cron: str) -> dg.ScheduleDefinition:
+    """Periodic retraining with the typed training run config, built when the schedule ticks
+    (building it at load would validate the training config class in every code location load).
+    """
+
+    @dg.schedule(
+        name=f"{uc.name}_retraining_schedule",
+        job=job,
+        cron_schedule=cron,
+        execution_timezone=uc.schedules.timezone,
+        description="Periodic retraining; the new model still has to pass the gates.",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+    )
+    def _schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
         from mlops_assets.assets.keys import op_name
         from mlops_assets.assets.ml.run_config import training_run_config
 
         model_op = op_name(asset_key(tables(uc).model))
-        periodic = training_run_config(uc)(reason=f"periodic retraining ({sched.retraining})")
-        schedules.append(
-            dg.ScheduleDefinition(
-                name=f"{uc.name}_retraining_schedule",
-                job=jobs.training,
-                cron_schedule=sched.retraining,
-                run_config=dg.RunConfig(ops={model_op: periodic}),
-                execution_timezone=sched.timezone,
-                description="Periodic retraining; the new model still has to pass the gates.",
-                default_status=dg.DefaultScheduleStatus.STOPPED,
-            )
-        )
-    return replace(jobs, schedules=schedules)
+        periodic = training_run_config(uc)(reason=f"periodic retraining ({cron})")
+        return dg.RunRequest(run_config=dg.RunConfig(ops={model_op: periodic}))
+
+    return _schedule

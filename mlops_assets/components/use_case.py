@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 import dagster as dg
 from pydantic import Field, PrivateAttr
@@ -76,7 +76,12 @@ class UseCaseComponent(dg.Component, dg.Model, dg.Resolvable):
     turns it into Dagster definitions (resources come from the project, not from here).
     """
 
-    config_file: str = Field(
+    config_file: Annotated[
+        str,
+        # A plain path, not a template: resolving templates imports Jinja at every load (~16 ms);
+        # the YAML it names has its own ${VAR} substitution.
+        dg.Resolver.passthrough(),
+    ] = Field(
         description="The use-case YAML, relative to the config folder ($MLOPS_CONFIG_DIR or "
         "configs/), e.g. `use_cases/churn.yaml`. Its `<name>.<env>.yaml` overlay applies."
     )
