@@ -34,9 +34,10 @@ import dagster as dg
 import yaml
 
 from mlops_assets.cli.demo_outcome import OUTCOME_EVENTS, StepOutcome, outcome_from_events
-from mlops_assets.cli.dev import LOCATION_NAME, group_alive, signal_group
+from mlops_assets.cli.dev import LOCATION_NAME, signal_group
 from mlops_assets.config.loader import project_root
 from mlops_assets.errors import MLOpsError
+from mlops_assets.ml._process import group_alive
 
 REPOSITORY_NAME = "__repository__"
 """Dagster's name for the single repository of a code location built from ``Definitions``."""

@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from mlops_assets.config.loader import project_root
+from mlops_assets.ml._process import group_alive
 
 LOCATION_NAME = "mlops_assets"
 FORWARDED = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
@@ -39,34 +40,6 @@ def dev_command(host: str, port: int, workspace: Path | None = None) -> list[str
         "-p",
         str(port),
     ]
-
-
-def group_alive(pgid: int) -> bool:
-    """Whether a process of group ``pgid`` is still running.
-
-    Zombies do not count: a member killed with its parent is reparented to PID 1, and a
-    container's PID 1 may never reap it, so the group would look alive forever.
-    """
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # a process of the group exists but is not ours to signal
-        return True
-    proc = Path("/proc")
-    if not proc.is_dir():  # no procfs: a signal-able group is alive
-        return True
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:  # gone meanwhile
-            continue
-        state, _ppid, group = stat[stat.rfind(")") + 2 :].split()[:3]  # after "(command)"
-        if int(group) == pgid and state != "Z":
-            return True
-    return False
 
 
 def signal_group(pgid: int, sig: int) -> None:

@@ -10,6 +10,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Sequence
 from pathlib import Path
 
 
@@ -40,15 +41,54 @@ def http_status(url: str, timeout_s: float) -> int:
         return 0
 
 
+_RESET_AND_EXEC = (
+    "import os, signal, sys\n"
+    "for sig in (signal.SIGINT, signal.SIGQUIT, signal.SIGHUP, signal.SIGTERM):\n"
+    "    signal.signal(sig, signal.SIG_DFL)\n"
+    "signal.pthread_sigmask(signal.SIG_SETMASK, set())\n"
+    "os.execvp(sys.argv[1], sys.argv[1:])\n"
+)
+
+
+def with_default_signals(command: Sequence[str]) -> list[str]:
+    """``command`` started with SIGINT, SIGQUIT, SIGHUP and SIGTERM at their defaults, none blocked.
+
+    A child inherits ignored signals across ``exec``: started from a background shell, ``nohup``
+    or a CI agent, a server would ignore the SIGTERM that stops it and be killed only after the
+    timeout. A small exec wrapper resets them (``preexec_fn`` is unsafe in a process with
+    threads); it replaces itself with the command, so the started PID is the command's.
+    """
+    if not command:
+        raise ValueError("with_default_signals needs a command to run")
+    return [sys.executable, "-c", _RESET_AND_EXEC, *command]
+
+
 def group_alive(pgid: int) -> bool:
-    """Whether any process of the process group is still there."""
+    """Whether a process of group ``pgid`` is still running.
+
+    Zombies do not count: a member killed with its parent is reparented to PID 1, and a
+    container's PID 1 may never reap it, so the group would look alive forever.
+    """
     try:
         os.killpg(pgid, 0)
     except ProcessLookupError:
         return False
-    except PermissionError:
+    except PermissionError:  # a process of the group exists but is not ours to signal
         return True
-    return True
+    proc = Path("/proc")
+    if not proc.is_dir():  # no procfs: a signal-able group is alive
+        return True
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        state, _ppid, group = stat[stat.rfind(")") + 2 :].split()[:3]  # after "(command)"
+        if int(group) == pgid and state != "Z":
+            return True
+    return False
 
 
 def terminate_group(

@@ -30,7 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mlops_assets.config.ml import ServingConfig
 from mlops_assets.errors import MLOpsError, ServingError
-from mlops_assets.ml._process import free_port, http_status, log_tail, terminate_group
+from mlops_assets.ml._process import (
+    free_port,
+    http_status,
+    log_tail,
+    terminate_group,
+    with_default_signals,
+)
 from mlops_assets.ml.approval import approved_version
 from mlops_assets.ml.model_store import METADATA_KEY
 from mlops_assets.ml.tracking import MlflowSettings
@@ -122,7 +128,7 @@ def start_server(
     url = f"http://{config.host}:{port}"
     with log_path.open("ab") as log:  # appends: never clobbers what another server wrote
         process = subprocess.Popen(
-            serve_command(model_uri, config.host, port),
+            with_default_signals(serve_command(model_uri, config.host, port)),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

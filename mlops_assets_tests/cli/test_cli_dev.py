@@ -14,10 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from mlops_assets.cli.dev import group_alive
+from mlops_assets.ml._process import group_alive, with_default_signals
 from mlops_assets_tests.conftest import REPO_ROOT
 from mlops_assets_tests.process_output import OutputLines
-from mlops_assets_tests.process_signals import with_default_signals
 
 LOCATIONS_QUERY = (
     "{ workspaceOrError { __typename ... on Workspace "

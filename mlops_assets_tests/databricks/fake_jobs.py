@@ -19,8 +19,8 @@ from typing import Any
 
 from dagster_pipes import decode_param, encode_param
 
+from mlops_assets.ml._process import with_default_signals
 from mlops_assets_tests.databricks.fake_validation import InvalidRequestError
-from mlops_assets_tests.process_signals import with_default_signals
 
 PIPES_ENV_VARS = ("DAGSTER_PIPES_CONTEXT", "DAGSTER_PIPES_MESSAGES")
 _KEPT_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", "OMP_NUM_THREADS")
