@@ -1,14 +1,12 @@
 """The frame types that travel between assets: narwhals frames over Polars or Spark.
 
-Dagster builds a type check from each asset's annotations and cannot use a subscripted generic,
-so at run time the aliases are the plain narwhals classes while type checkers see them
-parameterised. Assets annotate inputs and outputs with :data:`LazyFrame` / :data:`DataFrame`; the
-lakehouse IO manager reads and writes them for its engine (Polars locally, Spark on Databricks).
-
-At run time :data:`LazyFrame` and :data:`DataFrame` are stand-ins for the narwhals classes whose
-``isinstance`` check imports narwhals on first use: Dagster reads the annotations when the code
-location loads, and narwhals (~80 ms) then loads with the first step that handles a frame rather
-than with every code server, sensor tick and run worker.
+Assets annotate inputs and outputs with :data:`LazyFrame` / :data:`DataFrame`; the lakehouse IO
+manager reads and writes them for its engine (Polars locally, Spark on Databricks). Type checkers
+see the parameterised narwhals classes. Dagster builds a type check from each annotation when the
+code location loads and cannot use a subscripted generic, so at run time the names are plain
+classes standing in for narwhals': their ``isinstance`` imports narwhals on first use, and
+narwhals (~80 ms) loads with the first step that handles a frame rather than with every code
+server, sensor tick and run worker.
 """
 
 from typing import TYPE_CHECKING, Any

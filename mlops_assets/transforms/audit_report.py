@@ -78,19 +78,41 @@ def published_accounting(
     silver or quarantine exactly once, both tables were last written by the same run (and by
     ``expected_run`` when given: the run that just published)."""
     problems = state.problems(expected_run)
+    return _accounting(
+        not problems,
+        "published tables",
+        (state.bronze_rows, state.silver_rows, state.quarantined_rows),
+        silver_run=state.silver_run or "unknown",
+        quarantine_run=state.quarantine_run or "unknown",
+        problems="; ".join(problems) or "none",
+    )
+
+
+def staged_accounting(report: AuditReport) -> CheckOutcome:
+    """``rows_accounted`` of an audit-only run, judged on the staged counts (nothing published)."""
+    return _accounting(
+        report.staged_accounted,
+        "staged tables (audit only: nothing published)",
+        (report.bronze_rows, report.silver_rows, report.quarantined_rows),
+    )
+
+
+def _accounting(
+    passed: bool, read_from: str, rows: tuple[int, int, int], **extra: MetadataValue
+) -> CheckOutcome:
+    """The blocking ``rows_accounted`` outcome, with the (bronze, silver, quarantined) rows."""
+    bronze, silver, quarantined = rows
     return CheckOutcome(
         name=ACCOUNTING_CHECK,
-        passed=not problems,
+        passed=passed,
         severity="error",
         blocking=True,
         metadata={
-            "read_from": "published tables",
-            "bronze_rows": state.bronze_rows,
-            "silver_rows": state.silver_rows,
-            "quarantined_rows": state.quarantined_rows,
-            "silver_run": state.silver_run or "unknown",
-            "quarantine_run": state.quarantine_run or "unknown",
-            "problems": "; ".join(problems) or "none",
+            "read_from": read_from,
+            "bronze_rows": bronze,
+            "silver_rows": silver,
+            "quarantined_rows": quarantined,
+            **extra,
         },
     )
 

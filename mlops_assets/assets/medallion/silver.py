@@ -49,10 +49,9 @@ from mlops_assets.storage.lakehouse import Lakehouse, TableRef
 from mlops_assets.storage.lease import PartitionLease
 from mlops_assets.storage.publish import interrupted_publish, pause_point, published_partition
 from mlops_assets.transforms.audit_report import (
-    ACCOUNTING_CHECK,
     AuditReport,
-    CheckOutcome,
     published_accounting,
+    staged_accounting,
 )
 
 
@@ -101,22 +100,6 @@ def _stage_and_audit(
     if keep_staged or not report.publishable:
         house.write(staging, refined)
     return _Staged(quarantine, staging, refined, report)
-
-
-def staged_accounting(report: AuditReport) -> CheckOutcome:
-    """``rows_accounted`` of an audit-only run, judged on the staged counts (nothing published)."""
-    return CheckOutcome(
-        name=ACCOUNTING_CHECK,
-        passed=report.staged_accounted,
-        severity="error",
-        blocking=True,
-        metadata={
-            "read_from": "staged tables (audit only: nothing published)",
-            "bronze_rows": report.bronze_rows,
-            "silver_rows": report.silver_rows,
-            "quarantined_rows": report.quarantined_rows,
-        },
-    )
 
 
 def _optional(out: dg.AssetOut) -> dg.AssetOut:
