@@ -99,6 +99,13 @@ def row_count(frame: AnyFrame) -> int:
     return int(counted.item(0, 0))
 
 
+def is_polars(frame: AnyFrame) -> bool:
+    """Whether ``frame`` runs on Polars (where a transform may take a Polars-only fast path)."""
+    import narwhals as nw
+
+    return bool(frame.implementation is nw.Implementation.POLARS)
+
+
 def persist(frame: AnyFrame) -> LazyFrame:
     """Compute ``frame`` once so several readers (metadata, checks, the write) share the result.
 

@@ -29,7 +29,7 @@ from mlops_assets.config.rules import (
     SqlRule,
     UniqueRule,
 )
-from mlops_assets.engines.frames import persist
+from mlops_assets.engines.frames import is_polars, persist
 from mlops_assets.transforms.schema import TypedColumns, typed_columns
 from mlops_assets.transforms.schema_contract import CAST_ERROR_RULE
 
@@ -178,7 +178,7 @@ def refine(bronze: nw.LazyFrame[Any], dataset: DatasetConfig) -> SilverSplit:
     cent) are read again from bronze, for their raw text and every reason.
     """
     schema = bronze.collect_schema()
-    typed = typed_columns(schema, dataset.columns)
+    typed = typed_columns(schema, dataset.columns, polars=is_polars(bronze))
     meta = [c for c in META if c in schema]
     schema_check = _schema_check(schema, typed)
     row_checks = _row_checks(dataset)
@@ -264,7 +264,7 @@ def _quarantine(
     superseded by a later record with the same key.
     """
     schema = bronze.collect_schema()
-    typed = typed_columns(schema, dataset.columns)
+    typed = typed_columns(schema, dataset.columns, polars=is_polars(bronze))
     meta = [c for c in META if c in schema]
     raw_cols = [c for c in schema.names() if c not in meta and c != MISSING_FIELDS]
     raw_alias = {c: f"_raw_{i}" for i, c in enumerate(raw_cols)}
