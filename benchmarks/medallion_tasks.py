@@ -40,13 +40,12 @@ def ingestion_job() -> Any:
 
 @cache
 def _ingestion_job() -> Any:
+    """Loaded as a run worker loads it: the code location's module (``definitions.py``)."""
     from mlops_assets.automation.jobs import build_jobs
-    from mlops_assets.cli.demo import location_definitions
     from mlops_assets.config.project import load_project
+    from mlops_assets.definitions import defs
 
-    project = load_project()
-    defs = location_definitions(project, keep_serving=False)
-    return defs.resolve_job_def(build_jobs(project.use_case("churn")).ingestion.name)
+    return defs.resolve_job_def(build_jobs(load_project().use_case("churn")).ingestion.name)
 
 
 def dagster_medallion(root: str, day: str = DAY) -> dict[str, Any]:
