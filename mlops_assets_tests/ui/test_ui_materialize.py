@@ -116,12 +116,24 @@ def test_launched_demo_runs_carry_the_code_location_origin(demo: Demo) -> None:
         time.sleep(0.5)
     assert not [p for p in demo.tmp.iterdir() if p.name.startswith("mlops-demo-launch-")]
 
-    with (
-        dg.DagsterInstance.from_config(str(demo.home)) as instance,
-        LaunchedStack(demo.home, instance, env=demo.env, ready_timeout=600) as stack,
-    ):
-        stack.wait_ready()
-        runs = run_origins(stack.url)
+    # Started from a process that ignores SIGINT (a background shell does), the stack's
+    # webserver must still stop on the SIGINT the stack sends, not be killed after the timeout.
+    stop_timeout = 30.0
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        with (
+            dg.DagsterInstance.from_config(str(demo.home)) as instance,
+            LaunchedStack(
+                demo.home, instance, env=demo.env, ready_timeout=600, stop_timeout=stop_timeout
+            ) as stack,
+        ):
+            stack.wait_ready()
+            runs = run_origins(stack.url)
+            stopping = time.monotonic()
+        stopped_in = time.monotonic() - stopping
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert stopped_in < stop_timeout * 0.75, f"the webserver ignored SIGINT ({stopped_in:.1f} s)"
     assert sorted(r.job for r in runs) == sorted(steps)
     assert {(r.location, r.repository, r.status) for r in runs} == {
         ("mlops_assets", "__repository__", "SUCCESS")
