@@ -37,7 +37,7 @@ from mlops_assets.cli.demo_outcome import OUTCOME_EVENTS, StepOutcome, outcome_f
 from mlops_assets.cli.dev import LOCATION_NAME, signal_group
 from mlops_assets.config.loader import project_root
 from mlops_assets.errors import MLOpsError
-from mlops_assets.ml._process import group_alive, with_default_signals
+from mlops_assets.ml._process import group_alive
 
 REPOSITORY_NAME = "__repository__"
 """Dagster's name for the single repository of a code location built from ``Definitions``."""
@@ -137,9 +137,7 @@ class LaunchedStack:
         ]
         with (self._dir / "webserver.log").open("wb") as log:
             self.proc = subprocess.Popen(
-                # the stop is a SIGINT: started from a background shell (SIGINT ignored), the
-                # webserver would ignore it and be killed only after the stop timeout
-                with_default_signals(command),
+                command,
                 start_new_session=True,
                 env={**self.env, "DAGSTER_HOME": str(self._dir)},
                 stdout=log,
