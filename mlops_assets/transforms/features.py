@@ -92,12 +92,12 @@ def compute_features(
         nw.col(ent), _ms(ts).alias(_T), *[nw.col(h) for h in hidden.values()]
     )
     anchors = out.filter(~nw.col(ts).is_null()).select(nw.col(ent), nw.col(ts))
+    last = _floor_ms(end) if end is not None else None  # the last instant an anchor can have
     for width in sorted({w.window_days for w in windows}):
         in_width = [w for w in windows if w.window_days == width]
         running = [w for w in in_width if w.agg in RUNNING_AGGS]
         compared = [w for w in in_width if w.agg not in RUNNING_AGGS]
         if running:
-            last = _floor_ms(end) if end is not None else None
             agg = _running_windows(history, anchors, ent, ts, width, running, last)
             out = out.join(agg, on=[ent, ts], how="left")
         if compared:
