@@ -11,6 +11,11 @@ import polars as pl
 from mlops_assets.config.monitoring import DriftConfig, DriftMethod
 from mlops_assets.errors import ConfigError, SchemaMismatchError
 from mlops_assets.monitoring import stattests as st
+from mlops_assets.monitoring.bucketed import (
+    BUCKETED_MIN_ROWS,
+    counting_sorted,
+    wasserstein_bucketed,
+)
 from mlops_assets.monitoring.profile import CategoricalProfile, NumericProfile, category_strings
 from mlops_assets.monitoring.schema import P_VALUE_METHODS, ColumnDrift, ResolvedMethod
 
@@ -43,8 +48,10 @@ def column_drift(
                 context={"column": series.name, "dtype": str(series.dtype)},
                 fix="Cast the column upstream, or rebuild the profile with it as categorical.",
             )
-        floats = series if series.dtype == pl.Float64 else series.cast(pl.Float64)
-        values = st.finite_sorted(floats.to_numpy(writable=True))  # our own copy, sorted in place
+        unsorted = _wasserstein_unsorted(series, prof, method)
+        if unsorted is not None:
+            return _verdict(series.name, "numeric", "wasserstein", unsorted, threshold)
+        values = _sorted_finite(series)
         integer = prof.is_integer and prof.n_missing == 0 and series.dtype.is_integer()
         integer = integer and series.null_count() == 0
         return _numeric_drift(series.name, values, prof, method, threshold, integer)
@@ -58,6 +65,46 @@ def column_drift(
     )
     cur = dict(zip(counts["key"].to_list(), counts["n"].to_list(), strict=True))
     return _categorical_drift(series.name, cur, prof, method, threshold, series.dtype.is_numeric())
+
+
+def _sorted_finite(series: pl.Series) -> st.Floats:
+    """The column's finite values, sorted, as float64: our own copy (sorted in place).
+
+    An integer column over a small range is sorted by counting (the same array, faster).
+    """
+    if series.dtype.is_integer():
+        counted = counting_sorted(series.drop_nulls().to_numpy())
+        if counted is not None:
+            return counted
+    floats = series if series.dtype == pl.Float64 else series.cast(pl.Float64)
+    return st.finite_sorted(floats.to_numpy(writable=True))
+
+
+def _wasserstein_unsorted(
+    series: pl.Series, prof: NumericProfile, method: DriftMethod
+) -> float | None:
+    """The normed Wasserstein distance of a large float column without sorting it, or ``None``.
+
+    Applies where the method is (or resolves without the data to) Wasserstein; ``None`` also
+    when the reference does not suit the bucket grid (see :mod:`.bucketed`).
+    """
+    if method == "auto":
+        if prof.n_valid <= P_VALUE_AUTO_MAX_ROWS or prof.n_unique <= 5:
+            return None
+    elif method != "wasserstein":
+        return None
+    if series.dtype.is_integer() or series.len() - series.null_count() < BUCKETED_MIN_ROWS:
+        return None
+    floats = series if series.dtype == pl.Float64 else series.cast(pl.Float64)
+    values = floats.to_numpy()  # a view when there is no null: not modified
+    finite = np.isfinite(values)
+    if not finite.all():
+        values = values[finite]
+    ref = np.asarray(prof.sample, dtype=np.float64)
+    if values.size < BUCKETED_MIN_ROWS or ref.size == 0:
+        return None
+    distance = wasserstein_bucketed(values, ref, center=float(ref[ref.size // 2]))
+    return None if distance is None else distance / max(prof.std, 0.001)
 
 
 def resolve_column_config(

@@ -1,0 +1,147 @@
+"""Exact drift statistics of a large current column without sorting all of it.
+
+Sorting 10M floats costs ~0.7 s of CPU on the 2-core reference machine, most of a column's
+drift cost. Two exact routes avoid the full sort:
+
+- :func:`counting_sorted`: an integer column whose values span a small range is sorted by
+  counting (one ``bincount`` and one ``repeat``): the same sorted array, so every statistic of
+  :mod:`~mlops_assets.monitoring.stattests` gives the same value to the bit.
+- :func:`wasserstein_bucketed`: the first Wasserstein distance from per-bucket counts and sums.
+  The current values are spread over a fine uniform grid of buckets (a monotone key: a larger
+  value never lands in a smaller bucket). Only the buckets that hold a reference value, and the
+  one bucket per reference level where the current CDF crosses it, are sorted; between those
+  explicit values every other bucket is a *blob* whose current CDF stays on one side of the
+  reference CDF, so its part of the integral of |F_ref - F_cur| follows from its count and sum
+  (summation by parts). A column of 10M normal values sorts ~5% of its values.
+
+Both return ``None`` when they do not apply (a wide integer range; a reference crowded into few
+buckets, such as heavy tails or many ties), and the caller sorts as before.
+"""
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mlops_assets.monitoring.stattests import Floats
+
+COUNTING_MAX_SPAN = 1 << 24
+"""Widest integer range sorted by counting (a 128 MiB count array at most)."""
+BUCKETED_MIN_ROWS = 200_000
+"""Below this many current values a plain sort is as fast: the bucketed route is not tried."""
+MAX_BUCKETS = 1 << 21
+"""Most grid buckets (two 16 MiB arrays): ~5 current values per bucket at 10M rows."""
+VALUES_PER_BUCKET = 5
+"""Current values per bucket the grid is sized for (at least)."""
+BUCKETS_PER_REFERENCE_VALUE = 32
+"""Grid buckets per reference value (at least): a reference value rarely shares a bucket."""
+MAX_CROWDING = 0.25
+"""Largest share of reference values that may share a bucket with another reference value.
+
+A crowded reference (heavy tails squeezed into a few buckets of a uniform grid, or many ties)
+would make most of the current values explicit: sorting them all is then just as cheap."""
+
+
+def counting_sorted(values: NDArray[np.integer]) -> Floats | None:
+    """The integers sorted by counting, as float64 (as ``np.sort(values.astype(float))``).
+
+    ``None`` when the values span more than ``max(2 * size, 65536)`` (or
+    :data:`COUNTING_MAX_SPAN`) integers, where counting would cost more than sorting, or reach
+    2**53 in magnitude.
+    """
+    if values.size == 0:
+        return None
+    lo, hi = int(values.min()), int(values.max())
+    span = hi - lo
+    if span >= min(max(2 * values.size, 1 << 16), COUNTING_MAX_SPAN) or max(-lo, hi) >= 2**53:
+        return None  # (beyond 2**53 a float64 no longer holds every integer)
+    counts = np.bincount(values.astype(np.int64, copy=False) - lo, minlength=span + 1)
+    present = np.flatnonzero(counts)
+    return np.repeat((present + lo).astype(np.float64), counts[present])
+
+
+def _bucket_keys(values: Floats, lo: float, scale: float, buckets: int) -> NDArray[np.intp]:
+    """Bucket of each value on the grid: monotone in the value (each step rounds monotonely)."""
+    t = values - lo
+    t *= scale
+    np.clip(t, 0, buckets - 1, out=t)
+    return t.astype(np.intp)
+
+
+def wasserstein_bucketed(
+    cur: Floats,
+    ref: Floats,
+    center: float = 0.0,
+    buckets: int | None = None,
+    max_crowding: float = MAX_CROWDING,
+) -> float | None:
+    """First Wasserstein distance of an unsorted current sample and a sorted reference sample.
+
+    The same value as :func:`~mlops_assets.monitoring.stattests.wasserstein_sorted` (scipy's
+    definition), to rounding. ``cur`` must be finite and is not modified. Both samples are
+    moved by ``center`` first (pass a value near the data, e.g. the reference median: the blob
+    sums then cancel at the scale of the data's spread, not of its offset). ``buckets`` fixes the
+    grid (tests); by default it holds at most :data:`VALUES_PER_BUCKET` current values and
+    1/:data:`BUCKETS_PER_REFERENCE_VALUE` reference values per bucket (on average).
+    Returns ``None`` when the grid does not suit the reference: more than ``max_crowding`` of
+    the reference values share a bucket (see :data:`MAX_CROWDING`; tests raise it to 1 to
+    exercise coarse grids, where most values are explicit).
+    """
+    n, m = int(cur.size), int(ref.size)
+    if n == 0 or m == 0:
+        return None
+    ref = ref - center
+    lo, hi = float(ref[0]), float(ref[-1])
+    if not hi > lo:
+        return None
+    wanted = max(n // VALUES_PER_BUCKET, BUCKETS_PER_REFERENCE_VALUE * m, 1024)
+    k = buckets or int(min(wanted, MAX_BUCKETS))
+    scale = k / (hi - lo)
+    ref_count = np.bincount(_bucket_keys(ref, lo, scale, k), minlength=k)
+    dirty = ref_count > 0
+    if 1.0 - np.count_nonzero(dirty) / m > max_crowding:
+        return None
+    cur = cur - center
+    key = _bucket_keys(cur, lo, scale, k)
+    counts = np.bincount(key, minlength=k)
+    sums = np.bincount(key, weights=cur, minlength=k)
+    # The bucket where the current CDF reaches each reference level r/m (0 < r < m): the
+    # first bucket whose cumulative count * m is >= r * n. Sorting it splits the level's
+    # stretch into a part below and a part above (or exactly at) the level.
+    through = np.cumsum(counts)
+    levels = np.arange(1, m, dtype=np.int64) * n
+    cross = np.searchsorted(through * m, levels, side="left")
+    dirty[cross[cross < k]] = True
+    explicit_cur = np.sort(cur[dirty[key]])
+    # Merge the reference into the explicit current values (current first on ties: the
+    # order of equal values does not change the integral).
+    size = explicit_cur.size + m
+    is_ref = np.zeros(size, dtype=bool)
+    is_ref[np.searchsorted(explicit_cur, ref, side="right") + np.arange(m)] = True
+    e = np.empty(size, dtype=np.float64)
+    e[is_ref] = ref
+    e[~is_ref] = explicit_cur
+    # Blob of a clean bucket: the slot between explicit values it falls in (slot s lies between
+    # e[s-1] and e[s]; slot 0 before e[0], slot `size` after e[-1]).
+    slot = np.cumsum(np.where(dirty, counts + ref_count, 0))
+    clean = ~dirty & (counts > 0)
+    at = slot[clean]
+    blob_n = np.bincount(at, weights=counts[clean], minlength=size + 1).astype(np.int64)
+    blob_s = np.bincount(at, weights=sums[clean], minlength=size + 1)
+    r_le = np.cumsum(is_ref)  # reference values <= e[i]
+    c_le = np.cumsum(~is_ref) + np.cumsum(blob_n[:size])  # current values <= e[i]
+    # Before e[0] F_ref = 0 <= F_cur; after e[-1] F_ref = 1 >= F_cur.
+    total = (blob_n[0] * float(e[0]) - blob_s[0]) / n
+    total += (blob_s[size] - blob_n[size] * float(e[-1])) / n
+    gap = np.diff(e)
+    r, c0 = r_le[:-1], c_le[:-1]
+    bn, bs = blob_n[1:size], blob_s[1:size]
+    above = c0 * m >= r * n  # F_cur >= F_ref on the whole gap
+    below = (c0 + bn) * m <= r * n  # F_cur <= F_ref on the whole gap
+    if not bool(np.all(above | below | (bn == 0))):
+        return None  # cannot happen with a monotone key; never give a wrong value
+    p = r / m
+    # With a blob of bn values summing to bs inside (e_i, e_i+1):
+    #   integral of F_cur over the gap = (c0 * gap + bn * e_i+1 - bs) / n
+    with_blob = np.where(above, 1.0, -1.0) * ((c0 * gap + (bn * e[1:] - bs)) / n - p * gap)
+    plain = np.abs(p - c0 / n) * gap
+    total += float(np.sum(np.where(bn > 0, with_blob, plain)))
+    return float(total)

@@ -1,0 +1,206 @@
+"""The sort-free kernels against scipy and numpy, and the drift route that uses them."""
+
+from collections.abc import Callable
+
+import numpy as np
+import polars as pl
+import pytest
+from numpy.typing import NDArray
+from scipy import stats
+
+from mlops_assets.config.monitoring import DriftConfig
+from mlops_assets.monitoring.bucketed import (
+    BUCKETED_MIN_ROWS,
+    counting_sorted,
+    wasserstein_bucketed,
+)
+from mlops_assets.monitoring.columns import column_drift
+from mlops_assets.monitoring.profile import NumericProfile, build_profile
+
+Sampler = Callable[[np.random.Generator, int], NDArray[np.float64]]
+SHAPES: dict[str, tuple[Sampler, Sampler]] = {
+    "normal shifted": (lambda r, k: r.normal(0.0, 1.0, k), lambda r, k: r.normal(0.15, 1.1, k)),
+    "lognormal": (lambda r, k: r.lognormal(0.0, 0.5, k), lambda r, k: r.lognormal(0.05, 0.5, k)),
+    "uniform same": (lambda r, k: r.uniform(-3, 3, k), lambda r, k: r.uniform(-3, 3, k)),
+    "bimodal vs one mode": (
+        lambda r, k: np.concatenate((r.normal(-2, 0.5, k // 2), r.normal(2, 0.5, k - k // 2))),
+        lambda r, k: r.normal(-2, 0.5, k),
+    ),
+    "epoch seconds": (
+        lambda r, k: 1.7e9 + r.uniform(0, 86_400, k),
+        lambda r, k: 1.7e9 + r.uniform(3_600, 90_000, k),
+    ),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+@pytest.mark.parametrize(("n_cur", "n_ref", "buckets"), [(50_000, 2_000, None), (6_000, 500, 64)])
+def test_bucketed_wasserstein_equals_scipy(
+    shape: str, n_cur: int, n_ref: int, buckets: int | None
+) -> None:
+    """A coarse grid (64 buckets) makes blobs, crossings and explicit buckets all common."""
+    rng = np.random.default_rng(n_cur)
+    make_ref, make_cur = SHAPES[shape]
+    ref, cur = np.sort(make_ref(rng, n_ref)), make_cur(rng, n_cur)
+    center = float(ref[ref.size // 2])
+    ours = wasserstein_bucketed(cur, ref, center=center, buckets=buckets, max_crowding=1.0)
+    assert ours is not None
+    assert ours == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-11)
+
+
+def test_bucketed_wasserstein_equals_scipy_on_random_small_cases() -> None:
+    """300 random cases: sizes, grids, offsets, scales and ties all drawn at random."""
+    rng = np.random.default_rng(2026)
+    for _ in range(300):
+        n_cur, n_ref = int(rng.integers(1, 3_000)), int(rng.integers(2, 600))
+        loc, scale = float(rng.normal(0, 100)), float(rng.lognormal(0, 2))
+        ref = rng.normal(loc, scale, n_ref)
+        cur = rng.normal(
+            loc + float(rng.normal(0, scale)), scale * float(rng.uniform(0.3, 3)), n_cur
+        )
+        if rng.random() < 0.3:
+            digits = -int(np.floor(np.log10(scale)))
+            ref, cur = ref.round(digits), cur.round(digits)
+        ref = np.sort(ref)
+        ours = wasserstein_bucketed(
+            cur,
+            ref,
+            center=float(ref[n_ref // 2]),
+            buckets=int(rng.integers(1, 2_000)),
+            max_crowding=1.0,
+        )
+        if ref[0] == ref[-1]:
+            assert ours is None
+            continue
+        assert ours == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-10, abs=1e-300)
+
+
+def test_bucketed_wasserstein_leaves_the_current_values_untouched() -> None:
+    rng = np.random.default_rng(2)
+    ref, cur = np.sort(rng.normal(0, 1, 1_000)), rng.normal(0, 1, 20_000)
+    before = cur.copy()
+    wasserstein_bucketed(cur, ref, center=0.5, buckets=128, max_crowding=1.0)
+    np.testing.assert_array_equal(cur, before)
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["all below the reference", "all above the reference", "straddling both ends"],
+)
+def test_current_outside_the_reference_range(where: str) -> None:
+    rng = np.random.default_rng(5)
+    ref = np.sort(rng.normal(0, 1, 3_000))
+    cur = {
+        "all below the reference": rng.normal(-20, 1, 30_000),
+        "all above the reference": rng.normal(20, 1, 30_000),
+        "straddling both ends": rng.normal(0, 6, 30_000),
+    }[where]
+    ours = wasserstein_bucketed(cur, ref, buckets=256, max_crowding=1.0)
+    assert ours == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-11)
+
+
+def test_ties_between_current_and_reference_values() -> None:
+    """Current values equal to reference values, and repeated reference values."""
+    rng = np.random.default_rng(8)
+    ref = np.sort(np.concatenate((rng.normal(0, 1, 2_000), np.repeat([0.25, 1.5], 3))))
+    cur = np.concatenate((rng.normal(0, 1, 40_000), rng.choice(ref, 5_000)))
+    ours = wasserstein_bucketed(cur, ref, buckets=4_096, max_crowding=1.0)
+    assert ours == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-11)
+
+
+def test_one_current_value_and_identical_samples() -> None:
+    ref = np.sort(np.random.default_rng(1).normal(0, 1, 1_500))
+    single = np.array([0.3])
+    assert wasserstein_bucketed(single, ref, buckets=512, max_crowding=1.0) == pytest.approx(
+        stats.wasserstein_distance(ref, single), rel=1e-12
+    )
+    same = wasserstein_bucketed(ref[::-1].copy(), ref, buckets=512, max_crowding=1.0)
+    assert same is not None
+    assert abs(same) < 1e-15
+
+
+@pytest.mark.parametrize(
+    "reference",
+    ["heavy tail", "few distinct values", "constant"],
+)
+def test_a_reference_that_does_not_suit_the_grid_is_declined(reference: str) -> None:
+    """The caller then sorts: a crowded grid would make nearly every value explicit."""
+    rng = np.random.default_rng(3)
+    ref = np.sort(
+        {
+            "heavy tail": rng.pareto(1.2, 20_000),
+            "few distinct values": rng.normal(0, 1, 20_000).round(1),
+            "constant": np.full(20_000, 4.0),
+        }[reference]
+    )
+    assert wasserstein_bucketed(rng.normal(0, 1, 300_000), ref) is None
+
+
+@pytest.mark.parametrize(
+    "dtype", [np.int8, np.uint8, np.int16, np.uint16, np.int32, np.uint32, np.int64, np.uint64]
+)
+def test_counting_sort_equals_numpy_sort_to_the_bit(dtype: type[np.integer]) -> None:
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(int(info.bits))
+    lo = max(int(info.min), -1_000)
+    values = rng.integers(lo, min(int(info.max), 1_000), 10_000, endpoint=True).astype(dtype)
+    counted = counting_sorted(values)
+    assert counted is not None
+    assert counted.dtype == np.float64
+    np.testing.assert_array_equal(counted, np.sort(values.astype(np.float64)))
+
+
+def test_counting_sort_declines_wide_or_huge_integers() -> None:
+    rng = np.random.default_rng(4)
+    assert counting_sorted(rng.integers(0, 10**9, 1_000)) is None  # wider than counting pays
+    assert counting_sorted(np.array([2**53, 2**53 + 1], dtype=np.int64)) is None
+    assert counting_sorted(np.array([], dtype=np.int64)) is None
+
+
+def _reference_frame(rows: int) -> pl.DataFrame:
+    rng = np.random.default_rng(11)
+    return pl.DataFrame(
+        {
+            "amount": rng.lognormal(3.0, 0.4, rows),
+            "visits": rng.poisson(12, rows),
+            "heavy": rng.pareto(1.1, rows),
+        }
+    )
+
+
+@pytest.mark.parametrize("column", ["amount", "visits", "heavy"])
+def test_column_drift_on_a_large_column_equals_scipy(column: str) -> None:
+    """Each sort-free route (and the declined one) through the drift of one column.
+
+    The current column also holds nulls, NaN and infinities, which are dropped first.
+    """
+    config = DriftConfig()
+    reference = _reference_frame(30_000)
+    profile = build_profile(reference, ["amount", "visits", "heavy"], [], config)
+    prof = profile.columns[column]
+    rng = np.random.default_rng(12)
+    rows = BUCKETED_MIN_ROWS + 50_000
+    shifted = {
+        "amount": rng.lognormal(3.1, 0.4, rows),
+        "visits": rng.poisson(13, rows),
+        "heavy": rng.pareto(1.0, rows),
+    }[column]
+    current = pl.Series(column, shifted)
+    if column != "visits":
+        current = pl.concat(
+            [current, pl.Series(column, [None, float("nan"), float("inf"), -float("inf")])]
+        )
+    else:
+        current = pl.concat([current, pl.Series(column, [None], dtype=pl.Int64)])
+    result = column_drift(current, prof, config)
+    assert result.method == "wasserstein"
+    assert isinstance(prof, NumericProfile)
+    sample = np.asarray(prof.sample)
+    finite = shifted[np.isfinite(shifted)].astype(np.float64)
+    expected = stats.wasserstein_distance(sample, finite) / max(prof.std, 0.001)
+    assert result.statistic == pytest.approx(expected, rel=1e-10)
+    # The route each column takes:
+    bucketed = wasserstein_bucketed(finite, sample, center=float(np.median(sample)))
+    assert (bucketed is not None) == (column == "amount")
+    if column == "visits":
+        assert counting_sorted(np.asarray(shifted, dtype=np.int64)) is not None
