@@ -96,14 +96,11 @@ def _wasserstein_unsorted(
     if series.dtype.is_integer() or series.len() - series.null_count() < BUCKETED_MIN_ROWS:
         return None
     floats = series if series.dtype == pl.Float64 else series.cast(pl.Float64)
-    values = floats.to_numpy()  # a view when there is no null: not modified
-    finite = np.isfinite(values)
-    if not finite.all():
-        values = values[finite]
+    chunks = [chunk.to_numpy() for chunk in floats.get_chunks()]  # views when there is no null
     ref = np.asarray(prof.sample, dtype=np.float64)
-    if values.size < BUCKETED_MIN_ROWS or ref.size == 0:
+    if ref.size == 0:
         return None
-    distance = wasserstein_bucketed(values, ref, center=float(ref[ref.size // 2]))
+    distance = wasserstein_bucketed(chunks, ref, center=float(ref[ref.size // 2]))
     return None if distance is None else distance / max(prof.std, 0.001)
 
 

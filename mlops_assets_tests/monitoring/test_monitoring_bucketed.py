@@ -75,6 +75,21 @@ def test_bucketed_wasserstein_equals_scipy_on_random_small_cases() -> None:
         assert ours == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-10, abs=1e-300)
 
 
+def test_chunks_with_nan_and_infinities_give_the_value_of_the_finite_values() -> None:
+    """A Polars column arrives as chunks; NaN and +-inf are left out, as the sorted route does."""
+    rng = np.random.default_rng(9)
+    ref = np.sort(rng.normal(0, 1, 2_000))
+    chunks = [rng.normal(0.1, 1, k) for k in (7_000, 1, 12_345)]
+    chunks[0][[3, 50]] = [np.nan, np.inf]
+    chunks[2][-1] = -np.inf
+    finite = np.concatenate(chunks)
+    finite = finite[np.isfinite(finite)]
+    ours = wasserstein_bucketed(chunks, ref, center=0.1, buckets=8_192, max_crowding=1.0)
+    assert ours == pytest.approx(stats.wasserstein_distance(ref, finite), rel=1e-11)
+    assert ours == wasserstein_bucketed(finite, ref, center=0.1, buckets=8_192, max_crowding=1.0)
+    assert wasserstein_bucketed([np.array([np.nan])], ref) is None
+
+
 def test_bucketed_wasserstein_leaves_the_current_values_untouched() -> None:
     rng = np.random.default_rng(2)
     ref, cur = np.sort(rng.normal(0, 1, 1_000)), rng.normal(0, 1, 20_000)
