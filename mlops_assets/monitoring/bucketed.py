@@ -3,9 +3,10 @@
 Sorting 10M floats costs ~0.7 s of CPU on the 2-core reference machine, most of a column's
 drift cost. Two exact routes avoid the full sort:
 
-- :func:`counting_sorted`: an integer column whose values span a small range is sorted by
-  counting (one ``bincount`` and one ``repeat``): the same sorted array, so every statistic of
-  :mod:`~mlops_assets.monitoring.stattests` gives the same value to the bit.
+- :func:`integer_counts`: an integer column whose values span a small range is counted (one
+  ``bincount`` per chunk). Its Wasserstein distance follows from the distinct values
+  (:func:`wasserstein_atoms`); for the other statistics :func:`counting_sorted` expands the
+  counts into the same sorted array a sort gives, so they give the same value to the bit.
 - :func:`wasserstein_bucketed`: the first Wasserstein distance from per-bucket counts and sums.
   The current values are spread over a fine uniform grid of buckets (a monotone key: a larger
   value never lands in a smaller bucket). Only the buckets that hold a reference value, and the
@@ -45,22 +46,55 @@ A crowded reference (heavy tails squeezed into a few buckets of a uniform grid, 
 would make most of the current values explicit: sorting them all is then just as cheap."""
 
 
-def counting_sorted(values: NDArray[np.integer]) -> Floats | None:
+def integer_counts(
+    values: NDArray[np.integer] | Sequence[NDArray[np.integer]],
+) -> tuple[Floats, NDArray[np.int64]] | None:
+    """The distinct integers (ascending, as float64) and their counts, by counting.
+
+    ``values`` is one array or its chunks (read without a copy: each chunk is counted on its
+    own). ``None`` when there is no value, when the values span more than
+    ``max(2 * size, 65536)`` (or :data:`COUNTING_MAX_SPAN`) integers, where counting would cost
+    more than sorting, or when they reach 2**53 in magnitude (a float64 no longer holds every
+    integer there).
+    """
+    parts = [p for p in ([values] if isinstance(values, np.ndarray) else values) if p.size]
+    size = sum(int(p.size) for p in parts)
+    if size == 0:
+        return None
+    lo, hi = min(int(p.min()) for p in parts), max(int(p.max()) for p in parts)
+    span = hi - lo
+    if span >= min(max(2 * size, 1 << 16), COUNTING_MAX_SPAN) or max(-lo, hi) >= 2**53:
+        return None
+    counts = np.zeros(span + 1, dtype=np.int64)
+    for part in parts:
+        counts += np.bincount(part.astype(np.int64, copy=False) - lo, minlength=span + 1)
+    present = np.flatnonzero(counts)
+    return (present + lo).astype(np.float64), counts[present]
+
+
+def counting_sorted(
+    values: NDArray[np.integer] | Sequence[NDArray[np.integer]],
+) -> Floats | None:
     """The integers sorted by counting, as float64 (as ``np.sort(values.astype(float))``).
 
-    ``None`` when the values span more than ``max(2 * size, 65536)`` (or
-    :data:`COUNTING_MAX_SPAN`) integers, where counting would cost more than sorting, or reach
-    2**53 in magnitude.
+    ``None`` where :func:`integer_counts` declines.
     """
-    if values.size == 0:
-        return None
-    lo, hi = int(values.min()), int(values.max())
-    span = hi - lo
-    if span >= min(max(2 * values.size, 1 << 16), COUNTING_MAX_SPAN) or max(-lo, hi) >= 2**53:
-        return None  # (beyond 2**53 a float64 no longer holds every integer)
-    counts = np.bincount(values.astype(np.int64, copy=False) - lo, minlength=span + 1)
-    present = np.flatnonzero(counts)
-    return np.repeat((present + lo).astype(np.float64), counts[present])
+    atoms = integer_counts(values)
+    return None if atoms is None else np.repeat(*atoms)
+
+
+def wasserstein_atoms(values: Floats, counts: NDArray[np.int64], ref: Floats) -> float:
+    """First Wasserstein distance of a current sample given as distinct values and counts.
+
+    scipy's definition (the integral of |F_ref - F_cur| between consecutive distinct values of
+    both samples) in O(distinct values + reference) work; ``values`` ascending, ``ref`` sorted.
+    """
+    points = np.union1d(values, ref)
+    cur_le = np.concatenate(([0], np.cumsum(counts)))[np.searchsorted(values, points, "right")]
+    ref_le = np.searchsorted(ref, points, side="right")
+    gaps = np.diff(points)
+    diff = np.abs(ref_le[:-1] / ref.size - cur_le[:-1] / cur_le[-1])
+    return float(np.sum(diff * gaps))
 
 
 def _scratch(name: str, size: int, dtype: type[np.generic]) -> NDArray[Any]:

@@ -14,6 +14,8 @@ from mlops_assets.monitoring import stattests as st
 from mlops_assets.monitoring.bucketed import (
     BUCKETED_MIN_ROWS,
     counting_sorted,
+    integer_counts,
+    wasserstein_atoms,
     wasserstein_bucketed,
 )
 from mlops_assets.monitoring.profile import CategoricalProfile, NumericProfile, category_strings
@@ -73,7 +75,7 @@ def _sorted_finite(series: pl.Series) -> st.Floats:
     An integer column over a small range is sorted by counting (the same array, faster).
     """
     if series.dtype.is_integer():
-        counted = counting_sorted(series.drop_nulls().to_numpy())
+        counted = counting_sorted([c.to_numpy() for c in series.drop_nulls().get_chunks()])
         if counted is not None:
             return counted
     floats = series if series.dtype == pl.Float64 else series.cast(pl.Float64)
@@ -83,23 +85,30 @@ def _sorted_finite(series: pl.Series) -> st.Floats:
 def _wasserstein_unsorted(
     series: pl.Series, prof: NumericProfile, method: DriftMethod
 ) -> float | None:
-    """The normed Wasserstein distance of a large float column without sorting it, or ``None``.
+    """The normed Wasserstein distance without sorting the column, or ``None``.
 
-    Applies where the method is (or resolves without the data to) Wasserstein; ``None`` also
-    when the reference does not suit the bucket grid (see :mod:`.bucketed`).
+    Applies where the method is (or resolves without the data to) Wasserstein: an integer
+    column over a small range is counted, a large float column is bucketed. ``None`` also when
+    the column does not suit either (see :mod:`.bucketed`).
     """
     if method == "auto":
         if prof.n_valid <= P_VALUE_AUTO_MAX_ROWS or prof.n_unique <= 5:
             return None
     elif method != "wasserstein":
         return None
-    if series.dtype.is_integer() or series.len() - series.null_count() < BUCKETED_MIN_ROWS:
-        return None
-    floats = series if series.dtype == pl.Float64 else series.cast(pl.Float64)
-    chunks = [chunk.to_numpy() for chunk in floats.get_chunks()]  # views when there is no null
     ref = np.asarray(prof.sample, dtype=np.float64)
     if ref.size == 0:
         return None
+    if series.dtype.is_integer():
+        chunks = [chunk.to_numpy() for chunk in series.drop_nulls().get_chunks()]
+        atoms = integer_counts(chunks)  # views of the column's chunks, counted one by one
+        if atoms is None:
+            return None
+        return wasserstein_atoms(*atoms, ref) / max(prof.std, 0.001)
+    if series.len() - series.null_count() < BUCKETED_MIN_ROWS:
+        return None
+    floats = series if series.dtype == pl.Float64 else series.cast(pl.Float64)
+    chunks = [chunk.to_numpy() for chunk in floats.get_chunks()]  # views when there is no null
     distance = wasserstein_bucketed(chunks, ref, center=float(ref[ref.size // 2]))
     return None if distance is None else distance / max(prof.std, 0.001)
 

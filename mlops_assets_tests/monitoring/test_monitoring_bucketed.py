@@ -12,6 +12,8 @@ from mlops_assets.config.monitoring import DriftConfig
 from mlops_assets.monitoring.bucketed import (
     BUCKETED_MIN_ROWS,
     counting_sorted,
+    integer_counts,
+    wasserstein_atoms,
     wasserstein_bucketed,
 )
 from mlops_assets.monitoring.columns import column_drift
@@ -165,11 +167,32 @@ def test_counting_sort_equals_numpy_sort_to_the_bit(dtype: type[np.integer]) -> 
     np.testing.assert_array_equal(counted, np.sort(values.astype(np.float64)))
 
 
+@pytest.mark.parametrize(
+    ("cur_lo", "cur_hi", "offset"),
+    [(0, 60, 0), (-40, 40, 0), (20, 200, 0), (0, 5_000, 1_700_000_000), (300, 400, 0)],
+)
+def test_wasserstein_of_counted_integers_equals_scipy(
+    cur_lo: int, cur_hi: int, offset: int
+) -> None:
+    """Counts over chunks: overlapping, wider, shifted (epoch-like) and disjoint ranges."""
+    rng = np.random.default_rng(cur_hi)
+    ref = np.sort(rng.integers(0, 60, 3_000) + offset).astype(np.float64)
+    current = rng.integers(cur_lo, cur_hi, 50_000) + offset
+    atoms = integer_counts(np.array_split(current, 7))
+    assert atoms is not None
+    values, counts = atoms
+    np.testing.assert_array_equal(np.repeat(values, counts), np.sort(current).astype(np.float64))
+    assert wasserstein_atoms(values, counts, ref) == pytest.approx(
+        stats.wasserstein_distance(ref, current.astype(np.float64)), rel=1e-12
+    )
+
+
 def test_counting_sort_declines_wide_or_huge_integers() -> None:
     rng = np.random.default_rng(4)
     assert counting_sorted(rng.integers(0, 10**9, 1_000)) is None  # wider than counting pays
     assert counting_sorted(np.array([2**53, 2**53 + 1], dtype=np.int64)) is None
     assert counting_sorted(np.array([], dtype=np.int64)) is None
+    assert integer_counts([np.array([], dtype=np.int32)]) is None
 
 
 def _reference_frame(rows: int) -> pl.DataFrame:
