@@ -35,7 +35,8 @@ P_VALUE_AUTO_MAX_ROWS = 1000
 _NUMERIC_METHODS = {"wasserstein", "ks", "jensenshannon", "psi"}
 _CATEGORICAL_METHODS = {"jensenshannon", "chisquare", "ztest", "psi"}
 K = TypeVar("K", str, float)
-_COUNT = "__mlops_count__"  # cannot collide with a feature name
+COUNT_COLUMN = "__mlops_count__"
+"""Name of the counts in a value-counts frame (cannot collide with a feature name)."""
 
 
 def column_drift(
@@ -57,16 +58,32 @@ def column_drift(
         integer = prof.is_integer and prof.n_missing == 0 and series.dtype.is_integer()
         integer = integer and series.null_count() == 0
         return _numeric_drift(series.name, values, prof, method, threshold, integer)
+    return categorical_counts_drift(series.value_counts(name=COUNT_COLUMN), prof, config)
+
+
+def value_counts_expr(name: str) -> pl.Expr:
+    """One row holding the column's value counts, in the shape :func:`categorical_counts_drift`
+    takes (``explode`` and ``unnest`` it): lets a LazyFrame count while it reads."""
+    return pl.col(name).value_counts(name=COUNT_COLUMN).implode()
+
+
+def categorical_counts_drift(
+    raw: pl.DataFrame, prof: CategoricalProfile, config: DriftConfig
+) -> ColumnDrift:
+    """Drift of a categorical column from its raw value counts (``Series.value_counts``: the
+    column's values under its own name, their counts in :data:`COUNT_COLUMN`)."""
+    name = next(c for c in raw.columns if c != COUNT_COLUMN)
+    method, threshold = resolve_column_config(name, prof, config)
     # Count raw values first (fast on any dtype, e.g. Categorical), then stringify the few keys.
-    raw = series.value_counts(name=_COUNT)
+    keys = raw.get_column(name)
     counts = (
-        pl.DataFrame({"key": category_strings(raw.get_column(series.name)), "n": raw[_COUNT]})
+        pl.DataFrame({"key": category_strings(keys), "n": raw[COUNT_COLUMN]})
         .drop_nulls("key")
         .group_by("key")
         .agg(pl.col("n").sum())
     )
     cur = dict(zip(counts["key"].to_list(), counts["n"].to_list(), strict=True))
-    return _categorical_drift(series.name, cur, prof, method, threshold, series.dtype.is_numeric())
+    return _categorical_drift(name, cur, prof, method, threshold, keys.dtype.is_numeric())
 
 
 def _sorted_finite(series: pl.Series) -> st.Floats:

@@ -170,6 +170,37 @@ def test_lazy_parquet_source_gives_the_same_result(
     assert lazy == eager
 
 
+def test_a_lazy_source_counts_categoricals_in_the_scan_with_the_same_result(
+    tmp_path: Path, large_profile: ReferenceProfile
+) -> None:
+    """Categoricals of a LazyFrame are counted by the engine: nulls, a column with no value
+    left, a category never seen in training and a numeric-typed column give eager's result."""
+    current = make_frame(4_000, seed=22).with_columns(
+        pl.when(pl.int_range(pl.len()) % 7 == 0)
+        .then(None)
+        .otherwise(pl.col("cat_region"))
+        .alias("cat_region"),
+        pl.lit(None, dtype=pl.String).alias("cat_flag"),
+        pl.when(pl.int_range(pl.len()) < 300)
+        .then(pl.lit("brand_new"))
+        .otherwise(pl.col("cat_plan"))
+        .alias("cat_plan"),
+    )
+    path = tmp_path / "current.parquet"
+    current.write_parquet(path)
+    eager = compute_drift(current, large_profile, CONFIG)
+    lazy = compute_drift(pl.scan_parquet(path), large_profile, CONFIG)
+    assert lazy == eager
+    assert lazy.column("cat_flag").statistic is None  # no valid value: reported, not skipped
+    numeric_keys = build_profile(
+        pl.DataFrame({"tier": np.arange(5_000) % 4}), [], ["tier"], CONFIG, seed=0
+    )
+    tiers = pl.DataFrame({"tier": (np.arange(3_000) % 5).astype(np.int16)})
+    assert compute_drift(tiers.lazy(), numeric_keys, CONFIG) == compute_drift(
+        tiers, numeric_keys, CONFIG
+    )
+
+
 def test_result_is_independent_of_thread_count(large_profile: ReferenceProfile) -> None:
     current = make_frame(3_000, seed=8, scale=1.3)
     assert compute_drift(current, large_profile, CONFIG, max_workers=1) == compute_drift(
