@@ -61,12 +61,6 @@ def column_drift(
     return categorical_counts_drift(series.value_counts(name=COUNT_COLUMN), prof, config)
 
 
-def value_counts_expr(name: str) -> pl.Expr:
-    """One row holding the column's value counts, in the shape :func:`categorical_counts_drift`
-    takes (``explode`` and ``unnest`` it): lets a LazyFrame count while it reads."""
-    return pl.col(name).value_counts(name=COUNT_COLUMN).implode()
-
-
 def categorical_counts_drift(
     raw: pl.DataFrame, prof: CategoricalProfile, config: DriftConfig
 ) -> ColumnDrift:

@@ -35,10 +35,10 @@ import polars as pl
 from mlops_assets.config.monitoring import DriftConfig
 from mlops_assets.errors import ConfigError, SchemaMismatchError
 from mlops_assets.monitoring.columns import (
+    COUNT_COLUMN,
     categorical_counts_drift,
     column_drift,
     resolve_column_config,
-    value_counts_expr,
 )
 from mlops_assets.monitoring.profile import CategoricalProfile, ReferenceProfile, build_profile
 from mlops_assets.monitoring.schema import ColumnDrift, DriftResult
@@ -101,16 +101,20 @@ def compute_drift(
         _check_overrides(config, profile)
     for name in names:
         resolve_column_config(name, profile.columns[name], config)  # fail fast on bad overrides
-    by_name = _counted_in_the_scan(current, profile, names, config)
-    columns_left = [c for c in names if c not in by_name]
+    counted = _counted_in_the_scan(current, profile, names)
+    columns_left = [c for c in names if c not in counted]
     workers = max(1, min(max_workers or _cpu_count(), len(names)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    by_name: dict[str, ColumnDrift] = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(1) as counter:
+        # The counting query runs alongside the numeric columns (in the engine's threads).
+        counting = counter.submit(_count_in_the_scan, current, profile, counted, config)
         for frame in _frames(current, columns_left, batch_columns):
             jobs = [
                 pool.submit(column_drift, frame.get_column(c), profile.columns[c], config)
                 for c in frame.columns
             ]
             by_name.update((c, job.result()) for c, job in zip(frame.columns, jobs, strict=True))
+        by_name.update(counting.result())
     results = [uncounted_window(by_name[c], profile) for c in names]
     n_drifted = sum(c.drifted for c in results)
     share = n_drifted / len(results) if results else 0.0
@@ -127,26 +131,34 @@ def compute_drift(
 
 
 def _counted_in_the_scan(
-    current: pl.DataFrame | pl.LazyFrame,
-    profile: ReferenceProfile,
-    names: list[str],
-    config: DriftConfig,
-) -> dict[str, ColumnDrift]:
-    """The categorical columns of a LazyFrame, counted by the engine while it reads them.
+    current: pl.DataFrame | pl.LazyFrame, profile: ReferenceProfile, names: list[str]
+) -> list[str]:
+    """The columns a LazyFrame counts while it reads them: its categorical ones.
 
     Their values are never materialised (10M strings are ~160 MB a column), and the counting
     runs in the engine's own threads: about half the CPU of reading the columns and counting
-    each one afterwards.
+    each one afterwards (10 string columns of 10M rows: 1.4 s of CPU against 1.7-2.6 s).
     """
-    counted = [c for c in names if isinstance(profile.columns[c], CategoricalProfile)]
-    if not isinstance(current, pl.LazyFrame) or not counted:
+    if not isinstance(current, pl.LazyFrame):
+        return []
+    return [c for c in names if isinstance(profile.columns[c], CategoricalProfile)]
+
+
+def _count_in_the_scan(
+    current: pl.DataFrame | pl.LazyFrame,
+    profile: ReferenceProfile,
+    counted: list[str],
+    config: DriftConfig,
+) -> dict[str, ColumnDrift]:
+    """Drift of the columns :func:`_counted_in_the_scan` chose, from counting queries run
+    together on the streaming engine (~0.1 GB however long the columns)."""
+    if not counted or not isinstance(current, pl.LazyFrame):
         return {}
-    row = current.select([value_counts_expr(c) for c in counted]).collect()
+    queries = [current.group_by(c).len(name=COUNT_COLUMN) for c in counted]
     results: dict[str, ColumnDrift] = {}
-    for name in counted:
+    for name, raw in zip(counted, pl.collect_all(queries, engine="streaming"), strict=True):
         prof = profile.columns[name]
         assert isinstance(prof, CategoricalProfile)
-        raw = row.get_column(name).explode().struct.unnest()
         results[name] = categorical_counts_drift(raw, prof, config)
     return results
 
