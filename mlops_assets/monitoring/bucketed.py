@@ -192,10 +192,12 @@ def wasserstein_bucketed(
     # first bucket whose cumulative count * m is >= r * n. Sorting it splits the level's
     # stretch into a part below and a part above (or exactly at) the level.
     through = np.cumsum(counts)
-    levels = np.arange(1, m, dtype=np.int64) * n
-    cross = np.searchsorted(through * m, levels, side="left")
+    # through * m >= r * n  <=>  through >= ceil(r * n / m)  (integers)
+    levels = (np.arange(1, m, dtype=np.int64) * n + (m - 1)) // m
+    cross = np.searchsorted(through, levels, side="left")
     dirty[cross[cross < k]] = True
-    explicit_cur = np.sort(cur[dirty[key]])
+    explicit = dirty.take(key, out=_scratch("explicit", n, np.bool_))
+    explicit_cur = np.sort(np.compress(explicit, cur))
     # Merge the reference into the explicit current values (current first on ties: the
     # order of equal values does not change the integral).
     size = explicit_cur.size + m
@@ -206,8 +208,11 @@ def wasserstein_bucketed(
     e[~is_ref] = explicit_cur
     # Blob of a clean bucket: the slot between explicit values it falls in (slot s lies between
     # e[s-1] and e[s]; slot 0 before e[0], slot `size` after e[-1]).
-    slot = np.cumsum(np.where(dirty, counts + ref_count, 0))
-    clean = ~dirty & (counts > 0)
+    slot = np.add(counts, ref_count)
+    clean = np.greater(counts, 0)
+    slot[~dirty] = 0  # explicit values per bucket
+    clean[dirty] = False
+    np.cumsum(slot, out=slot)
     at = slot[clean]
     blob_n = np.bincount(at, weights=counts[clean], minlength=size + 1).astype(np.int64)
     blob_s = np.bincount(at, weights=sums[clean], minlength=size + 1)
