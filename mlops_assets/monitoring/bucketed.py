@@ -200,30 +200,31 @@ def wasserstein_bucketed(
     explicit_cur = np.sort(np.compress(explicit, cur))
     # Merge the reference into the explicit current values (current first on ties: the
     # order of equal values does not change the integral).
-    size = explicit_cur.size + m
-    is_ref = np.zeros(size, dtype=bool)
+    n_explicit = explicit_cur.size + m
+    is_ref = np.zeros(n_explicit, dtype=bool)
     is_ref[np.searchsorted(explicit_cur, ref, side="right") + np.arange(m)] = True
-    e = np.empty(size, dtype=np.float64)
+    e = np.empty(n_explicit, dtype=np.float64)
     e[is_ref] = ref
     e[~is_ref] = explicit_cur
     # Blob of a clean bucket: the slot between explicit values it falls in (slot s lies between
-    # e[s-1] and e[s]; slot 0 before e[0], slot `size` after e[-1]).
+    # e[s-1] and e[s]; slot 0 before e[0], slot `n_explicit` after e[-1]): the number of
+    # explicit values in the buckets up to it.
     slot = np.add(counts, ref_count)
-    clean = np.greater(counts, 0)
-    slot[~dirty] = 0  # explicit values per bucket
-    clean[dirty] = False
+    slot[~dirty] = 0
     np.cumsum(slot, out=slot)
+    clean = np.greater(counts, 0)
+    clean[dirty] = False
     at = slot[clean]
-    blob_n = np.bincount(at, weights=counts[clean], minlength=size + 1).astype(np.int64)
-    blob_s = np.bincount(at, weights=sums[clean], minlength=size + 1)
+    blob_n = np.bincount(at, weights=counts[clean], minlength=n_explicit + 1).astype(np.int64)
+    blob_s = np.bincount(at, weights=sums[clean], minlength=n_explicit + 1)
     r_le = np.cumsum(is_ref)  # reference values <= e[i]
-    c_le = np.cumsum(~is_ref) + np.cumsum(blob_n[:size])  # current values <= e[i]
+    c_le = np.cumsum(~is_ref) + np.cumsum(blob_n[:n_explicit])  # current values <= e[i]
     # Before e[0] F_ref = 0 <= F_cur; after e[-1] F_ref = 1 >= F_cur.
     total = (blob_n[0] * float(e[0]) - blob_s[0]) / n
-    total += (blob_s[size] - blob_n[size] * float(e[-1])) / n
+    total += (blob_s[n_explicit] - blob_n[n_explicit] * float(e[-1])) / n
     gap = np.diff(e)
     r, c0 = r_le[:-1], c_le[:-1]
-    bn, bs = blob_n[1:size], blob_s[1:size]
+    bn, bs = blob_n[1:n_explicit], blob_s[1:n_explicit]
     above = c0 * m >= r * n  # F_cur >= F_ref on the whole gap
     below = (c0 + bn) * m <= r * n  # F_cur <= F_ref on the whole gap
     if not bool(np.all(above | below | (bn == 0))):
