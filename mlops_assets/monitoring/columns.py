@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from mlops_assets.config.monitoring import DriftConfig, DriftMethod
 from mlops_assets.errors import ConfigError, SchemaMismatchError
@@ -86,7 +87,7 @@ def _sorted_finite(series: pl.Series) -> st.Floats:
     An integer column over a small range is sorted by counting (the same array, faster).
     """
     if series.dtype.is_integer():
-        counted = counting_sorted([c.to_numpy() for c in series.drop_nulls().get_chunks()])
+        counted = counting_sorted(_integer_chunks(series))
         if counted is not None:
             return counted
     floats = series if series.dtype == pl.Float64 else series.cast(pl.Float64)
@@ -103,7 +104,9 @@ def _wasserstein_unsorted(
     the column does not suit either (see :mod:`.bucketed`).
     """
     if method == "auto":
-        if prof.n_valid <= P_VALUE_AUTO_MAX_ROWS or prof.n_unique <= 5:
+        if prof.values is not None and prof.n_unique <= 5:
+            return None  # the choice depends on the current values (see _union_unique)
+        if _auto_numeric(prof, prof.n_unique) != "wasserstein":
             return None
     elif method != "wasserstein":
         return None
@@ -111,17 +114,43 @@ def _wasserstein_unsorted(
     if ref.size == 0:
         return None
     if series.dtype.is_integer():
-        chunks = [chunk.to_numpy() for chunk in series.drop_nulls().get_chunks()]
-        atoms = integer_counts(chunks)  # views of the column's chunks, counted one by one
+        atoms = integer_counts(_integer_chunks(series))  # chunk by chunk, no copy
         if atoms is None:
             return None
-        return wasserstein_atoms(*atoms, ref) / max(prof.std, 0.001)
+        return _normed(wasserstein_atoms(*atoms, ref), prof)
     if series.len() - series.null_count() < BUCKETED_MIN_ROWS:
         return None
     floats = series if series.dtype == pl.Float64 else series.cast(pl.Float64)
     chunks = [chunk.to_numpy() for chunk in floats.get_chunks()]  # views when there is no null
-    distance = wasserstein_bucketed(chunks, ref, center=float(ref[ref.size // 2]))
-    return None if distance is None else distance / max(prof.std, 0.001)
+    distance = wasserstein_bucketed(chunks, ref, center=_center(ref))
+    return None if distance is None else _normed(distance, prof)
+
+
+def _integer_chunks(series: pl.Series) -> list[NDArray[np.integer]]:
+    """The non-null values of an integer column, chunk by chunk (views: no copy)."""
+    return [chunk.to_numpy() for chunk in series.drop_nulls().get_chunks()]
+
+
+def _center(ref: st.Floats) -> float:
+    """Where both samples are moved before a Wasserstein distance: the reference median.
+
+    The distance does not change when both samples move by the same amount; centring them
+    keeps its sums exact for values far from zero (e.g. epoch seconds, ~1.7e9).
+    """
+    return float(ref[ref.size // 2])
+
+
+def _normed(distance: float, prof: NumericProfile) -> float:
+    """A Wasserstein distance normed by the reference std, as Evidently's ``wasserstein``."""
+    return distance / max(prof.std, 0.001)
+
+
+def _auto_numeric(prof: NumericProfile, k: int) -> ResolvedMethod:
+    """Evidently's automatic method for a numeric column whose two samples hold ``k`` distinct
+    values (see the table in :mod:`~mlops_assets.monitoring.statistics`)."""
+    if prof.n_valid <= P_VALUE_AUTO_MAX_ROWS:
+        return "ks" if k > 5 else ("chisquare" if k > 2 else "ztest")
+    return "wasserstein" if k > 5 else "jensenshannon"
 
 
 def resolve_column_config(
@@ -199,23 +228,14 @@ def _numeric_drift(
     if cur.size == 0:
         return _empty(name, "numeric", method, threshold, prof.n_valid)
     ref = np.asarray(prof.sample, dtype=np.float64)
-    resolved: ResolvedMethod
-    if method == "auto":
-        k = _union_unique(cur, prof)
-        if prof.n_valid <= P_VALUE_AUTO_MAX_ROWS:
-            resolved = "ks" if k > 5 else ("chisquare" if k > 2 else "ztest")
-        else:
-            resolved = "wasserstein" if k > 5 else "jensenshannon"
-    else:
-        resolved = method
+    resolved: ResolvedMethod = (
+        _auto_numeric(prof, _union_unique(cur, prof)) if method == "auto" else method
+    )
     stat: float
     if resolved == "wasserstein":
-        # The distance does not change when both samples move by the same amount; centring
-        # them keeps its sums exact for values far from zero (e.g. epoch seconds, ~1.7e9).
-        # ``cur`` is this column's own copy.
-        center = float(ref[ref.size // 2])
-        cur -= center
-        stat = st.wasserstein_sorted(cur, ref - center) / max(prof.std, 0.001)
+        center = _center(ref)
+        cur -= center  # ``cur`` is this column's own copy
+        stat = _normed(st.wasserstein_sorted(cur, ref - center), prof)
     elif resolved == "ks":
         stat = st.ks_pvalue_sorted(cur, ref)
     elif resolved == "psi":

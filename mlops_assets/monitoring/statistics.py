@@ -106,15 +106,20 @@ def compute_drift(
     workers = max(1, min(max_workers or _cpu_count(), len(names)))
     by_name: dict[str, ColumnDrift] = {}
     with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(1) as counter:
-        # The counting query runs alongside the numeric columns (in the engine's threads).
-        counting = counter.submit(_count_in_the_scan, current, profile, counted, config)
+        # The counting queries run alongside the numeric columns (in the engine's threads).
+        counting = (
+            counter.submit(_count_in_the_scan, current, profile, counted, config)
+            if counted
+            else None
+        )
         for frame in _frames(current, columns_left, batch_columns):
             jobs = [
                 pool.submit(column_drift, frame.get_column(c), profile.columns[c], config)
                 for c in frame.columns
             ]
             by_name.update((c, job.result()) for c, job in zip(frame.columns, jobs, strict=True))
-        by_name.update(counting.result())
+        if counting is not None:
+            by_name.update(counting.result())
     results = [uncounted_window(by_name[c], profile) for c in names]
     n_drifted = sum(c.drifted for c in results)
     share = n_drifted / len(results) if results else 0.0
@@ -152,7 +157,7 @@ def _count_in_the_scan(
 ) -> dict[str, ColumnDrift]:
     """Drift of the columns :func:`_counted_in_the_scan` chose, from counting queries run
     together on the streaming engine (~0.1 GB however long the columns)."""
-    if not counted or not isinstance(current, pl.LazyFrame):
+    if not isinstance(current, pl.LazyFrame):
         return {}
     queries = [current.group_by(c).len(name=COUNT_COLUMN) for c in counted]
     results: dict[str, ColumnDrift] = {}
