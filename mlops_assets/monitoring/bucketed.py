@@ -146,6 +146,14 @@ def _centred_keys(
     return centred[keep], key[keep]
 
 
+def _counted_before(through: NDArray[np.int64], at: NDArray[np.intp]) -> NDArray[np.int64]:
+    """Current values in the buckets before each of ``at`` (``through``: cumulative counts)."""
+    before = np.zeros(at.size, dtype=np.int64)
+    inside = at > 0
+    before[inside] = through[at[inside] - 1]
+    return before
+
+
 def wasserstein_bucketed(
     current: Floats | Sequence[Floats],
     ref: Floats,
@@ -206,17 +214,28 @@ def wasserstein_bucketed(
     e = np.empty(n_explicit, dtype=np.float64)
     e[is_ref] = ref
     e[~is_ref] = explicit_cur
-    # Blob of a clean bucket: the slot between explicit values it falls in (slot s lies between
-    # e[s-1] and e[s]; slot 0 before e[0], slot `n_explicit` after e[-1]): the number of
-    # explicit values in the buckets up to it.
-    slot = np.add(counts, ref_count)
-    slot[~dirty] = 0
-    np.cumsum(slot, out=slot)
-    clean = np.greater(counts, 0)
-    clean[dirty] = False
-    at = slot[clean]
-    blob_n = np.bincount(at, weights=counts[clean], minlength=n_explicit + 1).astype(np.int64)
-    blob_s = np.bincount(at, weights=sums[clean], minlength=n_explicit + 1)
+    # The clean buckets between two dirty ones form one blob, in the slot between explicit
+    # values it falls in (slot s lies between e[s-1] and e[s]; slot 0 before e[0], slot
+    # `n_explicit` after e[-1]): the number of explicit values in the dirty buckets before it.
+    # Run j lies in buckets [starts[j], ends[j]): before the first dirty bucket, between two,
+    # and after the last.
+    at_dirty = np.flatnonzero(dirty)
+    starts = np.concatenate(([0], at_dirty + 1))
+    ends = np.append(at_dirty, k)
+    run_slot = np.concatenate(([0], np.cumsum(counts[at_dirty] + ref_count[at_dirty])))
+    run_n = _counted_before(through, ends) - _counted_before(through, starts)
+    # One summing pass over the buckets: even entries are the runs, odd ones the dirty buckets
+    # (reduceat gives the single entry at an empty run's start: zeroed below).
+    bounds = np.empty(2 * at_dirty.size + 1, dtype=np.intp)
+    bounds[0::2], bounds[1::2] = starts, at_dirty
+    if bounds[-1] == k:
+        bounds = bounds[:-1]
+    run_s = np.zeros(run_n.size, dtype=np.float64)
+    run_s[: (bounds.size + 1) // 2] = np.add.reduceat(sums, bounds)[0::2]
+    run_s[run_n == 0] = 0.0
+    blob_n = np.zeros(n_explicit + 1, dtype=np.int64)
+    blob_s = np.zeros(n_explicit + 1, dtype=np.float64)
+    blob_n[run_slot], blob_s[run_slot] = run_n, run_s
     r_le = np.cumsum(is_ref)  # reference values <= e[i]
     c_le = np.cumsum(~is_ref) + np.cumsum(blob_n[:n_explicit])  # current values <= e[i]
     # Before e[0] F_ref = 0 <= F_cur; after e[-1] F_ref = 1 >= F_cur.
