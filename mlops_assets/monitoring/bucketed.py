@@ -7,13 +7,15 @@ drift cost. Two exact routes avoid the full sort:
   ``bincount`` per chunk). Its Wasserstein distance follows from the distinct values
   (:func:`wasserstein_atoms`); for the other statistics :func:`counting_sorted` expands the
   counts into the same sorted array a sort gives, so they give the same value to the bit.
-- :func:`wasserstein_bucketed`: the first Wasserstein distance from per-bucket counts and sums.
-  The current values are spread over a fine uniform grid of buckets (a monotone key: a larger
-  value never lands in a smaller bucket). Only the buckets that hold a reference value, and the
-  one bucket per reference level where the current CDF crosses it, are sorted; between those
-  explicit values every other bucket is a *blob* whose current CDF stays on one side of the
-  reference CDF, so its part of the integral of |F_ref - F_cur| follows from its count and sum
-  (summation by parts). A column of 10M normal values sorts ~5% of its values.
+- :func:`wasserstein_bucketed`: the first Wasserstein distance from per-bucket counts and one
+  signed sum. The current values are spread over a fine uniform grid of buckets (a monotone
+  key: a larger value never lands in a smaller bucket) and counted. Only the buckets that hold
+  a reference value, and the one bucket per reference level where the current CDF crosses it,
+  are sorted; between those explicit values the other buckets form *blobs* whose current CDF
+  stays on one side of the reference CDF, so their part of the integral of |F_ref - F_cur|
+  follows from their counts and the sum of their values, each taken with the sign of its side
+  (summation by parts). A column of 10M normal values sorts ~5% of its values; its other
+  values are read three times: to key, to count, and to sum with a one-byte sign per bucket.
 
 Both return ``None`` when they do not apply (a wide integer range; a reference crowded into few
 buckets, such as heavy tails or many ties), and the caller sorts as before.
@@ -36,7 +38,7 @@ COUNTING_MAX_SPAN = 1 << 24
 BUCKETED_MIN_ROWS = 200_000
 """Below this many current values a plain sort is as fast: the bucketed route is not tried."""
 MAX_BUCKETS = 1 << 21
-"""Most grid buckets (two 16 MiB arrays): ~5 current values per bucket at 10M rows."""
+"""Most grid buckets (a 16 MiB count array): ~5 current values per bucket at 10M rows."""
 VALUES_PER_BUCKET = 5
 """Current values per bucket the grid is sized for (at least)."""
 BUCKETS_PER_REFERENCE_VALUE = 32
@@ -195,7 +197,6 @@ def wasserstein_bucketed(
     if n == 0:
         return None
     counts = np.bincount(key, minlength=k)
-    sums = np.bincount(key, weights=cur, minlength=k)
     # The bucket where the current CDF reaches each reference level r/m (0 < r < m): the
     # first bucket whose cumulative count * m is >= r * n. Sorting it splits the level's
     # stretch into a part below and a part above (or exactly at) the level.
@@ -204,8 +205,31 @@ def wasserstein_bucketed(
     levels = (np.arange(1, m, dtype=np.int64) * n + (m - 1)) // m
     cross = np.searchsorted(through, levels, side="left")
     dirty[cross[cross < k]] = True
-    explicit = dirty.take(key, out=_scratch("explicit", n, np.bool_))
+    # The clean buckets between two dirty ones form a run: one blob of current values
+    # between two consecutive explicit values. Run j covers buckets [starts[j], ends[j]):
+    # before the first dirty bucket, between two, and after the last.
+    at_dirty = np.flatnonzero(dirty)
+    starts = np.concatenate(([0], at_dirty + 1))
+    ends = np.append(at_dirty, k)
+    c0 = _counted_before(through, starts)  # current values before each run
+    run_n = _counted_before(through, ends) - c0
+    r0 = _counted_before(np.cumsum(ref_count), starts)  # reference values before each run
+    above = c0 * m >= r0 * n  # F_cur >= F_ref across the run
+    below = (c0 + run_n) * m <= r0 * n  # F_cur <= F_ref across the run
+    if not bool(np.all(above | below | (run_n == 0))):
+        return None  # cannot happen with a monotone key; never give a wrong value
+    # Each value's part: 0 for the explicit ones (dirty buckets), else the sign of its run's
+    # |F_ref - F_cur| (a table of one byte per bucket, looked up once per value).
+    codes = np.zeros(2 * at_dirty.size + 1, dtype=np.int8)
+    codes[0::2] = np.where(above, 1, -1)
+    lengths = np.ones(codes.size, dtype=np.intp)
+    lengths[0::2] = ends - starts
+    code = np.repeat(codes, lengths).take(key, out=_scratch("code", n, np.int8))
+    explicit = np.equal(code, 0, out=_scratch("explicit", n, np.bool_))
     explicit_cur = np.sort(np.compress(explicit, cur))
+    # The sum of sign * value over the blobs' values (pairwise summation; not a BLAS dot,
+    # whose threads would compete with the other columns' workers).
+    signed_sum = float(np.multiply(code, cur, out=_scratch("signed", n, np.float64)).sum())
     # Merge the reference into the explicit current values (current first on ties: the
     # order of equal values does not change the integral).
     n_explicit = explicit_cur.size + m
@@ -214,44 +238,30 @@ def wasserstein_bucketed(
     e = np.empty(n_explicit, dtype=np.float64)
     e[is_ref] = ref
     e[~is_ref] = explicit_cur
-    # The clean buckets between two dirty ones form one blob, in the slot between explicit
-    # values it falls in (slot s lies between e[s-1] and e[s]; slot 0 before e[0], slot
-    # `n_explicit` after e[-1]): the number of explicit values in the dirty buckets before it.
-    # Run j lies in buckets [starts[j], ends[j]): before the first dirty bucket, between two,
-    # and after the last.
-    at_dirty = np.flatnonzero(dirty)
-    starts = np.concatenate(([0], at_dirty + 1))
-    ends = np.append(at_dirty, k)
-    run_slot = np.concatenate(([0], np.cumsum(counts[at_dirty] + ref_count[at_dirty])))
-    run_n = _counted_before(through, ends) - _counted_before(through, starts)
-    # One summing pass over the buckets: even entries are the runs, odd ones the dirty buckets
-    # (reduceat gives the single entry at an empty run's start: zeroed below).
-    bounds = np.empty(2 * at_dirty.size + 1, dtype=np.intp)
-    bounds[0::2], bounds[1::2] = starts, at_dirty
-    if bounds[-1] == k:
-        bounds = bounds[:-1]
-    run_s = np.zeros(run_n.size, dtype=np.float64)
-    run_s[: (bounds.size + 1) // 2] = np.add.reduceat(sums, bounds)[0::2]
-    run_s[run_n == 0] = 0.0
+    # A run's blob lies in the slot between two explicit values (slot s between e[s-1] and
+    # e[s]; slot 0 before e[0], slot `n_explicit` after e[-1]): the explicit values in the
+    # dirty buckets before it.
+    slot = np.concatenate(([0], np.cumsum(counts[at_dirty] + ref_count[at_dirty])))
     blob_n = np.zeros(n_explicit + 1, dtype=np.int64)
-    blob_s = np.zeros(n_explicit + 1, dtype=np.float64)
-    blob_n[run_slot], blob_s[run_slot] = run_n, run_s
-    r_le = np.cumsum(is_ref)  # reference values <= e[i]
-    c_le = np.cumsum(~is_ref) + np.cumsum(blob_n[:n_explicit])  # current values <= e[i]
-    # Before e[0] F_ref = 0 <= F_cur; after e[-1] F_ref = 1 >= F_cur.
-    total = (blob_n[0] * float(e[0]) - blob_s[0]) / n
-    total += (blob_s[n_explicit] - blob_n[n_explicit] * float(e[-1])) / n
+    blob_n[slot] = run_n
+    # Gaps without a blob: F_cur and F_ref are constant across them.
+    r_le = np.cumsum(is_ref[:-1])  # reference values <= e[i]
+    c_le = np.cumsum(~is_ref[:-1]) + np.cumsum(blob_n[: n_explicit - 1])  # current values
     gap = np.diff(e)
-    r, c0 = r_le[:-1], c_le[:-1]
-    bn, bs = blob_n[1:n_explicit], blob_s[1:n_explicit]
-    above = c0 * m >= r * n  # F_cur >= F_ref on the whole gap
-    below = (c0 + bn) * m <= r * n  # F_cur <= F_ref on the whole gap
-    if not bool(np.all(above | below | (bn == 0))):
-        return None  # cannot happen with a monotone key; never give a wrong value
-    p = r / m
-    # With a blob of bn values summing to bs inside (e_i, e_i+1):
-    #   integral of F_cur over the gap = (c0 * gap + bn * e_i+1 - bs) / n
-    with_blob = np.where(above, 1.0, -1.0) * ((c0 * gap + (bn * e[1:] - bs)) / n - p * gap)
-    plain = np.abs(p - c0 / n) * gap
-    total += float(np.sum(np.where(bn > 0, with_blob, plain)))
+    plain = np.abs(r_le / m - c_le / n) * gap
+    total = float(np.sum(plain[blob_n[1:n_explicit] == 0]))
+    # A blob of bn values summing to bs after c0 current and r0 reference values, in a gap
+    # (e_s-1, e_s): the integral of F_cur across it is (c0 * gap + bn * e_s - bs) / n, and
+    # |F_ref - F_cur| = sign * (F_cur - F_ref). Before e[0] F_ref = 0 <= F_cur, and after
+    # e[-1] F_ref = 1 >= F_cur: the gap is then 0 and e_s the outer explicit value.
+    # The -sign * bs / n terms of all blobs are the one signed sum of the lookup above.
+    full = run_n > 0
+    at = slot[full]
+    span = np.zeros(at.size, dtype=np.float64)
+    inner = (at > 0) & (at < n_explicit)
+    span[inner] = gap[at[inner] - 1]
+    edge = e[np.minimum(at, n_explicit - 1)]
+    sign = np.where(above[full], 1.0, -1.0)
+    part = (c0[full] * span + run_n[full] * edge) / n - r0[full] / m * span
+    total += float(np.sum(sign * part)) - signed_sum / n
     return float(total)
