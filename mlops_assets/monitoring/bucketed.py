@@ -228,8 +228,9 @@ def wasserstein_bucketed(
     explicit = np.equal(code, 0, out=_scratch("explicit", n, np.bool_))
     explicit_cur = np.sort(np.compress(explicit, cur))
     # The sum of sign * value over the blobs' values (pairwise summation; not a BLAS dot,
-    # whose threads would compete with the other columns' workers).
-    signed_sum = float(np.multiply(code, cur, out=_scratch("signed", n, np.float64)).sum())
+    # whose threads would compete with the other columns' workers). ``cur`` is our own
+    # centred copy and is not read again: the products overwrite it.
+    signed_sum = float(np.multiply(code, cur, out=cur).sum())
     # Merge the reference into the explicit current values (current first on ties: the
     # order of equal values does not change the integral).
     n_explicit = explicit_cur.size + m
