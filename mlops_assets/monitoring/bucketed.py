@@ -14,8 +14,9 @@ drift cost. Two exact routes avoid the full sort:
   are sorted; between those explicit values the other buckets form *blobs* whose current CDF
   stays on one side of the reference CDF, so their part of the integral of |F_ref - F_cur|
   follows from their counts and the sum of their values, each taken with the sign of its side
-  (summation by parts). A column of 10M normal values sorts ~5% of its values; its other
-  values are read three times: to key, to count, and to sum with a one-byte sign per bucket.
+  (summation by parts). A column of 10M normal values sorts ~5% of its values; for the others
+  the bucket of each value is computed once and read twice: to count the buckets, then to look
+  up the bucket's one-byte sign for the signed sum.
 
 Both return ``None`` when they do not apply (a wide integer range; a reference crowded into few
 buckets, such as heavy tails or many ties), and the caller sorts as before.
