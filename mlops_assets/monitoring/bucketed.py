@@ -214,15 +214,17 @@ def wasserstein_bucketed(
     ends = np.append(at_dirty, k)
     c0 = _counted_before(through, starts)  # current values before each run
     run_n = _counted_before(through, ends) - c0
-    r0 = _counted_before(np.cumsum(ref_count), starts)  # reference values before each run
+    ref_dirty = ref_count[at_dirty]  # every reference value lies in a dirty bucket
+    r0 = np.concatenate(([0], np.cumsum(ref_dirty)))  # reference values before each run
     above = c0 * m >= r0 * n  # F_cur >= F_ref across the run
     below = (c0 + run_n) * m <= r0 * n  # F_cur <= F_ref across the run
     if not bool(np.all(above | below | (run_n == 0))):
         return None  # cannot happen with a monotone key; never give a wrong value
-    # Each value's part: 0 for the explicit ones (dirty buckets), else the sign of its run's
-    # |F_ref - F_cur| (a table of one byte per bucket, looked up once per value).
+    run_sign = np.where(above, 1, -1).astype(np.int8)  # |F_ref - F_cur| = sign * (F_cur - F_ref)
+    # Each value's part: 0 for the explicit ones (dirty buckets), else its run's sign (a table
+    # of one byte per bucket, looked up once per value).
     codes = np.zeros(2 * at_dirty.size + 1, dtype=np.int8)
-    codes[0::2] = np.where(above, 1, -1)
+    codes[0::2] = run_sign
     lengths = np.ones(codes.size, dtype=np.intp)
     lengths[0::2] = ends - starts
     code = np.repeat(codes, lengths).take(key, out=_scratch("code", n, np.int8))
@@ -243,7 +245,7 @@ def wasserstein_bucketed(
     # A run's blob lies in the slot between two explicit values (slot s between e[s-1] and
     # e[s]; slot 0 before e[0], slot `n_explicit` after e[-1]): the explicit values in the
     # dirty buckets before it.
-    slot = np.concatenate(([0], np.cumsum(counts[at_dirty] + ref_count[at_dirty])))
+    slot = np.concatenate(([0], np.cumsum(counts[at_dirty] + ref_dirty)))
     blob_n = np.zeros(n_explicit + 1, dtype=np.int64)
     blob_n[slot] = run_n
     # Gaps without a blob: F_cur and F_ref are constant across them.
@@ -263,7 +265,6 @@ def wasserstein_bucketed(
     inner = (at > 0) & (at < n_explicit)
     span[inner] = gap[at[inner] - 1]
     edge = e[np.minimum(at, n_explicit - 1)]
-    sign = np.where(above[full], 1.0, -1.0)
     part = (c0[full] * span + run_n[full] * edge) / n - r0[full] / m * span
-    total += float(np.sum(sign * part)) - signed_sum / n
+    total += float(np.sum(run_sign[full] * part)) - signed_sum / n
     return float(total)
