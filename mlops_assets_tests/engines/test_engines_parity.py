@@ -119,6 +119,32 @@ def test_compute_features_gives_the_same_rows(
     assert_same_rows(expected, collect_polars(got))
 
 
+def test_compute_features_gives_the_same_rows_for_rows_sharing_a_millisecond(
+    engines_spark: Spark, silver: dict[str, pl.DataFrame], engines_churn: UseCaseConfig
+) -> None:
+    # Copies of rows moved a few microseconds: rows of one customer in one millisecond (read
+    # after every row of their instant), and copies a whole window later (rows leaving exactly
+    # at another row's instant); bounded and unbounded.
+    table = engines_churn.feature_tables[0]
+    source = silver["customers"]
+    ts = table.timestamp
+    crowded = pl.concat(
+        [
+            source,
+            source.gather_every(5).with_columns(pl.col(ts) + timedelta(microseconds=300)),
+            source.gather_every(7).with_columns(pl.col(ts) + timedelta(days=7)),
+        ]
+    )
+    first = source[ts].min()
+    assert isinstance(first, datetime)
+    for start, end in [(first + timedelta(days=3), first + timedelta(days=9)), (None, None)]:
+        expected = collect_polars(compute_features(lazy(crowded), table, start=start, end=end))
+        got = compute_features(_spark_lazy(engines_spark, crowded), table, start=start, end=end)
+        assert expected.height > 20
+        assert expected["observations_7d"].max() > 1  # type: ignore[operator]
+        assert_same_rows(expected, collect_polars(got))
+
+
 @pytest.mark.parametrize(("label_ts", "max_age"), [("event_ts", None), ("label_ts", 1)])
 def test_point_in_time_join_gives_the_same_rows(
     engines_spark: Spark,

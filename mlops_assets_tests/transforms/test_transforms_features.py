@@ -290,3 +290,115 @@ def test_a_count_window_over_a_string_column(history: pl.DataFrame) -> None:
     got = compute_features(nw.from_native(labelled).lazy(), table).collect().to_native()
     assert got["tags_2d"].to_list() == got["charges_count_2d"].to_list()
     assert got["tags_2d"].max() > 1
+
+
+def _ms_floor(value: datetime) -> datetime:
+    return value.replace(microsecond=value.microsecond - value.microsecond % 1000)
+
+
+@pytest.fixture(scope="module")
+def crowded() -> pl.DataFrame:
+    """Rows on a half-day grid, so rows leave a window exactly at other rows' instants, and
+    pairs of rows of one customer within one millisecond (different microseconds)."""
+    rng = np.random.default_rng(11)
+    n = 160
+    slots = rng.integers(0, 24, n)  # half days over 12 days: many exact 2- and 3-day gaps
+    micros = rng.choice([0, 0, 0, 150, 700, 999], n)  # several rows share a millisecond
+    charges: list[float | None] = [float(v) for v in rng.uniform(20, 100, n).round(2)]
+    charges[3] = None
+    frame = pl.DataFrame(
+        {
+            "customer_id": [f"C{int(i)}" for i in rng.integers(0, 3, n)],
+            "event_ts": [
+                T0 + timedelta(hours=12 * int(s), microseconds=int(u))
+                for s, u in zip(slots, micros, strict=True)
+            ],
+            "tenure": rng.integers(0, 30, n),
+            "total_charges": [float(i) for i in range(n)],
+            "monthly_charges": charges,
+        }
+    )
+    return frame.unique(subset=["customer_id", "event_ts"], keep="first", maintain_order=True)
+
+
+def _ms_reference(history: pl.DataFrame, row: dict[str, Any]) -> dict[str, Any]:
+    """The window features of one row, by brute force on millisecond-floored times."""
+    t = _ms_floor(row["event_ts"])
+    out: dict[str, Any] = {}
+    for agg, days in WINDOWS:
+        values = [
+            r["monthly_charges"]
+            for r in history.iter_rows(named=True)
+            if r["customer_id"] == row["customer_id"]
+            and t - timedelta(days=days) < _ms_floor(r["event_ts"]) <= t
+            and r["monthly_charges"] is not None
+        ]
+        name = f"charges_{agg}_{days}d"
+        if agg == "count":
+            out[name] = len(values)
+        elif not values:
+            out[name] = None
+        else:
+            out[name] = {
+                "mean": sum(values) / len(values),
+                "sum": sum(values),
+                "min": min(values),
+                "max": max(values),
+            }[agg]
+    return out
+
+
+@pytest.mark.parametrize("bounded", [True, False])
+def test_rows_sharing_a_millisecond_and_rows_leaving_at_an_instant(
+    crowded: pl.DataFrame, bounded: bool
+) -> None:
+    # Windows are measured on millisecond-floored times: a row sees every row of its entity in
+    # its own millisecond (anchor events), and a row exactly a window earlier has left.
+    start, end = (T0 + timedelta(days=5), T0 + timedelta(days=9)) if bounded else (None, None)
+    got = (
+        compute_features(nw.from_native(crowded).lazy(), TABLE, start=start, end=end)
+        .collect()
+        .to_native()
+    )
+    expected_rows = [
+        r
+        for r in crowded.iter_rows(named=True)
+        if start is None or end is None or start <= r["event_ts"] < end
+    ]
+    shared = pl.DataFrame(expected_rows).select(
+        pl.col("event_ts").dt.truncate("1ms").is_duplicated().over("customer_id").sum()
+    )
+    assert shared.item() >= 4  # the anchor events are exercised
+    assert got.height == len(expected_rows) > 25
+    by_key = {(r["customer_id"], r["event_ts"]): r for r in got.iter_rows(named=True)}
+    for row in expected_rows:
+        feature_row = by_key[(row["customer_id"], row["event_ts"])]
+        assert feature_row["tenure"] == row["tenure"]
+        for name, value in _ms_reference(crowded, row).items():
+            if value is None:
+                assert feature_row[name] is None, name
+            else:
+                assert feature_row[name] == pytest.approx(value, rel=1e-12), (name, row)
+
+
+def test_rows_without_a_timestamp_keep_their_features_and_get_no_window(
+    history: pl.DataFrame,
+) -> None:
+    # One row of each of two customers loses its time: no window can contain it.
+    timeless = (
+        history.unique(subset="customer_id", keep="first", maintain_order=True)
+        .head(2)
+        .with_columns(pl.lit(None, pl.Datetime("us", "UTC")).alias("event_ts"))
+    )
+    assert timeless.height == 2
+    got = compute_features(nw.from_native(pl.concat([history, timeless])).lazy(), TABLE)
+    rows = got.collect().to_native()
+    assert rows.height == history.height + 2
+    missing = rows.filter(pl.col("event_ts").is_null()).sort("customer_id")
+    assert missing["customer_id"].to_list() == sorted(timeless["customer_id"].to_list())
+    assert missing["tenure"].to_list() == timeless.sort("customer_id")["tenure"].to_list()
+    windows = [f"charges_{agg}_{days}d" for agg, days in WINDOWS]
+    assert missing.select(pl.all_horizontal(pl.col(windows).is_null())).to_series().all()
+    timed = rows.filter(pl.col("event_ts").is_not_null()).sort("customer_id", "event_ts")
+    alone = compute_features(nw.from_native(history).lazy(), TABLE).collect().to_native()
+    assert timed.equals(alone.sort("customer_id", "event_ts"))  # the others are unchanged
