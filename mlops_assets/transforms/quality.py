@@ -184,7 +184,7 @@ def refine(bronze: nw.LazyFrame[Any], dataset: DatasetConfig) -> SilverSplit:
     row_checks = _row_checks(dataset)
     names = [CAST_ERROR_RULE] if schema_check else []
     flag_columns = {n: f"_flag_{i}" for i, n in enumerate(names + [n for n, _, _ in row_checks])}
-    typed_rows = bronze.select(
+    typed_rows = typed.prepare(bronze).select(
         *typed.values,
         *[nw.col(c) for c in meta],
         *([schema_check[0].alias(flag_columns[CAST_ERROR_RULE])] if schema_check else []),
@@ -269,7 +269,7 @@ def _quarantine(
     raw_cols = [c for c in schema.names() if c not in meta and c != MISSING_FIELDS]
     raw_alias = {c: f"_raw_{i}" for i, c in enumerate(raw_cols)}
     schema_check = _schema_check(schema, typed)
-    rows = bronze.join(rejected, on=ROW_ID, how="inner").select(
+    rows = typed.prepare(bronze.join(rejected, on=ROW_ID, how="inner")).select(
         *[nw.col(c).alias(raw_alias[c]) for c in raw_cols],
         *[nw.col(c) for c in meta],
         *typed.values,

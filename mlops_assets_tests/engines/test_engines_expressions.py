@@ -59,7 +59,7 @@ VALUES: dict[str, list[str | None]] = {
         "\u0663",
         "\uff11\uff12",
         "",
-        "  ",
+        "-9223372036854775808",
         None,
         "-0",
     ],
@@ -116,11 +116,11 @@ VALUES: dict[str, list[str | None]] = {
 }
 
 
-def _typed(frame: nw.LazyFrame[Any]) -> pl.DataFrame:
+def _typed(frame: nw.LazyFrame[Any], *, polars: bool = False) -> pl.DataFrame:
     """Every value typed, with its did-not-parse flag and reason, per bronze row."""
-    typed = typed_columns(frame.collect_schema(), EDGE.columns)
+    typed = typed_columns(frame.collect_schema(), EDGE.columns, polars=polars)
     return collect_polars(
-        frame.select(
+        typed.prepare(frame).select(
             "_row_number",
             *typed.values,
             *[flag.alias(f"{name}_failed") for name, flag, _ in typed.failures],
@@ -136,7 +136,9 @@ def test_edge_values_cast_identically(engines_spark: Spark) -> None:
     assert expected["n"][7] == 12  # Unicode spaces are stripped on both engines
     assert expected["n_failed"][8]  # another script's digit is rejected, not a failed batch
     assert expected["ts"].is_not_null().sum() == 9  # Z, +00:00, +0000, 0 to 9 fraction digits
+    assert expected["n"][11] == -9223372036854775808  # Int64's smallest fits
     assert_same_rows(expected, _typed(nw.from_native(to_spark(batch, engines_spark[1]))))
+    assert_same_rows(expected, _typed(lazy(batch), polars=True))  # Polars' own parsing
 
 
 def test_edge_values_refine_identically(engines_spark: Spark) -> None:

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import narwhals as nw
+import numpy as np
 import polars as pl
 import pytest
 
@@ -20,11 +21,15 @@ INVALID = object()  # the value must be flagged (and quarantined), not silently 
 def _cast(
     dtype: DType, raw: Sequence[str | None], *, polars: bool = False
 ) -> tuple[list[Any], list[bool], list[str | None]]:
-    frame = nw.from_native(pl.DataFrame({"v": raw}, schema={"v": pl.String}))
+    frame = nw.from_native(pl.DataFrame({"v": raw}, schema={"v": pl.String})).lazy()
     spec = [ColumnSpec(name="v", dtype=dtype)]
     typed = typed_columns(frame.collect_schema(), spec, polars=polars)
     ((_, failed, reason),) = typed.failures
-    out = frame.select(typed.values[0], failed.alias("failed"), reason.alias("reason"))
+    out = (
+        typed.prepare(frame)
+        .select(typed.values[0], failed.alias("failed"), reason.alias("reason"))
+        .collect()
+    )
     return out["v"].to_list(), out["failed"].to_list(), out["reason"].to_list()
 
 
@@ -39,6 +44,9 @@ CASES: list[tuple[DType, str | None, Any]] = [
     ("int64", "007", 7),
     ("int64", "9223372036854775807", 9_223_372_036_854_775_807),
     ("int64", "9223372036854775808", INVALID),
+    ("int64", "-9223372036854775808", -9_223_372_036_854_775_808),  # Int64's smallest
+    ("int64", "-0009223372036854775808", -9_223_372_036_854_775_808),
+    ("int64", "-9223372036854775809", INVALID),
     ("int64", "123456789012345678901234", INVALID),
     ("int64", "1.0", INVALID),
     ("int64", "1e3", INVALID),
@@ -104,6 +112,33 @@ def test_cast(dtype: DType, raw: str, expected: Any, polars: bool) -> None:
     else:
         assert failed == [False]
         assert values == [expected]
+
+
+NUMBER_TEXTS = [
+    *["0", "+5", "-5", "007", "-0", "+-5", "5.", "5.0", ".5", "+.5", "-.5", "1e5", "1E+05"],
+    *["1e-3", "1e", "e5", "inf", "-inf", "+inf", "Infinity", "INF", "nan", "NaN", "-nan"],
+    *["1e400", "-1e400", "1e-400", "1_000", "1,5", "0x1F", "0b1", "\u0661\u0662", "\u22125"],
+    *["", "  ", "+", "-", ".", "1.2.3", "9223372036854775807", "9223372036854775808"],
+    *["-9223372036854775808", "-9223372036854775809", "00000000000000000000000000001"],
+    *["+00000000000000000009223372036854775807", " 42 ", "\u00a042\u3000", "4 2", "1d5", "5f"],
+    *["0.1e1", "00.5", "5e0", ".e5", "5.e3", "1.5E3", "--5", "5-", "1e5.5", "1.5e+3", None],
+]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "float64"])
+def test_polars_parses_numbers_as_the_portable_patterns(dtype: DType) -> None:
+    """Polars parses integers and decimals itself (a non-strict cast): every text gets the
+    value and the flag the portable pattern test and strict cast give, on tricky texts and on
+    20,000 random ones built from digits, signs, points, exponents and letters."""
+    rng = np.random.default_rng(7)
+    alphabet = np.array(list("0123456789+-.eEinfaINFx _"))
+    weights = np.array([6.0] * 10 + [1.0] * 15)
+    lengths = rng.integers(0, 24, 20_000)
+    randoms = ["".join(rng.choice(alphabet, n, p=weights / weights.sum())) for n in lengths]
+    for batch in (NUMBER_TEXTS, randoms):
+        assert _cast(dtype, batch, polars=True) == _cast(dtype, batch)
+    values, failed, _ = _cast(dtype, randoms, polars=True)
+    assert sum(v is not None for v in values) > 1_000 and sum(failed) > 1_000  # both kinds
 
 
 def test_polars_datetime_format_parses_a_mixed_batch_as_the_portable_path() -> None:
