@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from mlops_assets.config.ml import GateConfig
 
 T = TypeVar("T")
-PROMOTION_POOL = "mlops_promotion"
 TAG_PROMOTED_FROM = "mlops.promoted_from"
 TAG_PROMOTED_BY = "mlops.promoted_by"
 TAG_PROMOTION_REASON = "mlops.promotion_reason"

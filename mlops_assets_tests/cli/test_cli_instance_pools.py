@@ -10,7 +10,7 @@ from pathlib import Path
 import dagster as dg
 
 from mlops_assets.cli.instance import DAGSTER_YAML, POOL_DEFAULT_LIMIT, ensure_dagster_home
-from mlops_assets.databricks.registry_uc import PROMOTION_POOL
+from mlops_assets.ml.pools import PROMOTION_POOL
 
 
 def test_the_instance_reports_a_limit_of_one_for_unconfigured_pools(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ import dagster as dg
 
 from mlops_assets.assets.factory import build_use_case_assets
 from mlops_assets.config.project import load_project
-from mlops_assets.databricks.registry_uc import PROMOTION_POOL
+from mlops_assets.ml.pools import PROMOTION_POOL
 from mlops_assets.storage.tables import UseCaseTables
 from mlops_assets_tests.conftest import CONFIGS_DIR
 

@@ -21,10 +21,10 @@ from mlops_assets.assets.ml.promotion_run_config import PromotionRunConfig
 from mlops_assets.assets.ml.run_config import EvaluationRunConfigBase, evaluation_run_config
 from mlops_assets.assets.run_config import run_config_metadata
 from mlops_assets.config.use_case import UseCaseConfig
-from mlops_assets.databricks.registry_uc import PROMOTION_POOL
 from mlops_assets.engines.frames import LazyFrame
 from mlops_assets.ml.decisions import ChampionState, EvaluationReport
 from mlops_assets.ml.model_store import ModelVersionInfo
+from mlops_assets.ml.pools import PROMOTION_POOL
 from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.mlflow import MlflowResource
 
