@@ -1,5 +1,6 @@
 """Feature tables and the point-in-time join, against brute-force Python computations."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,13 +72,24 @@ def _reference(history: pl.DataFrame, row: dict[str, Any]) -> dict[str, Any]:
         "charge_per_month": total / (tenure + 1),
         "is_long": tenure >= 12,
     }
+    return out | _window_reference(history, row)
+
+
+def _window_reference(
+    history: pl.DataFrame,
+    row: dict[str, Any],
+    at: Callable[[datetime], datetime] = lambda t: t,
+) -> dict[str, Any]:
+    """The window features of one row by brute force, on times as ``at`` measures them."""
+    t = at(row["event_ts"])
     mine = [r for r in history.iter_rows(named=True) if r["customer_id"] == row["customer_id"]]
+    out: dict[str, Any] = {}
     for agg, days in WINDOWS:
-        lo = row["event_ts"] - timedelta(days=days)
         values = [
             r["monthly_charges"]
             for r in mine
-            if lo < r["event_ts"] <= row["event_ts"] and r["monthly_charges"] is not None
+            if t - timedelta(days=days) < at(r["event_ts"]) <= t
+            and r["monthly_charges"] is not None
         ]
         name = f"charges_{agg}_{days}d"
         if agg == "count":
@@ -321,33 +333,6 @@ def crowded() -> pl.DataFrame:
     return frame.unique(subset=["customer_id", "event_ts"], keep="first", maintain_order=True)
 
 
-def _ms_reference(history: pl.DataFrame, row: dict[str, Any]) -> dict[str, Any]:
-    """The window features of one row, by brute force on millisecond-floored times."""
-    t = _ms_floor(row["event_ts"])
-    out: dict[str, Any] = {}
-    for agg, days in WINDOWS:
-        values = [
-            r["monthly_charges"]
-            for r in history.iter_rows(named=True)
-            if r["customer_id"] == row["customer_id"]
-            and t - timedelta(days=days) < _ms_floor(r["event_ts"]) <= t
-            and r["monthly_charges"] is not None
-        ]
-        name = f"charges_{agg}_{days}d"
-        if agg == "count":
-            out[name] = len(values)
-        elif not values:
-            out[name] = None
-        else:
-            out[name] = {
-                "mean": sum(values) / len(values),
-                "sum": sum(values),
-                "min": min(values),
-                "max": max(values),
-            }[agg]
-    return out
-
-
 @pytest.mark.parametrize("bounded", [True, False])
 def test_rows_sharing_a_millisecond_and_rows_leaving_at_an_instant(
     crowded: pl.DataFrame, bounded: bool
@@ -374,7 +359,7 @@ def test_rows_sharing_a_millisecond_and_rows_leaving_at_an_instant(
     for row in expected_rows:
         feature_row = by_key[(row["customer_id"], row["event_ts"])]
         assert feature_row["tenure"] == row["tenure"]
-        for name, value in _ms_reference(crowded, row).items():
+        for name, value in _window_reference(crowded, row, _ms_floor).items():
             if value is None:
                 assert feature_row[name] is None, name
             else:
