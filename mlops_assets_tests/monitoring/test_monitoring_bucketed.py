@@ -1,6 +1,7 @@
 """The sort-free kernels against scipy and numpy, and the drift route that uses them."""
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -9,6 +10,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from mlops_assets.config.monitoring import DriftConfig
+from mlops_assets.monitoring import bucketed
 from mlops_assets.monitoring.bucketed import (
     BUCKETED_MIN_ROWS,
     counting_sorted,
@@ -35,36 +37,101 @@ SHAPES: dict[str, tuple[Sampler, Sampler]] = {
 }
 
 
+@pytest.fixture
+def refinements(monkeypatch: pytest.MonkeyPatch) -> list[float | None]:
+    """What every refinement of the dirty buckets returned (the real function, recorded)."""
+    seen: list[float | None] = []
+    real = bucketed._refined
+
+    def recorded(*args: Any) -> float | None:
+        seen.append(real(*args))
+        return seen[-1]
+
+    monkeypatch.setattr(bucketed, "_refined", recorded)
+    return seen
+
+
+@pytest.mark.parametrize("refine", [1, 4, 16])
 @pytest.mark.parametrize("shape", sorted(SHAPES))
 @pytest.mark.parametrize(("n_cur", "n_ref", "buckets"), [(50_000, 2_000, None), (6_000, 500, 64)])
 def test_bucketed_wasserstein_equals_scipy(
-    shape: str, n_cur: int, n_ref: int, buckets: int | None
+    shape: str,
+    n_cur: int,
+    n_ref: int,
+    buckets: int | None,
+    refine: int,
+    refinements: list[float | None],
 ) -> None:
-    """A coarse grid (64 buckets) makes blobs, crossings and explicit buckets all common."""
+    """A coarse grid (64 buckets) makes blobs, crossings and explicit buckets all common; a
+    refinement splits the explicit buckets into finer cells (1: never)."""
     rng = np.random.default_rng(n_cur)
     make_ref, make_cur = SHAPES[shape]
     ref, cur = np.sort(make_ref(rng, n_ref)), make_cur(rng, n_cur)
     center = float(ref[ref.size // 2])
-    ours = wasserstein_bucketed(cur, ref, center=center, buckets=buckets, max_crowding=1.0)
+    ours = wasserstein_bucketed(
+        cur, ref, center=center, buckets=buckets, max_crowding=1.0, refine=refine
+    )
     assert ours is not None
     assert ours == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-11)
+    assert len(refinements) == (refine > 1)
+    assert None not in refinements  # the refined grid served, no fallback to the sort
 
 
+def test_refinement_sorts_a_tenth_of_the_values_and_changes_no_digit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """1M lognormal values: the dirty buckets' values are split over 16 finer cells each, and
+    only those in the finer dirty cells are sorted; the distance is the unrefined one."""
+    rng = np.random.default_rng(11)
+    ref = np.sort(rng.lognormal(0.0, 0.5, 20_000))
+    cur = rng.lognormal(0.02, 0.5, 1_000_000)
+    sorted_sizes: list[int] = []
+    real_sort = np.sort
+
+    def counted_sort(values: NDArray[np.float64]) -> NDArray[np.float64]:
+        sorted_sizes.append(int(values.size))
+        return real_sort(values)
+
+    center = float(np.median(ref))
+    monkeypatch.setattr(np, "sort", counted_sort)
+    plain = wasserstein_bucketed(cur, ref, center=center, refine=1)
+    refined = wasserstein_bucketed(cur, ref, center=center)  # default: refined at this size
+    monkeypatch.undo()
+    assert len(sorted_sizes) == 2
+    assert sorted_sizes[1] * 5 < sorted_sizes[0]
+    expected = stats.wasserstein_distance(ref, cur)
+    assert plain == pytest.approx(expected, rel=1e-11)
+    assert refined == pytest.approx(expected, rel=1e-11)
+    assert refined == pytest.approx(plain, rel=1e-12)
+
+
+def test_refine_must_be_a_power_of_two() -> None:
+    ref = np.sort(np.random.default_rng(1).normal(0, 1, 100))
+    with pytest.raises(ValueError, match="power of two"):
+        wasserstein_bucketed(ref, ref, refine=12)
+
+
+@pytest.mark.parametrize("refine", [1, 16])
 @pytest.mark.parametrize("offset", [0.0, 1_000.0, 1.7e9])
-def test_a_small_distance_survives_the_cancelling_signed_sum(offset: float) -> None:
+def test_a_small_distance_survives_the_cancelling_signed_sum(offset: float, refine: int) -> None:
     """2M current values drawn like the 20k reference values: the blobs' signed sum and their
     counted parts are ~1e5 times the distance, which must still come out to scipy's digits."""
     rng = np.random.default_rng(7)
     ref = np.sort(offset + rng.normal(0, 1, 20_000))
     cur = offset + rng.normal(0, 1, 2_000_000)
-    ours = wasserstein_bucketed(np.array_split(cur, 17), ref, center=float(np.median(ref)))
+    ours = wasserstein_bucketed(
+        np.array_split(cur, 17), ref, center=float(np.median(ref)), refine=refine
+    )
     expected = stats.wasserstein_distance(ref, cur)
     assert expected < 0.02
     assert ours == pytest.approx(expected, rel=1e-10)
 
 
-def test_bucketed_wasserstein_equals_scipy_on_random_small_cases() -> None:
-    """300 random cases: sizes, grids, offsets, scales and ties all drawn at random."""
+def test_bucketed_wasserstein_equals_scipy_on_random_small_cases(
+    refinements: list[float | None],
+) -> None:
+    """300 random cases: sizes, grids, offsets, scales, ties and refinements (none, or 2 to
+    64 finer cells per explicit bucket) all drawn at random."""
     rng = np.random.default_rng(2026)
     for _ in range(300):
         n_cur, n_ref = int(rng.integers(1, 3_000)), int(rng.integers(2, 600))
@@ -83,6 +150,7 @@ def test_bucketed_wasserstein_equals_scipy_on_random_small_cases() -> None:
             center=float(ref[n_ref // 2]),
             buckets=int(rng.integers(1, 2_000)),
             max_crowding=1.0,
+            refine=int(2 ** rng.integers(0, 7)),
         )
         if ref[0] == ref[-1]:
             assert ours is None
@@ -103,6 +171,8 @@ def test_chunks_with_nan_and_infinities_give_the_value_of_the_finite_values() ->
     assert ours == pytest.approx(stats.wasserstein_distance(ref, finite), rel=1e-11)
     assert ours == wasserstein_bucketed(finite, ref, center=0.1, buckets=8_192, max_crowding=1.0)
     assert wasserstein_bucketed([np.array([np.nan])], ref) is None
+    refined = wasserstein_bucketed(chunks, ref, center=0.1, buckets=512, max_crowding=1, refine=8)
+    assert refined == pytest.approx(stats.wasserstein_distance(ref, finite), rel=1e-11)
 
 
 def test_bucketed_wasserstein_leaves_the_current_values_untouched() -> None:
@@ -125,8 +195,10 @@ def test_current_outside_the_reference_range(where: str) -> None:
         "all above the reference": rng.normal(20, 1, 30_000),
         "straddling both ends": rng.normal(0, 6, 30_000),
     }[where]
-    ours = wasserstein_bucketed(cur, ref, buckets=256, max_crowding=1.0)
-    assert ours == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-11)
+    expected = stats.wasserstein_distance(ref, cur)
+    for refine in (1, 8):
+        ours = wasserstein_bucketed(cur, ref, buckets=256, max_crowding=1.0, refine=refine)
+        assert ours == pytest.approx(expected, rel=1e-11)
 
 
 def test_ties_between_current_and_reference_values() -> None:
@@ -134,8 +206,10 @@ def test_ties_between_current_and_reference_values() -> None:
     rng = np.random.default_rng(8)
     ref = np.sort(np.concatenate((rng.normal(0, 1, 2_000), np.repeat([0.25, 1.5], 3))))
     cur = np.concatenate((rng.normal(0, 1, 40_000), rng.choice(ref, 5_000)))
-    ours = wasserstein_bucketed(cur, ref, buckets=4_096, max_crowding=1.0)
-    assert ours == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-11)
+    expected = stats.wasserstein_distance(ref, cur)
+    for refine in (1, 4, 64):
+        ours = wasserstein_bucketed(cur, ref, buckets=4_096, max_crowding=1.0, refine=refine)
+        assert ours == pytest.approx(expected, rel=1e-11)
 
 
 def test_one_current_value_and_identical_samples() -> None:
