@@ -6,10 +6,11 @@
     profile: <= 2x the time to read the file, peak RSS <= 4 GiB.
 
 Why it is fast without giving up exactness: the Wasserstein distance of a large float column
-follows from per-bucket counts on a fine grid and one signed sum (only ~5% of the values, in
-the buckets holding a reference value or a CDF crossing, are sorted), an integer column's from
-its counted distinct values; other statistics (KS, Sturges histograms) from one sort and the
-profile's sorted reference sample in O(n) vectorised steps. Categoricals of a Parquet scan are
+follows from per-bucket counts on a fine grid and one signed sum (the values in the buckets
+holding a reference value or a CDF crossing are split over a finer grid once more, and only
+~1% of the values are sorted), an integer column's from its counted distinct values; other
+statistics (KS, Sturges histograms) from one sort and the profile's sorted reference sample in
+O(n) vectorised steps. Categoricals of a Parquet scan are
 counted by the engine while it reads them; numeric columns run on threads with the next batch of
 columns read in the background.
 """
