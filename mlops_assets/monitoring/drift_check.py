@@ -19,6 +19,7 @@ from mlops_assets.monitoring.profile import ReferenceProfile
 from mlops_assets.monitoring.schema import DriftResult
 from mlops_assets.monitoring.windows import DriftWindow
 from mlops_assets.storage.lakehouse import safe_partition
+from mlops_assets.storage.parquet_files import ParquetFiles
 
 
 class DriftOutcome(BaseModel):
@@ -51,6 +52,7 @@ def check_drift(
     reports_dir: Path,
     seed: int = 0,
     render_report: bool = True,
+    feature_files: ParquetFiles | None = None,
 ) -> DriftOutcome:
     """Drift of a day's features (and predictions) against the champion's reference profiles.
 
@@ -58,8 +60,12 @@ def check_drift(
     from at most ``config.report_sample_size`` rows. A day with too few rows has no verdict and
     no report (an earlier report of that day is removed, so nothing stale is ever linked); a day
     checked with ``render_report=False`` has its verdict and no report either.
+
+    ``feature_files``: the Parquet files that hold exactly ``features``' rows, when the
+    lakehouse can name them; the statistics then read those (their string columns are counted
+    from the files' dictionaries), and the report still samples ``features``.
     """
-    inputs = drift_of(features, reference, config)
+    inputs = drift_of(features if feature_files is None else feature_files, reference, config)
     outputs = None
     if prediction_profile is not None:
         outputs = drift_of(predictions, prediction_profile, config, check_overrides=False)
@@ -81,8 +87,13 @@ def drift_of(
     A Spark frame is reduced to aggregates on the cluster (:func:`~mlops_assets.monitoring.
     spark_drift.compute_drift_spark`: bounded driver rows, each statistic within its stated
     bound of the exact one); any other frame goes to the exact engine
-    (:func:`~mlops_assets.monitoring.statistics.compute_drift`).
+    (:func:`~mlops_assets.monitoring.statistics.compute_drift`), which also reads Parquet
+    files as they are (:class:`~mlops_assets.storage.parquet_files.ParquetFiles`).
     """
+    if isinstance(frame, ParquetFiles):
+        from mlops_assets.monitoring.statistics import compute_drift
+
+        return compute_drift(frame, profile, config, check_overrides=check_overrides)
     selected = profiled(frame, profile)
     if is_spark_frame(lazy(selected).to_native()):
         from mlops_assets.monitoring.spark_drift import compute_drift_spark

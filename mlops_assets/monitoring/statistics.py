@@ -42,10 +42,11 @@ from mlops_assets.monitoring.columns import (
 )
 from mlops_assets.monitoring.profile import CategoricalProfile, ReferenceProfile, build_profile
 from mlops_assets.monitoring.schema import ColumnDrift, DriftResult
+from mlops_assets.storage.parquet_files import ParquetFiles
 
 
 def compute_drift(
-    current: pl.DataFrame | pl.LazyFrame | Any,
+    current: pl.DataFrame | pl.LazyFrame | ParquetFiles | Any,
     profile: ReferenceProfile,
     config: DriftConfig,
     *,
@@ -58,7 +59,11 @@ def compute_drift(
 
     ``current`` may be a LazyFrame (``pl.scan_parquet`` / ``pl.scan_delta``): columns are then
     read ``batch_columns`` at a time, so memory stays bounded. Columns are computed in parallel
-    threads (numpy and polars release the GIL).
+    threads (numpy and polars release the GIL). It may also be the Parquet files that hold the
+    rows (:class:`~mlops_assets.storage.parquet_files.ParquetFiles`): they are scanned the same
+    way, and the categorical columns are counted from the files' dictionary pages
+    (:func:`~mlops_assets.monitoring.parquet_counts.parquet_value_counts`) instead of by the
+    engine's group-by queries.
 
     ``check_overrides`` rejects ``config.per_column`` entries for columns the profile does not
     have (a typo would otherwise be silently ignored); pass False when one config serves
@@ -70,7 +75,10 @@ def compute_drift(
         ConfigError: a per-column method does not apply to the column's type, or (with
             ``check_overrides``) an override names an unknown column.
     """
-    if not isinstance(current, pl.DataFrame | pl.LazyFrame):
+    files = current if isinstance(current, ParquetFiles) else None
+    if files is not None:
+        current = files.scan()
+    elif not isinstance(current, pl.DataFrame | pl.LazyFrame):
         current = _profiled_columns_as_polars(current, profile, columns)
     names = list(columns) if columns is not None else list(profile.columns)
     available = current.collect_schema() if isinstance(current, pl.LazyFrame) else current.schema
@@ -108,7 +116,7 @@ def compute_drift(
     with ThreadPoolExecutor(max_workers=workers) as pool, ThreadPoolExecutor(1) as counter:
         # The counting queries run alongside the numeric columns (in the engine's threads).
         counting = (
-            counter.submit(_count_in_the_scan, current, profile, counted, config)
+            counter.submit(_count_in_the_scan, current, profile, counted, config, files)
             if counted
             else None
         )
@@ -154,14 +162,23 @@ def _count_in_the_scan(
     profile: ReferenceProfile,
     counted: list[str],
     config: DriftConfig,
+    files: ParquetFiles | None = None,
 ) -> dict[str, ColumnDrift]:
     """Drift of the columns :func:`_counted_in_the_scan` chose, from counting queries run
-    together on the streaming engine (~0.1 GB however long the columns)."""
+    together on the streaming engine (~0.1 GB however long the columns), or from the
+    dictionary pages of the Parquet ``files`` that hold the rows."""
     if not isinstance(current, pl.LazyFrame):
         return {}
-    queries = [current.group_by(c).len(name=COUNT_COLUMN) for c in counted]
+    if files is not None:
+        from mlops_assets.monitoring.parquet_counts import parquet_value_counts
+
+        counts = parquet_value_counts(files, counted)
+        raws = [counts[c] for c in counted]
+    else:
+        queries = [current.group_by(c).len(name=COUNT_COLUMN) for c in counted]
+        raws = pl.collect_all(queries, engine="streaming")
     results: dict[str, ColumnDrift] = {}
-    for name, raw in zip(counted, pl.collect_all(queries, engine="streaming"), strict=True):
+    for name, raw in zip(counted, raws, strict=True):
         prof = profile.columns[name]
         assert isinstance(prof, CategoricalProfile)
         results[name] = categorical_counts_drift(raw, prof, config)

@@ -286,6 +286,41 @@ def scan_table(path: Path, partitions: Sequence[str] | None = None) -> pl.LazyFr
     return lf
 
 
+def partition_files(path: Path, partitions: Sequence[str] | None = None) -> list[str] | None:
+    """The data files that hold exactly the rows :func:`scan_table` reads, or None.
+
+    None when the files alone would not give those rows: no table; a protocol beyond plain
+    reads (deletion vectors, column mapping and other reader features); a table partitioned by
+    anything but :data:`PARTITION_COLUMN` (partition values live in the log, not in the files,
+    and ``scan_table`` drops only that one), or a partition filter on an unpartitioned one; no
+    file; or files whose schemas differ (schema evolution between them).
+    """
+    if not table_exists(path):
+        return None
+    import pyarrow.parquet as pq
+    from deltalake import DeltaTable
+
+    table = DeltaTable(str(path))
+    protocol = table.protocol()
+    if protocol.min_reader_version != 1 or protocol.reader_features:
+        return None
+    metadata = table.metadata()
+    if metadata.configuration.get("delta.columnMapping.mode", "none") != "none":
+        return None
+    partitioned = metadata.partition_columns == [PARTITION_COLUMN]
+    if partitions is None and (partitioned or not metadata.partition_columns):
+        uris = table.file_uris()
+    elif partitions is not None and partitioned:
+        uris = table.file_uris([(PARTITION_COLUMN, "in", list(partitions))])
+    else:  # another partition column is a data column the files do not hold
+        return None
+    files = [uri.removeprefix("file://") for uri in uris]
+    if not files:
+        return None
+    first, *others = (pq.read_schema(f).remove_metadata() for f in files)
+    return files if all(schema.equals(first) for schema in others) else None
+
+
 def last_writer(path: Path, partition: str) -> str | None:
     """The run id of the newest commit that replaced ``partition`` (None when unknown).
 

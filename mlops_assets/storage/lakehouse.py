@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # narwhals, delta-rs, Polars and pyarrow load when a table is
     import narwhals as nw
 
     from mlops_assets.storage.delta import SchemaEvolution, WriteResult
+    from mlops_assets.storage.parquet_files import ParquetFiles
 
 _SAFE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-]*$")
 _SAFE_PARTITION = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_\-.:]*$")
@@ -178,6 +179,13 @@ class Lakehouse(ABC):
         """
         return None
 
+    def parquet_files(
+        self, location: str, partitions: Sequence[str] | None = None
+    ) -> "ParquetFiles | None":
+        """The Parquet files that hold exactly the rows ``scan`` reads, when this engine can
+        name them (None: read through ``scan``). The default names none."""
+        return None
+
     # -- conveniences over the above --------------------------------------------------------
     def read_table(
         self, ref: TableRef, partitions: Sequence[str] | None = None
@@ -259,6 +267,15 @@ class LocalLakehouse(Lakehouse):
         from mlops_assets.storage.delta import table_version
 
         return table_version(Path(location))
+
+    def parquet_files(
+        self, location: str, partitions: Sequence[str] | None = None
+    ) -> "ParquetFiles | None":
+        from mlops_assets.storage.delta import partition_files
+        from mlops_assets.storage.parquet_files import ParquetFiles
+
+        files = partition_files(Path(location), partitions)
+        return None if files is None else ParquetFiles(files=tuple(files))
 
     def scan(self, location: str, partitions: Sequence[str] | None = None) -> "nw.LazyFrame[Any]":
         import narwhals as nw

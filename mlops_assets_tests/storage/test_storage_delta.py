@@ -10,6 +10,7 @@ from polars.testing import assert_frame_equal
 from mlops_assets.errors import SchemaMismatchError, StorageError
 from mlops_assets.storage.delta import (
     PARTITION_COLUMN,
+    partition_files,
     read_table,
     remove_table,
     scan_table,
@@ -179,3 +180,53 @@ def test_remove_table(tmp_path: Path) -> None:
     remove_table(path)
     assert not table_exists(path) and not path.exists()
     remove_table(path)  # idempotent
+
+
+def _rows(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(sorted(c for c in frame.columns if c != PARTITION_COLUMN)).sort("id")
+
+
+def test_partition_files_hold_exactly_the_rows_of_a_scan(tmp_path: Path) -> None:
+    """The files a reader may read instead of the table: the same rows, partition by partition,
+    after overwrites (the replaced files are not among them)."""
+    path = tmp_path / "t"
+    write_table(path, _frame([1, 2]), partitions=[DAY1])
+    write_table(path, _frame([3, 4, 5]), partitions=[DAY2])
+    write_table(path, _frame([10, 11, 12], note="again"), partitions=[DAY1])
+    for partitions in ([DAY1], [DAY2], [DAY1, DAY2], None):
+        files = partition_files(path, partitions)
+        assert files is not None
+        assert all(Path(f).is_file() for f in files)
+        assert_frame_equal(
+            _rows(pl.read_parquet(files)), _rows(read_table(path, partitions)), check_dtypes=True
+        )
+    assert partition_files(path, [DAY3]) is None  # no file: nothing to read directly
+    assert partition_files(tmp_path / "none", [DAY1]) is None
+
+
+def test_partition_files_decline_what_files_alone_do_not_give(tmp_path: Path) -> None:
+    """Schema evolution between the files, a table partitioned otherwise, deletion vectors."""
+    from deltalake import write_deltalake
+
+    evolved = tmp_path / "evolved"
+    write_table(evolved, _frame([1, 2]), partitions=[DAY1])
+    write_table(evolved, _frame([3]).with_columns(pl.lit("gold").alias("tier")), partitions=[DAY2])
+    assert partition_files(evolved, [DAY1]) is not None
+    assert partition_files(evolved, [DAY1, DAY2]) is None  # the files' columns differ
+    other = tmp_path / "other"
+    write_deltalake(str(other), _frame([1, 2]).to_arrow(), partition_by=["flag"])
+    assert partition_files(other, ["true"]) is None
+    assert partition_files(other) is None  # "flag" lives in the log, not in the files
+    plain = tmp_path / "plain"
+    write_table(plain, _frame([1, 2]))
+    assert partition_files(plain, [DAY1]) is None  # no partitions to filter on
+    files = partition_files(plain)
+    assert files is not None
+    assert_frame_equal(_rows(pl.read_parquet(files)), _rows(read_table(plain)))
+    vectors = tmp_path / "vectors"
+    write_deltalake(
+        str(vectors),
+        _frame([1, 2]).to_arrow(),
+        configuration={"delta.enableDeletionVectors": "true"},
+    )
+    assert partition_files(vectors) is None

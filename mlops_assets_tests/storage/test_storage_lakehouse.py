@@ -173,3 +173,19 @@ def test_pause_point_waits_for_release_only_when_named(
     (tmp_path / "here_a.b.go").write_text("go")
     waiter.join(timeout=30)
     assert not waiter.is_alive()  # ... until released
+
+
+def test_parquet_files_of_partitions_read_the_same_rows_as_a_scan(tmp_path: Path) -> None:
+    """What the drift asset reads instead of the IO manager's frame, when the lakehouse can
+    name the files: the same rows of the same partitions."""
+    house = LocalLakehouse(tmp_path)
+    location = house.table_location(SILVER)
+    assert house.parquet_files(location, [DAY1]) is None  # no table yet
+    _write(house, SILVER, 3, DAY1, "run-1")
+    _write(house, SILVER, 5, DAY2, "run-2")
+    for partitions in ([DAY1], [DAY2], [DAY1, DAY2]):
+        files = house.parquet_files(location, partitions)
+        assert files is not None
+        scanned = house.scan(location, partitions).to_native().collect()
+        direct = files.scan().select(scanned.columns).collect()
+        assert direct.sort("id").equals(scanned.sort("id"))

@@ -23,6 +23,7 @@ from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.io_managers.delta import ONE_ROW_PER_PARTITION_TAG
 from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.mlflow import MlflowResource
+from mlops_assets.storage.lakehouse import TableRef
 
 
 def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
@@ -31,13 +32,14 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
     name = registered_name(uc)
     names = tables(uc)
     drift_key = asset_key(names.drift)
+    features_key = asset_key(names.feature_table)
     drift_cfg = uc.monitoring.drift
     run_config_cls = drift_run_config(uc)
 
     @dg.asset(
         key=drift_key,
         ins={
-            "features": dg.AssetIn(key=asset_key(names.feature_table)),
+            "features": dg.AssetIn(key=features_key),
             "predictions": dg.AssetIn(key=asset_key(names.predictions)),
         },
         partitions_def=daily_partitions(uc),
@@ -74,6 +76,12 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
         house = lakehouse.get()
         cache = house.cache_dir("models")
         reference = stored_profile(version, REFERENCE_PROFILE, cache, mlflow)
+        # The files of the day's feature partition, when the lakehouse can name them: the
+        # statistics read them directly (string columns counted from their dictionaries).
+        feature_files = house.parquet_files(
+            house.table_location(TableRef.from_path(features_key.path)),
+            context.asset_partition_keys_for_input("features"),
+        )
         outcome = check_drift(
             features,
             predictions,
@@ -85,6 +93,7 @@ def build_drift_asset(uc: UseCaseConfig) -> dg.AssetsDefinition:
             reports_dir=house.reports_dir(uc.name),
             seed=seed,
             render_report=run_config.render_report,
+            feature_files=feature_files,
         )
         histograms = reporting.drifted_histograms(outcome, reference, features, run_drift, seed)
         links = reporting.log_drift_run(context, mlflow, uc.name, outcome, name, histograms)

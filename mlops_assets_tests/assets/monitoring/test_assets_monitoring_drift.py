@@ -5,6 +5,7 @@ from pathlib import Path
 
 import dagster as dg
 import mlflow
+import polars as pl
 import pytest
 
 from mlops_assets.automation.retraining_sensor import load_verdicts
@@ -12,7 +13,7 @@ from mlops_assets.cli.demo_drift import DEFAULT_DRIFT
 from mlops_assets.monitoring.windows import DriftWindow
 from mlops_assets.simulate.cli import parse_drift
 from mlops_assets.storage.delta import write_table
-from mlops_assets.storage.lakehouse import LocalLakehouse
+from mlops_assets.storage.lakehouse import LocalLakehouse, TableRef
 from mlops_assets.storage.tables import UseCaseTables
 from mlops_assets_tests.assets.ml.lifecycle_helpers import (
     DRIFT_FROM,
@@ -241,3 +242,16 @@ def test_stored_rows_read_back_as_typed_windows_and_verdicts(monitored: Monitore
     first = monitored.days[MONITORED_DAYS[0]]
     assert verdicts[0].window == first
     assert verdicts[0].performance_degraded is None  # no labels yet: never a violation
+
+
+def test_the_statistics_read_the_days_feature_files(monitored: Monitored) -> None:
+    """The drift asset asks the lakehouse for the files of the day's feature partition and, when
+    it names them, computes the statistics from those (categorical columns such as the injected
+    `contract` counted from their dictionaries): the same rows as the IO manager's frame."""
+    house = LocalLakehouse(monitored.data_dir)
+    location = house.table_location(TableRef.from_path(FEATURES_KEY.path))
+    for day in monitored.days:
+        files = house.parquet_files(location, [day])
+        assert files is not None, day
+        scanned = house.scan(location, [day]).to_native().collect()
+        assert files.scan().select(pl.len()).collect().item() == scanned.height > 0
