@@ -12,6 +12,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote
 
 import polars as pl
 import pyarrow as pa
@@ -314,8 +315,9 @@ def partition_files(path: Path, partitions: Sequence[str] | None = None) -> list
         uris = table.file_uris([(PARTITION_COLUMN, "in", list(partitions))])
     else:  # another partition column is a data column the files do not hold
         return None
-    files = [uri.removeprefix("file://") for uri in uris]
-    if not files:
+    # URIs: a space or a % in the data directory's path arrives percent-encoded
+    files = [unquote(uri.removeprefix("file://")) for uri in uris]
+    if not files or not all(Path(f).is_file() for f in files):
         return None
     first, *others = (pq.read_schema(f).remove_metadata() for f in files)
     return files if all(schema.equals(first) for schema in others) else None

@@ -204,6 +204,20 @@ def test_partition_files_hold_exactly_the_rows_of_a_scan(tmp_path: Path) -> None
     assert partition_files(tmp_path / "none", [DAY1]) is None
 
 
+def test_partition_files_of_a_table_under_a_path_with_a_space_and_a_percent(
+    tmp_path: Path,
+) -> None:
+    """delta-rs names its files as percent-encoded URIs; the paths handed out are real ones.
+
+    (Polars' own ``scan_delta`` reads those URIs literally and finds no file under such a path:
+    ``read_table`` fails there, so the written frame is the reference.)"""
+    path = tmp_path / "data dir 100%" / "t"
+    write_table(path, _frame([1, 2]), partitions=[DAY1])
+    files = partition_files(path, [DAY1])
+    assert files is not None and all(Path(f).is_file() for f in files)
+    assert_frame_equal(_rows(pl.read_parquet(files)), _rows(_frame([1, 2])))
+
+
 def test_partition_files_decline_what_files_alone_do_not_give(tmp_path: Path) -> None:
     """Schema evolution between the files, a table partitioned otherwise, deletion vectors."""
     from deltalake import write_deltalake
