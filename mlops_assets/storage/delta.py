@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import polars as pl
 import pyarrow as pa
@@ -279,12 +279,38 @@ def scan_table(path: Path, partitions: Sequence[str] | None = None) -> pl.LazyFr
             context={"table": str(path)},
             fix="materialize the upstream asset (and the partition) first",
         )
+    _check_readable(path)
     lf = pl.scan_delta(str(path))
     if partitions is not None:
         lf = lf.filter(pl.col(PARTITION_COLUMN).is_in(list(partitions)))
     if PARTITION_COLUMN in lf.collect_schema().names():
         lf = lf.drop(PARTITION_COLUMN)
     return lf
+
+
+_URI_SAFE = "/!$&'()*+,;=:@-._~"
+"""What a file URI keeps as it is in a path (RFC 3986): delta-rs encodes everything else."""
+
+
+def _check_readable(path: Path) -> None:
+    """A StorageError naming the characters when Polars cannot read the table at ``path``.
+
+    delta-rs names a table's files by percent-encoded URIs, and Polars' ``scan_delta`` opens them
+    as they are: under a path with a space, ``%``, ``#`` or a non-ASCII character it finds no
+    file (measured with Polars 2.1 and deltalake 1.6). Writes succeed there; every read would
+    fail with a bare ``FileNotFoundError``.
+    """
+    text = path.absolute().as_posix()
+    if quote(text, safe=_URI_SAFE) == text:
+        return
+    unsafe = sorted({c for c in text if quote(c, safe=_URI_SAFE) != c})
+    raise StorageError(
+        f"cannot read the Delta table at {path}: its path contains {unsafe}, which the Delta "
+        "reader cannot read back",
+        context={"table": str(path), "characters": "".join(unsafe)},
+        fix="keep the data directory (MLOPS_DATA_DIR, default ./.mlops_data under the project) "
+        "on a path of ASCII letters, digits and -._~ (no spaces, '%', '#' or accents)",
+    )
 
 
 def partition_files(path: Path, partitions: Sequence[str] | None = None) -> list[str] | None:

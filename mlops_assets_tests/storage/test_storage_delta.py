@@ -210,7 +210,7 @@ def test_partition_files_of_a_table_under_a_path_with_a_space_and_a_percent(
     """delta-rs names its files as percent-encoded URIs; the paths handed out are real ones.
 
     (Polars' own ``scan_delta`` reads those URIs literally and finds no file under such a path:
-    ``read_table`` fails there, so the written frame is the reference.)"""
+    ``read_table`` refuses it, so the written frame is the reference.)"""
     path = tmp_path / "data dir 100%" / "t"
     write_table(path, _frame([1, 2]), partitions=[DAY1])
     files = partition_files(path, [DAY1])
@@ -244,3 +244,21 @@ def test_partition_files_decline_what_files_alone_do_not_give(tmp_path: Path) ->
         configuration={"delta.enableDeletionVectors": "true"},
     )
     assert partition_files(vectors) is None
+
+
+@pytest.mark.parametrize("folder", ["data dir", "100%", "a#b", "café"])
+def test_a_table_polars_cannot_read_back_is_refused_with_the_characters(
+    tmp_path: Path, folder: str
+) -> None:
+    """Writes succeed under such a path, but Polars' Delta reader finds no file there: a clear
+    error naming the characters instead of a bare FileNotFoundError."""
+    path = tmp_path / folder / "t"
+    write_table(path, _frame([1, 2]), partitions=[DAY1])
+    with pytest.raises(StorageError) as info:
+        read_table(path, [DAY1])
+    assert info.value.fix is not None and "MLOPS_DATA_DIR" in info.value.fix
+    unsafe = {"data dir": " ", "100%": "%", "a#b": "#", "café": "é"}[folder]
+    assert info.value.context["characters"] == unsafe
+    readable = tmp_path / "a+b(c),d~e" / "t"  # characters a file URI keeps as they are
+    write_table(readable, _frame([1, 2]), partitions=[DAY1])
+    assert read_table(readable, [DAY1]).height == 2
