@@ -128,6 +128,17 @@ def _scratch(name: str, size: int, dtype: type[np.generic]) -> NDArray[Any]:
     return array[:size]
 
 
+def _bucket(
+    moved: Floats, lo: float, scale: float, buckets: int, *, out: NDArray[np.intp], scratch: Floats
+) -> None:
+    """The grid bucket of each (centred) value into ``out``: ``(value - lo) * scale``, clipped
+    to the grid and truncated. Monotone in the value (each step rounds monotonely); every grid
+    of one distance, the refined one too, keys its values through here."""
+    position = np.subtract(moved, lo, out=scratch)
+    position *= scale
+    np.clip(position, 0, buckets - 1, out=out, casting="unsafe")
+
+
 def _centred_keys(
     parts: list[Floats], center: float, lo: float, scale: float, buckets: int, *, reuse: bool
 ) -> tuple[Floats, NDArray[np.intp]]:
@@ -150,9 +161,7 @@ def _centred_keys(
                 piece = part[offset : offset + STRIP]
                 end = start + piece.size
                 moved = np.subtract(piece, center, out=centred[start:end])
-                position = np.subtract(moved, lo, out=grid[: piece.size])
-                position *= scale
-                np.clip(position, 0, buckets - 1, out=key[start:end], casting="unsafe")
+                _bucket(moved, lo, scale, buckets, out=key[start:end], scratch=grid[: piece.size])
                 finite = finite and bool(np.isfinite(piece).all())
                 start = end
     if finite:
@@ -305,23 +314,20 @@ def _refined(
     width = sub + 1  # a run's cell and the dirty bucket's fine cells after it
 
     def cells(values: Floats) -> NDArray[np.intp] | None:
-        # (value - lo) * scale, as the coarse key computed it, times ``sub``: multiplying by
-        # scale * sub (exact: a power of two) rounds to the same product
-        position = np.subtract(values, lo)
-        position *= scale * sub
-        fine = np.clip(position, 0, buckets * sub - 1).astype(np.intp)
+        # The coarse key on a grid ``sub`` times finer: (value - lo) * (scale * sub) rounds to
+        # the coarse position times ``sub`` (a power of two: exact)
+        fine = np.empty(values.size, dtype=np.intp)
+        _bucket(values, lo, scale * sub, buckets * sub, out=fine, scratch=np.empty(values.size))
         where = rank.take(fine >> shift)
         if not bool(where.all()):
             return None
         where *= width
-        where += fine & (sub - 1)
-        return where  # (rank + 1) * width + s = rank * width + 1 + s + sub
+        where += (fine & (sub - 1)) - sub
+        return where  # (rank + 1) * width + s - sub = rank * width + 1 + s
 
     cur_cell, ref_cell = cells(inside), cells(ref)
     if cur_cell is None or ref_cell is None:
         return None
-    cur_cell -= sub
-    ref_cell -= sub
     size = runs.at_dirty.size * width + 1
     counts = np.bincount(cur_cell, minlength=size)
     counts[0::width] = runs.run_n
