@@ -11,7 +11,6 @@ from mlops_assets.resources.alerts import AlertsResource
 from mlops_assets.resources.feature_compute import (
     FeatureComputeResource,
     LocalFeatureCompute,
-    PipesFeatureCompute,
 )
 from mlops_assets.resources.io_managers.delta import LakehouseIOManager
 from mlops_assets.resources.io_managers.json_state import PydanticJsonIOManager
@@ -20,13 +19,11 @@ from mlops_assets.resources.lakehouse import LakehouseResource, UnityCatalogLake
 from mlops_assets.resources.mlflow import MlflowResource
 from mlops_assets.resources.scoring_compute import (
     LocalScoringCompute,
-    PipesScoringCompute,
     ScoringComputeResource,
 )
 from mlops_assets.resources.serving import LocalServingResource
 from mlops_assets.resources.training_compute import (
     LocalTrainingCompute,
-    PipesTrainingCompute,
     TrainingComputeResource,
 )
 from mlops_assets.storage.lakehouse import Lakehouse, LocalLakehouse
@@ -78,6 +75,12 @@ def databricks_environment_resources(
     scoring: ScoringComputeResource = LocalScoringCompute()
     features: FeatureComputeResource = LocalFeatureCompute()
     if env.compute == "pipes":  # heavy steps as Databricks jobs (validated: `pipes:` is set)
+        from mlops_assets.resources.pipes_compute import (
+            PipesFeatureCompute,
+            PipesScoringCompute,
+            PipesTrainingCompute,
+        )
+
         pipes = clients["databricks_pipes"]
         training = PipesTrainingCompute(databricks_pipes=pipes, lakehouse=lakehouse)
         scoring = PipesScoringCompute(databricks_pipes=pipes, lakehouse=lakehouse)

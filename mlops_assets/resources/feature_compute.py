@@ -6,9 +6,10 @@ setting), like ``training_compute`` and ``scoring_compute``:
 * :class:`LocalFeatureCompute` runs
   :func:`~mlops_assets.transforms.feature_partition.feature_partition` on the frame the IO manager
   loaded and returns the features (the lakehouse IO manager writes them);
-* :class:`PipesFeatureCompute` sends the spec to the ``features`` step of a Databricks job, which
-  reads the source partitions, runs the same function and replaces the feature partition
-  itself; only the summary and the commit's metadata come back (nothing for the IO manager).
+* :class:`PipesFeatureCompute` (in :mod:`mlops_assets.resources.pipes_compute`) sends the spec to
+  the ``features`` step of a Databricks job, which reads the source partitions, runs the same
+  function and replaces the feature partition itself; only the summary and the commit's metadata
+  come back (nothing for the IO manager).
 """
 
 from dataclasses import dataclass, field
@@ -17,8 +18,6 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from mlops_assets.engines.frames import LazyFrame
-from mlops_assets.resources.databricks import DatabricksPipesResource
-from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.pipes_report import read_write_report
 
 if TYPE_CHECKING:
@@ -68,39 +67,6 @@ class LocalFeatureCompute(FeatureComputeResource):
 
         features, summary = feature_partition(source_frame, spec)
         return FeatureOutput(features, summary)
-
-
-class PipesFeatureCompute(FeatureComputeResource):
-    """Computes in a Databricks job through Dagster Pipes (``compute: pipes``); the job reads the
-    source partitions and replaces the feature partition where the lakehouse keeps it."""
-
-    databricks_pipes: DatabricksPipesResource
-    lakehouse: LakehouseResource
-
-    def compute(
-        self,
-        context: dg.AssetExecutionContext,
-        spec: "FeatureSpec",
-        source_frame: LazyFrame,
-        source: "TableRef",
-        target: "TableRef",
-    ) -> FeatureOutput:
-        from mlops_assets.databricks.steps import FeaturesRequest, table_source
-        from mlops_assets.resources.metadata import write_metadata
-
-        house = self.lakehouse.get()
-        request = FeaturesRequest(
-            **spec.model_dump(),
-            source=table_source(house, source),
-            source_partitions=list(context.asset_partition_keys_for_input("source")),
-            output=table_source(house, target),
-            partition=context.partition_key,
-        )
-        invocation = self.databricks_pipes.run(context, "features", request)
-        entries = dict(invocation.get_materialize_result().metadata or {})
-        summary, written, passed = read_report(entries)
-        metadata = {**passed, **write_metadata(written, house.table_location(target), target)}
-        return FeatureOutput(None, summary, metadata)
 
 
 def read_report(

@@ -6,10 +6,11 @@ resource a :class:`~mlops_assets.ml.batch.ScoringSpec` and records what comes ba
 
 * :class:`LocalScoringCompute` runs :func:`~mlops_assets.ml.batch.score_features` on the frame
   the IO manager loaded and returns the predictions (the lakehouse IO manager writes them);
-* :class:`PipesScoringCompute` sends the spec to the ``score`` step of a Databricks job, which
-  runs the same function on the feature partition and replaces the predictions partition
-  itself; no predictions come back (the IO manager has nothing to write), only the summary and
-  the commit's metadata (rows, schema, table version, location), as a local write reports them.
+* :class:`PipesScoringCompute` (in :mod:`mlops_assets.resources.pipes_compute`) sends the spec to
+  the ``score`` step of a Databricks job, which runs the same function on the feature partition and
+  replaces the predictions partition itself; no predictions come back (the IO manager has nothing to
+  write), only the summary and the commit's metadata (rows, schema, table version, location), as a
+  local write reports them.
 """
 
 from dataclasses import dataclass, field
@@ -18,8 +19,6 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from mlops_assets.engines.frames import DataFrame
-from mlops_assets.resources.databricks import DatabricksPipesResource
-from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.pipes_report import read_write_report
 
 if TYPE_CHECKING:
@@ -74,41 +73,6 @@ class LocalScoringCompute(ScoringComputeResource):
 
         scored, summary = score_features(features, spec)
         return ScoringOutput(nw.from_native(scored), summary)
-
-
-class PipesScoringCompute(ScoringComputeResource):
-    """Scores in a Databricks job through Dagster Pipes (``compute: pipes``); the job reads the
-    feature partition and replaces the predictions partition where the lakehouse keeps them."""
-
-    databricks_pipes: DatabricksPipesResource
-    lakehouse: LakehouseResource
-
-    def score(
-        self,
-        context: dg.AssetExecutionContext,
-        spec: "ScoringSpec",
-        settings: "MlflowSettings",
-        features: object,
-        source: "TableRef",
-        target: "TableRef",
-    ) -> ScoringOutput:
-        from mlops_assets.databricks.steps import ScoreRequest, table_source
-        from mlops_assets.resources.metadata import write_metadata
-
-        house = self.lakehouse.get()
-        request = ScoreRequest(
-            **spec.model_dump(),
-            table=table_source(house, source),
-            output=table_source(house, target),
-            partition=context.partition_key if context.has_partition_key else None,
-            mlflow=settings,
-        )
-        invocation = self.databricks_pipes.run(context, "score", request)
-        entries = dict(invocation.get_materialize_result().metadata or {})
-        summary, written, passed = read_report(entries)
-        # the Pipes entries (job run id and URL) and the commit, as the IO manager reports it
-        metadata = {**passed, **write_metadata(written, house.table_location(target), target)}
-        return ScoringOutput(None, summary, metadata)
 
 
 def read_report(

@@ -7,9 +7,9 @@ model IO manager.
 
 * :class:`LocalTrainingCompute` runs :func:`~mlops_assets.workflows.training.run_training` here and
   returns a :class:`TrainedModel` (the IO manager logs and registers it);
-* :class:`PipesTrainingCompute` sends the spec to the ``train`` step of a Databricks job, which runs
-  the same function and registers the version itself; the asset returns a
-  :class:`RegisteredModelVersion` (the IO manager only records it).
+* :class:`PipesTrainingCompute` (in :mod:`mlops_assets.resources.pipes_compute`) sends the spec to
+  the ``train`` step of a Databricks job, which runs the same function and registers the version
+  itself; the asset returns a :class:`RegisteredModelVersion` (the IO manager only records it).
 """
 
 import json
@@ -19,13 +19,11 @@ from typing import TYPE_CHECKING, Any
 import dagster as dg
 
 from mlops_assets.errors import RegistryError
-from mlops_assets.resources.databricks import DatabricksPipesResource
 from mlops_assets.resources.io_managers.mlflow_model import (
     MODEL_VERSION,
     RegisteredModelVersion,
     TrainedModel,
 )
-from mlops_assets.resources.lakehouse import LakehouseResource
 from mlops_assets.resources.metadata import markdown_table, rounded_all
 from mlops_assets.resources.pipes_report import raw_value
 
@@ -90,49 +88,6 @@ class LocalTrainingCompute(TrainingComputeResource):
             profiles=outcome.profiles,
         )
         return TrainingOutput(model, training_metadata(outcome.result, outcome.run_id, url))
-
-
-class PipesTrainingCompute(TrainingComputeResource):
-    """Trains in a Databricks job through Dagster Pipes (``compute: pipes``); the job reads the
-    training set where the lakehouse keeps it and registers the version."""
-
-    databricks_pipes: DatabricksPipesResource
-    lakehouse: LakehouseResource
-
-    def train(
-        self,
-        context: dg.AssetExecutionContext,
-        spec: "TrainingSpec",
-        settings: "MlflowSettings",
-        tags: "RunTags",
-        table: "TableRef",
-        training_set: object,
-    ) -> TrainingOutput:
-        from mlops_assets.databricks.steps import TrainRequest, UnityCatalogTable, table_source
-        from mlops_assets.ml.tracking import run_url
-
-        source = table_source(self.lakehouse.get(), table)
-        request = TrainRequest(
-            **{
-                **spec.model_dump(),
-                "dataset_table": source.name
-                if isinstance(source, UnityCatalogTable)
-                else spec.dataset_table,
-            },
-            table=source,
-            mlflow=settings,
-        )
-        invocation = self.databricks_pipes.run(context, "train", request)
-        reported: dict[str, Any] = dict(invocation.get_materialize_result().metadata or {})
-        model = registered_version(reported)
-        metadata: dict[str, Any] = {
-            k: v for k, v in reported.items() if k not in RECORDED_BY_IO_MANAGER
-        }
-        experiment = raw_value(reported.get("mlflow_experiment_id"))
-        url = run_url(settings, str(experiment), model.run_id) if experiment else None
-        if url:
-            metadata["mlflow_run"] = dg.MetadataValue.url(url)
-        return TrainingOutput(model, metadata)
 
 
 def registered_version(reported: dict[str, Any]) -> RegisteredModelVersion:

@@ -24,6 +24,11 @@ HEAVY = (
     "numpy",
     "pandas",
     "narwhals",
+    # the local environment binds no Databricks client: they load with `MLOPS_ENV=databricks`
+    "databricks",
+    "mlops_assets.databricks",
+    "mlops_assets.resources.databricks",
+    "mlops_assets.resources.pipes_compute",
 )
 
 
@@ -115,7 +120,8 @@ def test_ingestion_schedule_targets_the_previous_day(defs: dg.Definitions) -> No
 
 
 def test_import_is_fast_and_light(tmp_path: Path) -> None:
-    """Importing the code location must not pull in the heavy ML/Spark stacks."""
+    """Importing the code location must not pull in the heavy ML/Spark stacks, nor (in the local
+    environment) the Databricks clients."""
     code = (
         "import json, sys, time\n"
         "t, c = time.perf_counter(), time.process_time()\n"

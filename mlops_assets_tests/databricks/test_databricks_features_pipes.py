@@ -16,7 +16,8 @@ import pytest
 
 from mlops_assets.build import build_use_case_definitions
 from mlops_assets.resources.factory import BuildOptions, build_resources
-from mlops_assets.resources.feature_compute import LocalFeatureCompute, PipesFeatureCompute
+from mlops_assets.resources.feature_compute import LocalFeatureCompute
+from mlops_assets.resources.pipes_compute import PipesFeatureCompute
 from mlops_assets_tests.assets.ml.lifecycle_helpers import (
     FEATURES_KEY,
     USE_CASE,

@@ -18,7 +18,8 @@ from mlops_assets.assets.keys import op_name
 from mlops_assets.build import build_use_case_definitions
 from mlops_assets.ml.batch import MODEL_LOADS
 from mlops_assets.resources.factory import BuildOptions, build_resources
-from mlops_assets.resources.scoring_compute import LocalScoringCompute, PipesScoringCompute
+from mlops_assets.resources.pipes_compute import PipesScoringCompute
+from mlops_assets.resources.scoring_compute import LocalScoringCompute
 from mlops_assets.storage.delta import PARTITIONS_KEY, RUN_ID_KEY
 from mlops_assets_tests.assets.ml.lifecycle_helpers import (
     FEATURES_KEY,

@@ -16,7 +16,8 @@ import pytest
 from mlops_assets.build import build_use_case_definitions
 from mlops_assets.monitoring.profile import load_profile
 from mlops_assets.resources.factory import BuildOptions, build_resources
-from mlops_assets.resources.training_compute import LocalTrainingCompute, PipesTrainingCompute
+from mlops_assets.resources.pipes_compute import PipesTrainingCompute
+from mlops_assets.resources.training_compute import LocalTrainingCompute
 from mlops_assets_tests.assets.ml.lifecycle_helpers import (
     EVALUATION_KEY,
     MODEL,

@@ -12,9 +12,9 @@ from mlops_assets.errors import StorageError
 from mlops_assets.resources.factory import build_resources
 from mlops_assets.resources.feature_compute import (
     LocalFeatureCompute,
-    PipesFeatureCompute,
     read_report,
 )
+from mlops_assets.resources.pipes_compute import PipesFeatureCompute
 from mlops_assets.storage.delta import write_table
 from mlops_assets.transforms.feature_partition import FeatureSummary
 from mlops_assets_tests.conftest import CONFIGS_DIR

@@ -11,9 +11,9 @@ from mlops_assets.config.project import load_project
 from mlops_assets.errors import StorageError
 from mlops_assets.ml.batch import ScoringSummary
 from mlops_assets.resources.factory import build_resources
+from mlops_assets.resources.pipes_compute import PipesScoringCompute
 from mlops_assets.resources.scoring_compute import (
     LocalScoringCompute,
-    PipesScoringCompute,
     read_report,
 )
 from mlops_assets.storage.delta import write_table

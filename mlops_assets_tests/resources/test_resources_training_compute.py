@@ -24,9 +24,9 @@ from mlops_assets.resources.io_managers.mlflow_model import (
     RegisteredModelVersion,
 )
 from mlops_assets.resources.mlflow import MlflowResource
+from mlops_assets.resources.pipes_compute import PipesTrainingCompute
 from mlops_assets.resources.training_compute import (
     LocalTrainingCompute,
-    PipesTrainingCompute,
     registered_version,
 )
 from mlops_assets.storage.lakehouse import LocalLakehouse, TableRef
