@@ -121,7 +121,10 @@ def read_table(source: DeltaPath | UnityCatalogTable, columns: list[str] | None)
     """The table (only ``columns``) as a Polars frame on the driver."""
     try:
         if isinstance(source, DeltaPath):
-            return pl.read_delta(source.path, columns=columns)
+            from mlops_assets.storage.delta import scan_delta
+
+            lazy = scan_delta(Path(source.path))
+            return (lazy if columns is None else lazy.select(columns)).collect()
         from pyspark.sql import SparkSession
 
         frame = SparkSession.builder.getOrCreate().table(source.name)
@@ -160,7 +163,9 @@ def scan_table(source: DeltaPath | UnityCatalogTable) -> object:
     """The table as a lazy frame of its own engine (Polars over Delta, or the cluster's Spark)."""
     try:
         if isinstance(source, DeltaPath):
-            return pl.scan_delta(source.path)
+            from mlops_assets.storage.delta import scan_delta
+
+            return scan_delta(Path(source.path))
         from pyspark.sql import SparkSession
 
         return SparkSession.builder.getOrCreate().table(source.name)

@@ -4,10 +4,12 @@ Why not dagster-deltalake's IO manager: we need write-audit-publish staging, a p
 schema-evolution policy checked *before* the commit (so a refused write leaves the previous
 version untouched and says which columns differ), narwhals frames in and out, and table names
 that map to Unity Catalog on Databricks. delta-rs does the heavy lifting; this module only decides
-what to write where. Reads go through Polars (``scan_delta``): ``DeltaTable.to_pyarrow_table()``
-on partitioned tables aborts the process at exit with deltalake 1.6.
+what to write where. Reads go through Polars (``scan_delta``; under a path delta-rs must
+percent-encode, its files as ``file://`` URLs): ``DeltaTable.to_pyarrow_table()`` on partitioned
+tables aborts the process at exit with deltalake 1.6.
 """
 
+import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -190,6 +192,7 @@ def write_table(
     """
     from deltalake import CommitProperties, write_deltalake
 
+    _check_no_escape(path)
     existing = _existing_schema(path)
     value = None  # the partition of every row, when the frame has no partition column
     if partitions is not None and PARTITION_COLUMN not in frame.columns:
@@ -279,8 +282,7 @@ def scan_table(path: Path, partitions: Sequence[str] | None = None) -> pl.LazyFr
             context={"table": str(path)},
             fix="materialize the upstream asset (and the partition) first",
         )
-    _check_readable(path)
-    lf = pl.scan_delta(str(path))
+    lf = scan_delta(path)
     if partitions is not None:
         lf = lf.filter(pl.col(PARTITION_COLUMN).is_in(list(partitions)))
     if PARTITION_COLUMN in lf.collect_schema().names():
@@ -292,24 +294,68 @@ _URI_SAFE = "/!$&'()*+,;=:@-._~"
 """What a file URI keeps as it is in a path (RFC 3986): delta-rs encodes everything else."""
 
 
-def _check_readable(path: Path) -> None:
-    """A StorageError naming the characters when Polars cannot read the table at ``path``.
+_ESCAPE = re.compile("%[0-9A-Fa-f]{2}")
+
+
+def _check_no_escape(path: Path) -> None:
+    """A StorageError when ``path`` holds a ``%`` and two hex digits (``x%20y``): delta-rs
+    takes it for a percent-escape and looks for the table under the decoded path (``x y``), so
+    it could neither write nor read the table there."""
+    found = _ESCAPE.search(path.absolute().as_posix())
+    if found is not None:
+        raise StorageError(
+            f"cannot keep a Delta table at {path}: delta-rs reads {found.group()!r} in its path "
+            "as a percent-escape and would look for the table elsewhere",
+            context={"table": str(path), "escape": found.group()},
+            fix="rename the folder (or set MLOPS_DATA_DIR to a path) without a '%' followed by "
+            "two hexadecimal digits; nothing was written",
+        )
+
+
+def scan_delta(path: Path) -> pl.LazyFrame:
+    """Polars' scan of the Delta table at ``path`` (every column, the partition columns too),
+    under any path.
 
     delta-rs names a table's files by percent-encoded URIs, and Polars' ``scan_delta`` opens them
     as they are: under a path with a space, ``%``, ``#`` or a non-ASCII character it finds no
-    file (measured with Polars 2.1 and deltalake 1.6). Writes succeed there; every read would
-    fail with a bare ``FileNotFoundError``.
+    file (Polars 2.1, deltalake 1.6). There the files are scanned as ``file://`` URLs, which
+    Polars decodes, the way ``scan_delta`` scans them (the table's schema, its partition
+    columns from the paths, columns missing from older files as nulls).
     """
+    _check_no_escape(path)
     text = path.absolute().as_posix()
     if quote(text, safe=_URI_SAFE) == text:
-        return
-    unsafe = sorted({c for c in text if quote(c, safe=_URI_SAFE) != c})
-    raise StorageError(
-        f"cannot read the Delta table at {path}: its path contains {unsafe}, which the Delta "
-        "reader cannot read back",
-        context={"table": str(path), "characters": "".join(unsafe)},
-        fix="keep the data directory (MLOPS_DATA_DIR, default ./.mlops_data under the project) "
-        "on a path of ASCII letters, digits and -._~ (no spaces, '%', '#' or accents)",
+        return pl.scan_delta(str(path))
+    from deltalake import DeltaTable
+
+    table = DeltaTable(text)
+    protocol = table.protocol()
+    if protocol.min_reader_version != 1 or protocol.reader_features:
+        unsafe = sorted({c for c in text if quote(c, safe=_URI_SAFE) != c})
+        raise StorageError(
+            f"cannot read the Delta table at {path}: its path contains {unsafe}, and the table "
+            f"needs reader version {protocol.min_reader_version} "
+            f"(features: {sorted(protocol.reader_features or [])}), which only the Delta reader "
+            "supports, and it cannot open files under such a path",
+            context={"table": str(path), "characters": "".join(unsafe)},
+            fix="keep the data directory (MLOPS_DATA_DIR, default ./.mlops_data under the "
+            "project) on a path of ASCII letters, digits and -._~ (no spaces, '%', '#' or "
+            "accents)",
+        )
+    schema = pl.Schema(table.schema())
+    partitioned = set(table.metadata().partition_columns)
+    urls = [
+        f"file://{uri}" if uri.startswith("/") else f"file:///{uri}" for uri in table.file_uris()
+    ]
+    if not urls:
+        return pl.LazyFrame(schema=schema)
+    return pl.scan_parquet(
+        urls,
+        schema=schema,
+        hive_partitioning=bool(partitioned),
+        hive_schema={c: t for c, t in schema.items() if c in partitioned} or None,
+        missing_columns="insert",
+        extra_columns="ignore",
     )
 
 

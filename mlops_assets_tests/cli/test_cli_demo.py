@@ -50,9 +50,13 @@ class Demo(NamedTuple):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
-    """A small demo in process, sensors left started, on a fresh data root and instance."""
+    """A small demo in process, sensors left started, on a fresh data root and instance.
+
+    The data root's path has a space, a ``%`` and an accent, as a user's folder may: delta-rs
+    percent-encodes such paths in its file URIs, and every Delta table, the MLflow store and the
+    served model must still be found."""
     root = tmp_path_factory.mktemp("demo")
-    data_dir, home = root / "data", root / "dagster_home"
+    data_dir, home = root / "data dir 100% é", root / "dagster_home"
     env = {
         **os.environ,
         "MLOPS_DATA_DIR": str(data_dir),

@@ -209,8 +209,8 @@ def test_partition_files_of_a_table_under_a_path_with_a_space_and_a_percent(
 ) -> None:
     """delta-rs names its files as percent-encoded URIs; the paths handed out are real ones.
 
-    (Polars' own ``scan_delta`` reads those URIs literally and finds no file under such a path:
-    ``read_table`` refuses it, so the written frame is the reference.)"""
+    (Polars' own ``scan_delta`` reads those URIs literally and finds no file under such a path,
+    so the written frame is the reference.)"""
     path = tmp_path / "data dir 100%" / "t"
     write_table(path, _frame([1, 2]), partitions=[DAY1])
     files = partition_files(path, [DAY1])
@@ -246,19 +246,76 @@ def test_partition_files_decline_what_files_alone_do_not_give(tmp_path: Path) ->
     assert partition_files(vectors) is None
 
 
-@pytest.mark.parametrize("folder", ["data dir", "100%", "a#b", "café"])
-def test_a_table_polars_cannot_read_back_is_refused_with_the_characters(
+def _evolved_table(path: Path) -> None:
+    """Two partitions, the second with a column the first file lacks, and an unpartitioned
+    sibling: what the lakehouse writes."""
+    write_table(path / "t", _frame([1, 2]), partitions=[DAY1])
+    write_table(
+        path / "t", _frame([3]).with_columns(pl.lit("gold").alias("tier")), partitions=[DAY2]
+    )
+    write_table(path / "plain", _frame([4, 5]))
+
+
+@pytest.mark.parametrize("folder", ["data dir", "100%", "a#b", "café", "50% off/ü"])
+def test_a_table_under_a_path_delta_rs_percent_encodes_reads_back(
     tmp_path: Path, folder: str
 ) -> None:
-    """Writes succeed under such a path, but Polars' Delta reader finds no file there: a clear
-    error naming the characters instead of a bare FileNotFoundError."""
-    path = tmp_path / folder / "t"
-    write_table(path, _frame([1, 2]), partitions=[DAY1])
+    """delta-rs names the files by percent-encoded URIs, which Polars' ``scan_delta`` opens as
+    they are (it finds no file under such a path); they are read as ``file://`` URLs instead:
+    the same rows, types and columns as the same writes under a plain path, partition filters
+    and schema evolution included."""
+    from mlops_assets.storage.delta import scan_delta
+
+    plain, hostile = tmp_path / "plain", tmp_path / folder
+    _evolved_table(plain)
+    _evolved_table(hostile)
+    for partitions in ([DAY1], [DAY2], [DAY1, DAY2], [DAY3], None):
+        got = read_table(hostile / "t", partitions)
+        assert_frame_equal(_rows(got), _rows(read_table(plain / "t", partitions)))
+    assert read_table(hostile / "t", [DAY1, DAY2])["tier"].to_list().count("gold") == 1
+    assert_frame_equal(_rows(read_table(hostile / "plain")), _rows(read_table(plain / "plain")))
+    whole = scan_delta(hostile / "t").collect()  # the partition column too, as scan_delta gives it
+    assert_frame_equal(_rows(whole), _rows(pl.scan_delta(str(plain / "t")).collect()))
+    assert sorted(whole[PARTITION_COLUMN].unique().to_list()) == [DAY1, DAY2]
+
+
+def test_an_empty_table_under_such_a_path_reads_as_its_schema(tmp_path: Path) -> None:
+    from deltalake import DeltaTable
+
+    path = tmp_path / "data dir" / "t"
+    DeltaTable.create(str(path), _frame([1]).to_arrow().schema)
+    assert_frame_equal(read_table(path), _frame([1]).clear())
+
+
+def test_reader_features_under_such_a_path_are_refused_with_the_characters(
+    tmp_path: Path,
+) -> None:
+    """Deletion vectors (or any reader feature) need Polars' own Delta reader, which cannot
+    open files under such a path: a clear error naming the characters, not a bare
+    FileNotFoundError or rows a deletion vector removed."""
+    from deltalake import write_deltalake
+
+    path = tmp_path / "café 100%" / "t"
+    write_deltalake(
+        str(path), _frame([1, 2]).to_arrow(), configuration={"delta.enableDeletionVectors": "true"}
+    )
     with pytest.raises(StorageError) as info:
-        read_table(path, [DAY1])
+        read_table(path)
     assert info.value.fix is not None and "MLOPS_DATA_DIR" in info.value.fix
-    unsafe = {"data dir": " ", "100%": "%", "a#b": "#", "café": "é"}[folder]
-    assert info.value.context["characters"] == unsafe
-    readable = tmp_path / "a+b(c),d~e" / "t"  # characters a file URI keeps as they are
-    write_table(readable, _frame([1, 2]), partitions=[DAY1])
-    assert read_table(readable, [DAY1]).height == 2
+    assert info.value.context["characters"] == " %é"
+    assert "deletionVectors" in str(info.value)
+
+
+def test_a_path_delta_rs_would_decode_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    """``x%20y`` is a folder name delta-rs takes for an escaped ``x y``: writing there would
+    fail half-way and reading would look elsewhere, so both are refused up front."""
+    path = tmp_path / "x%20y" / "t"
+    with pytest.raises(StorageError) as info:
+        write_table(path, _frame([1, 2]), partitions=[DAY1])
+    assert info.value.context["escape"] == "%20" and info.value.fix is not None
+    assert not path.exists() and not (tmp_path / "x y").exists()
+    (path / "_delta_log").mkdir(parents=True)  # a table put there by other means
+    with pytest.raises(StorageError, match="percent-escape"):
+        read_table(path)
