@@ -4,9 +4,9 @@ Why not dagster-deltalake's IO manager: we need write-audit-publish staging, a p
 schema-evolution policy checked *before* the commit (so a refused write leaves the previous
 version untouched and says which columns differ), narwhals frames in and out, and table names
 that map to Unity Catalog on Databricks. delta-rs does the heavy lifting; this module only decides
-what to write where. Reads go through Polars (``scan_delta``; under a path delta-rs must
-percent-encode, its files as ``file://`` URLs): ``DeltaTable.to_pyarrow_table()`` on partitioned
-tables aborts the process at exit with deltalake 1.6.
+what to write where. Reads go through Polars (``scan_delta``; under a path it cannot read, the
+table's files, see :func:`scan_delta`): ``DeltaTable.to_pyarrow_table()`` on partitioned tables
+aborts the process at exit with deltalake 1.6.
 """
 
 import re
@@ -282,7 +282,7 @@ def scan_table(path: Path, partitions: Sequence[str] | None = None) -> pl.LazyFr
             context={"table": str(path)},
             fix="materialize the upstream asset (and the partition) first",
         )
-    lf = scan_delta(path)
+    lf = scan_delta(path, partitions)
     if partitions is not None:
         lf = lf.filter(pl.col(PARTITION_COLUMN).is_in(list(partitions)))
     if PARTITION_COLUMN in lf.collect_schema().names():
@@ -312,51 +312,85 @@ def _check_no_escape(path: Path) -> None:
         )
 
 
-def scan_delta(path: Path) -> pl.LazyFrame:
+def scan_delta(path: Path, partitions: Sequence[str] | None = None) -> pl.LazyFrame:
     """Polars' scan of the Delta table at ``path`` (every column, the partition columns too),
-    under any path.
+    under any path; ``partitions``: at least the rows of these values of
+    :data:`PARTITION_COLUMN` (the caller filters: other files may be scanned too).
 
-    delta-rs names a table's files by percent-encoded URIs, and Polars' ``scan_delta`` opens them
-    as they are: under a path with a space, ``%``, ``#`` or a non-ASCII character it finds no
-    file (Polars 2.1, deltalake 1.6). There the files are scanned as ``file://`` URLs, which
-    Polars decodes, the way ``scan_delta`` scans them (the table's schema, its partition
-    columns from the paths, columns missing from older files as nulls).
+    Polars' ``scan_delta`` cannot read every path. delta-rs names a table's files by
+    percent-encoded URIs, which it opens as they are: under a path with a space, ``%``, ``#`` or
+    a non-ASCII character it finds no file. It reads the partition columns from the files'
+    paths, ``key=value`` folders: a folder above the table named like one (``run=3``) fails the
+    read (Polars 2.1, deltalake 1.6). Under such a path, the files of each partition are
+    scanned as ``file://`` URLs, which Polars decodes, and their partition values come from the
+    Delta log (:func:`_scan_files`).
     """
     _check_no_escape(path)
     text = path.absolute().as_posix()
-    if quote(text, safe=_URI_SAFE) == text:
+    if quote(text, safe=_URI_SAFE) == text and "=" not in text:
         return pl.scan_delta(str(path))
+    return _scan_files(path, text, partitions)
+
+
+def _scan_files(path: Path, text: str, partitions: Sequence[str] | None) -> pl.LazyFrame:
+    """The table's files, scanned partition by partition with the partition values of the log:
+    the table's schema and column order, columns missing from older files as nulls."""
     from deltalake import DeltaTable
 
     table = DeltaTable(text)
     protocol = table.protocol()
     if protocol.min_reader_version != 1 or protocol.reader_features:
-        unsafe = sorted({c for c in text if quote(c, safe=_URI_SAFE) != c})
+        unusual = sorted({c for c in text if quote(c, safe=_URI_SAFE) != c or c == "="})
         raise StorageError(
-            f"cannot read the Delta table at {path}: its path contains {unsafe}, and the table "
-            f"needs reader version {protocol.min_reader_version} "
-            f"(features: {sorted(protocol.reader_features or [])}), which only the Delta reader "
-            "supports, and it cannot open files under such a path",
-            context={"table": str(path), "characters": "".join(unsafe)},
+            f"cannot read the Delta table at {path}: it needs reader version "
+            f"{protocol.min_reader_version} (features: {sorted(protocol.reader_features or [])}), "
+            f"which only Polars' Delta reader supports, and that reader cannot open files under "
+            f"a path with {unusual}",
+            context={"table": str(path), "characters": "".join(unusual)},
             fix="keep the data directory (MLOPS_DATA_DIR, default ./.mlops_data under the "
-            "project) on a path of ASCII letters, digits and -._~ (no spaces, '%', '#' or "
+            "project) on a path of ASCII letters, digits and -._~ (no spaces, '%', '#', '=' or "
             "accents)",
         )
     schema = pl.Schema(table.schema())
-    partitioned = set(table.metadata().partition_columns)
-    urls = [
-        f"file://{uri}" if uri.startswith("/") else f"file:///{uri}" for uri in table.file_uris()
+    keys = list(table.metadata().partition_columns)
+    uris = table.file_uris()
+    actions = pl.DataFrame(table.get_add_actions(flatten=True))
+    if len(uris) != actions.height or not all(
+        unquote(uri).endswith(unquote(rel))
+        for uri, rel in zip(uris, actions["path"].to_list(), strict=True)
+    ):
+        raise StorageError(
+            f"cannot pair the files of the Delta table at {path} with their log entries",
+            context={"table": str(path), "files": len(uris), "entries": actions.height},
+            fix="read it from a path of ASCII letters, digits and -._~, or report the deltalake "
+            "version: its file list and its add actions no longer match",
+        )
+    groups: dict[tuple[object, ...], list[str]] = {}
+    values_of = actions.select(f"partition.{k}" for k in keys).rows() if keys else [()] * len(uris)
+    for uri, values in zip(uris, values_of, strict=True):
+        url = uri if "://" in uri else f"file://{'' if uri.startswith('/') else '/'}{uri}"
+        groups.setdefault(values, []).append(url)
+    wanted = None if partitions is None or PARTITION_COLUMN not in keys else set(partitions)
+    data = {c: t for c, t in schema.items() if c not in keys}
+    frames = [
+        pl.scan_parquet(
+            urls,
+            schema=data,
+            hive_partitioning=False,
+            missing_columns="insert",
+            extra_columns="ignore",
+        )
+        .with_columns(
+            pl.lit(value).cast(schema[key]).alias(key)
+            for key, value in zip(keys, values, strict=True)
+        )
+        .select(schema.names())
+        for values, urls in groups.items()
+        if wanted is None or values[keys.index(PARTITION_COLUMN)] in wanted
     ]
-    if not urls:
+    if not frames:
         return pl.LazyFrame(schema=schema)
-    return pl.scan_parquet(
-        urls,
-        schema=schema,
-        hive_partitioning=bool(partitioned),
-        hive_schema={c: t for c, t in schema.items() if c in partitioned} or None,
-        missing_columns="insert",
-        extra_columns="ignore",
-    )
+    return pl.concat(frames, how="vertical")
 
 
 def partition_files(path: Path, partitions: Sequence[str] | None = None) -> list[str] | None:

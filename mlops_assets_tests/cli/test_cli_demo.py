@@ -52,11 +52,12 @@ class Demo(NamedTuple):
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     """A small demo in process, sensors left started, on a fresh data root and instance.
 
-    The data root's path has a space, a ``%`` and an accent, as a user's folder may: delta-rs
-    percent-encodes such paths in its file URIs, and every Delta table, the MLflow store and the
-    served model must still be found."""
+    The data root's path has a ``=``, a space, a ``%`` and an accent, as a user's folder may:
+    delta-rs percent-encodes such paths in its file URIs, Polars' Delta reader takes ``run=1``
+    for a partition column, and every Delta table, the MLflow store and the served model must
+    still be found."""
     root = tmp_path_factory.mktemp("demo")
-    data_dir, home = root / "data dir 100% é", root / "dagster_home"
+    data_dir, home = root / "run=1 data 100% é", root / "dagster_home"
     env = {
         **os.environ,
         "MLOPS_DATA_DIR": str(data_dir),

@@ -256,14 +256,17 @@ def _evolved_table(path: Path) -> None:
     write_table(path / "plain", _frame([4, 5]))
 
 
-@pytest.mark.parametrize("folder", ["data dir", "100%", "a#b", "café", "50% off/ü"])
-def test_a_table_under_a_path_delta_rs_percent_encodes_reads_back(
+@pytest.mark.parametrize(
+    "folder", ["data dir", "100%", "a#b", "café", "50% off/ü", "run=3", "a=b c"]
+)
+def test_a_table_under_a_path_polars_scan_delta_cannot_read_reads_back(
     tmp_path: Path, folder: str
 ) -> None:
     """delta-rs names the files by percent-encoded URIs, which Polars' ``scan_delta`` opens as
-    they are (it finds no file under such a path); they are read as ``file://`` URLs instead:
-    the same rows, types and columns as the same writes under a plain path, partition filters
-    and schema evolution included."""
+    they are (it finds no file under such a path), and ``scan_delta`` takes any ``key=value``
+    folder for a partition column; the files are read as ``file://`` URLs with the log's
+    partition values instead: the same rows, types and columns as the same writes under a plain
+    path, partition filters and schema evolution included."""
     from mlops_assets.storage.delta import scan_delta
 
     plain, hostile = tmp_path / "plain", tmp_path / folder
@@ -277,6 +280,20 @@ def test_a_table_under_a_path_delta_rs_percent_encodes_reads_back(
     whole = scan_delta(hostile / "t").collect()  # the partition column too, as scan_delta gives it
     assert_frame_equal(_rows(whole), _rows(pl.scan_delta(str(plain / "t")).collect()))
     assert sorted(whole[PARTITION_COLUMN].unique().to_list()) == [DAY1, DAY2]
+
+
+def test_a_table_partitioned_otherwise_under_such_a_path_reads_back(tmp_path: Path) -> None:
+    """Partition values of another type, from the log (the files do not hold them)."""
+    from deltalake import write_deltalake
+
+    from mlops_assets.storage.delta import scan_delta
+
+    frames = {}
+    for root in (tmp_path / "plain", tmp_path / "x=1 é"):
+        write_deltalake(str(root / "t"), _frame([1, 2, 3]).to_arrow(), partition_by=["flag"])
+        frames[root.name] = scan_delta(root / "t").collect()
+    assert_frame_equal(_rows(frames["x=1 é"]), _rows(frames["plain"]))
+    assert frames["x=1 é"].schema == frames["plain"].schema
 
 
 def test_an_empty_table_under_such_a_path_reads_as_its_schema(tmp_path: Path) -> None:
