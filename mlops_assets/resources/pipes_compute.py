@@ -9,7 +9,8 @@ Only the ``databricks`` environment binds them (``resources/factory.py``), so th
 location never imports the Databricks clients.
 """
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import dagster as dg
 
@@ -29,11 +30,34 @@ from mlops_assets.resources.training_compute import (
 )
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from mlops_assets.ml.batch import ScoringSpec
     from mlops_assets.ml.tracking import MlflowSettings, RunTags
-    from mlops_assets.storage.lakehouse import TableRef
+    from mlops_assets.storage.delta import WriteResult
+    from mlops_assets.storage.lakehouse import Lakehouse, TableRef
     from mlops_assets.transforms.feature_partition import FeatureSpec
     from mlops_assets.workflows.training import TrainingSpec
+
+Summary = TypeVar("Summary")
+
+
+def _run_writing_step(
+    pipes: DatabricksPipesResource,
+    context: dg.AssetExecutionContext,
+    step: str,
+    request: "BaseModel",
+    read: Callable[[dict[str, Any]], tuple[Summary, "WriteResult", dict[str, Any]]],
+    house: "Lakehouse",
+    target: "TableRef",
+) -> tuple[Summary, dict[str, Any]]:
+    """Run a step that writes ``target`` itself: its summary, and as metadata the Pipes entries
+    (the job run id and URL) and the commit, as the lakehouse IO manager reports a write."""
+    from mlops_assets.resources.metadata import write_metadata
+
+    invocation = pipes.run(context, step, request)
+    summary, written, passed = read(dict(invocation.get_materialize_result().metadata or {}))
+    return summary, {**passed, **write_metadata(written, house.table_location(target), target)}
 
 
 class PipesFeatureCompute(FeatureComputeResource):
@@ -52,7 +76,6 @@ class PipesFeatureCompute(FeatureComputeResource):
         target: "TableRef",
     ) -> FeatureOutput:
         from mlops_assets.databricks.steps import FeaturesRequest, table_source
-        from mlops_assets.resources.metadata import write_metadata
 
         house = self.lakehouse.get()
         request = FeaturesRequest(
@@ -62,10 +85,9 @@ class PipesFeatureCompute(FeatureComputeResource):
             output=table_source(house, target),
             partition=context.partition_key,
         )
-        invocation = self.databricks_pipes.run(context, "features", request)
-        entries = dict(invocation.get_materialize_result().metadata or {})
-        summary, written, passed = read_feature_report(entries)
-        metadata = {**passed, **write_metadata(written, house.table_location(target), target)}
+        summary, metadata = _run_writing_step(
+            self.databricks_pipes, context, "features", request, read_feature_report, house, target
+        )
         return FeatureOutput(None, summary, metadata)
 
 
@@ -129,7 +151,6 @@ class PipesScoringCompute(ScoringComputeResource):
         target: "TableRef",
     ) -> ScoringOutput:
         from mlops_assets.databricks.steps import ScoreRequest, table_source
-        from mlops_assets.resources.metadata import write_metadata
 
         house = self.lakehouse.get()
         request = ScoreRequest(
@@ -139,9 +160,7 @@ class PipesScoringCompute(ScoringComputeResource):
             partition=context.partition_key if context.has_partition_key else None,
             mlflow=settings,
         )
-        invocation = self.databricks_pipes.run(context, "score", request)
-        entries = dict(invocation.get_materialize_result().metadata or {})
-        summary, written, passed = read_scoring_report(entries)
-        # the Pipes entries (job run id and URL) and the commit, as the IO manager reports it
-        metadata = {**passed, **write_metadata(written, house.table_location(target), target)}
+        summary, metadata = _run_writing_step(
+            self.databricks_pipes, context, "score", request, read_scoring_report, house, target
+        )
         return ScoringOutput(None, summary, metadata)
