@@ -13,7 +13,7 @@ import re
 import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import quote, unquote
 
 import polars as pl
@@ -22,6 +22,9 @@ from pydantic import BaseModel, Field
 
 from mlops_assets.errors import SchemaMismatchError, StorageError
 from mlops_assets.storage.delta_files import overwrite_partitions, partitioned_by
+
+if TYPE_CHECKING:
+    from deltalake import DeltaTable
 
 PARTITION_COLUMN = "_partition_date"
 SchemaEvolution = Literal["fail", "add_columns"]
@@ -312,6 +315,13 @@ def _check_no_escape(path: Path) -> None:
         )
 
 
+def _plain_reads(table: "DeltaTable") -> bool:
+    """Whether reading ``table``'s files (with the log's partition values) gives its rows: reader
+    version 1 and no reader feature (no deletion vectors, column mapping or type widening)."""
+    protocol = table.protocol()
+    return protocol.min_reader_version == 1 and not protocol.reader_features
+
+
 def scan_delta(path: Path, partitions: Sequence[str] | None = None) -> pl.LazyFrame:
     """Polars' scan of the Delta table at ``path`` (every column, the partition columns too),
     under any path; ``partitions``: at least the rows of these values of
@@ -338,8 +348,8 @@ def _scan_files(path: Path, text: str, partitions: Sequence[str] | None) -> pl.L
     from deltalake import DeltaTable
 
     table = DeltaTable(text)
-    protocol = table.protocol()
-    if protocol.min_reader_version != 1 or protocol.reader_features:
+    if not _plain_reads(table):
+        protocol = table.protocol()
         unusual = sorted({c for c in text if quote(c, safe=_URI_SAFE) != c or c == "="})
         raise StorageError(
             f"cannot read the Delta table at {path}: it needs reader version "
@@ -408,8 +418,7 @@ def partition_files(path: Path, partitions: Sequence[str] | None = None) -> list
     from deltalake import DeltaTable
 
     table = DeltaTable(str(path))
-    protocol = table.protocol()
-    if protocol.min_reader_version != 1 or protocol.reader_features:
+    if not _plain_reads(table):
         return None
     metadata = table.metadata()
     if metadata.configuration.get("delta.columnMapping.mode", "none") != "none":
