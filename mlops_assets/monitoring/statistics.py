@@ -26,8 +26,9 @@ Train on more than 1,000 rows (distances are then used) or set ``jensenshannon``
 
 import difflib
 import os
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import polars as pl
@@ -52,7 +53,7 @@ def compute_drift(
     *,
     columns: Sequence[str] | None = None,
     max_workers: int | None = None,
-    batch_columns: int = 8,
+    batch_columns: int = 4,
     check_overrides: bool = True,
 ) -> DriftResult:
     """Compare current data with a reference profile, column by column.
@@ -120,15 +121,21 @@ def compute_drift(
             if counted
             else None
         )
+        queued: deque[tuple[str, Future[ColumnDrift]]] = deque()
         for frame in _frames(current, columns_left, batch_columns):
-            # The costliest first (a float column's distance is ~5x an integer column's count):
-            # the cheap ones fill the end of the batch, so neither worker waits long for the other
+            # The costliest first (a float column's distance is ~5x an integer column's count)
             order = sorted(frame.columns, key=lambda c: not frame.schema[c].is_float())
-            jobs = [
-                pool.submit(column_drift, frame.get_column(c), profile.columns[c], config)
+            queued.extend(
+                (c, pool.submit(column_drift, frame.get_column(c), profile.columns[c], config))
                 for c in order
-            ]
-            by_name.update((c, job.result()) for c, job in zip(order, jobs, strict=True))
+            )
+            # No barrier at the end of a batch: the next batch is taken as soon as no more
+            # than one column per worker is left to start, so no worker waits for another;
+            # a column's values are freed when its job ends, so memory stays bounded
+            while len(queued) > workers:
+                name, job = queued.popleft()
+                by_name[name] = job.result()
+        by_name.update((c, job.result()) for c, job in queued)
         if counting is not None:
             by_name.update(counting.result())
     results = [uncounted_window(by_name[c], profile) for c in names]

@@ -170,6 +170,28 @@ def test_lazy_parquet_source_gives_the_same_result(
     assert lazy == eager
 
 
+@pytest.mark.parametrize(("batch_columns", "max_workers"), [(1, 1), (1, 2), (2, 3), (5, 2)])
+def test_batches_flow_into_the_workers_without_losing_a_column(
+    tmp_path: Path, large_profile: ReferenceProfile, batch_columns: int, max_workers: int
+) -> None:
+    """The next batch is taken while the previous one's columns are still being computed:
+    whatever the batch size and the number of workers, every column comes back, once, with
+    the eager result."""
+    current = make_frame(4_000, seed=23, mean=0.3)
+    path = tmp_path / "current.parquet"
+    current.write_parquet(path)
+    eager = compute_drift(current, large_profile, CONFIG)
+    lazy = compute_drift(
+        pl.scan_parquet(path),
+        large_profile,
+        CONFIG,
+        batch_columns=batch_columns,
+        max_workers=max_workers,
+    )
+    assert [c.column for c in lazy.columns] == [c.column for c in eager.columns]
+    assert lazy == eager
+
+
 def test_a_lazy_source_counts_categoricals_in_the_scan_with_the_same_result(
     tmp_path: Path, large_profile: ReferenceProfile
 ) -> None:
