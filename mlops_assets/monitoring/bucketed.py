@@ -36,8 +36,12 @@ from numpy.typing import NDArray
 from mlops_assets.monitoring.stattests import Floats
 
 _THREAD = threading.local()
-STRIP = 1 << 15
-"""Values per strip of the grid pass (256 KiB of float64: stays in the core's cache)."""
+STRIP = 1 << 16
+"""Values per strip of the grid pass (512 KiB of float64: stays in the core's L2 cache).
+
+Twice the values per call of 2**15, so half the calls (each hands the GIL back and forth
+between the drift's workers). The drift benchmark's 10M x 50 from Parquet: 3.18 -> 3.09 s
+(medians of 8 alternating runs, 7 faster); 2**17 and 2**18 were no faster."""
 COUNTING_MAX_SPAN = 1 << 24
 """Widest integer range sorted by counting (a 128 MiB count array at most)."""
 BUCKETED_MIN_ROWS = 200_000
