@@ -129,8 +129,8 @@ def compute_drift(
                 (c, pool.submit(column_drift, frame.get_column(c), profile.columns[c], config))
                 for c in order
             )
-            # No barrier at the end of a batch: the next batch is taken as soon as no more
-            # than one column per worker is left to start, so no worker waits for another;
+            # No barrier at the end of a batch: the next batch is taken as soon as at most one
+            # column per worker is unfinished, so no worker idles while another ends the batch;
             # a column's values are freed when its job ends, so memory stays bounded
             while len(queued) > workers:
                 name, job = queued.popleft()
