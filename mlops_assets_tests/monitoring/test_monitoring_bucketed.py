@@ -175,6 +175,27 @@ def test_chunks_with_nan_and_infinities_give_the_value_of_the_finite_values() ->
     assert refined == pytest.approx(stats.wasserstein_distance(ref, finite), rel=1e-11)
 
 
+@pytest.mark.parametrize("strip", [64, 1_000, 1 << 16])
+def test_strips_of_any_width_give_the_same_value(
+    monkeypatch: pytest.MonkeyPatch, strip: int
+) -> None:
+    """The grid pass reads each chunk in strips: a strip that ends inside a chunk, a chunk
+    shorter than a strip and non-finite values in a later strip give the value of one pass."""
+    rng = np.random.default_rng(19)
+    ref = np.sort(rng.normal(0, 1, 2_000))
+    chunks = [rng.normal(0.1, 1, k) for k in (7_000, 1, 12_345)]
+    chunks[0][[3, 6_999]] = [np.nan, np.inf]
+    chunks[2][[5_000, -1]] = [np.nan, -np.inf]
+    finite = np.concatenate(chunks)
+    finite = finite[np.isfinite(finite)]
+    monkeypatch.setattr(bucketed, "STRIP", strip)
+    for refine in (1, 8):
+        ours = wasserstein_bucketed(
+            chunks, ref, center=0.1, buckets=4_096, max_crowding=1.0, refine=refine
+        )
+        assert ours == pytest.approx(stats.wasserstein_distance(ref, finite), rel=1e-11)
+
+
 def test_bucketed_wasserstein_leaves_the_current_values_untouched() -> None:
     rng = np.random.default_rng(2)
     ref, cur = np.sort(rng.normal(0, 1, 1_000)), rng.normal(0, 1, 20_000)
