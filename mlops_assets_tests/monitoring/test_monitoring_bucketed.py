@@ -158,13 +158,20 @@ def test_bucketed_wasserstein_equals_scipy_on_random_small_cases(
         assert ours == pytest.approx(stats.wasserstein_distance(ref, cur), rel=1e-10, abs=1e-300)
 
 
-def test_chunks_with_nan_and_infinities_give_the_value_of_the_finite_values() -> None:
-    """A Polars column arrives as chunks; NaN and +-inf are left out, as the sorted route does."""
+@pytest.mark.parametrize("strip", [64, 1_000, bucketed.STRIP])
+def test_chunks_with_nan_and_infinities_give_the_value_of_the_finite_values(
+    monkeypatch: pytest.MonkeyPatch, strip: int
+) -> None:
+    """A Polars column arrives as chunks; NaN and +-inf are left out, as the sorted route does.
+
+    The grid pass reads each chunk in strips: at any strip width (strips ending inside a chunk,
+    a chunk shorter than a strip, non-finite values in a later strip) the value is the same."""
+    monkeypatch.setattr(bucketed, "STRIP", strip)
     rng = np.random.default_rng(9)
     ref = np.sort(rng.normal(0, 1, 2_000))
     chunks = [rng.normal(0.1, 1, k) for k in (7_000, 1, 12_345)]
-    chunks[0][[3, 50]] = [np.nan, np.inf]
-    chunks[2][-1] = -np.inf
+    chunks[0][[3, 50, 6_999]] = [np.nan, np.inf, np.nan]
+    chunks[2][[5_000, -1]] = [np.nan, -np.inf]
     finite = np.concatenate(chunks)
     finite = finite[np.isfinite(finite)]
     ours = wasserstein_bucketed(chunks, ref, center=0.1, buckets=8_192, max_crowding=1.0)
@@ -173,27 +180,6 @@ def test_chunks_with_nan_and_infinities_give_the_value_of_the_finite_values() ->
     assert wasserstein_bucketed([np.array([np.nan])], ref) is None
     refined = wasserstein_bucketed(chunks, ref, center=0.1, buckets=512, max_crowding=1, refine=8)
     assert refined == pytest.approx(stats.wasserstein_distance(ref, finite), rel=1e-11)
-
-
-@pytest.mark.parametrize("strip", [64, 1_000, 1 << 16])
-def test_strips_of_any_width_give_the_same_value(
-    monkeypatch: pytest.MonkeyPatch, strip: int
-) -> None:
-    """The grid pass reads each chunk in strips: a strip that ends inside a chunk, a chunk
-    shorter than a strip and non-finite values in a later strip give the value of one pass."""
-    rng = np.random.default_rng(19)
-    ref = np.sort(rng.normal(0, 1, 2_000))
-    chunks = [rng.normal(0.1, 1, k) for k in (7_000, 1, 12_345)]
-    chunks[0][[3, 6_999]] = [np.nan, np.inf]
-    chunks[2][[5_000, -1]] = [np.nan, -np.inf]
-    finite = np.concatenate(chunks)
-    finite = finite[np.isfinite(finite)]
-    monkeypatch.setattr(bucketed, "STRIP", strip)
-    for refine in (1, 8):
-        ours = wasserstein_bucketed(
-            chunks, ref, center=0.1, buckets=4_096, max_crowding=1.0, refine=refine
-        )
-        assert ours == pytest.approx(stats.wasserstein_distance(ref, finite), rel=1e-11)
 
 
 def test_bucketed_wasserstein_leaves_the_current_values_untouched() -> None:
