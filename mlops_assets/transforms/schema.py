@@ -48,8 +48,6 @@ NW_TYPES: dict[str, nw.dtypes.DType] = {
 }
 _INT64_MAX = "9223372036854775807"
 _INT64_MIN_DIGITS = "9223372036854775808"  # -9223372036854775808 is Int64's smallest
-# The shape the datetime pattern admits once a zone suffix is removed and a space made a "T".
-POLARS_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S%.f"
 
 
 def _unchanged(frame: nw.LazyFrame[Any]) -> nw.LazyFrame[Any]:
@@ -87,9 +85,7 @@ def _fits_int64(text: nw.Expr) -> nw.Expr:
     return ((n < 19) | ((n == 19) & (digits <= limit))).fill_null(True)
 
 
-def _string_cast(
-    text: nw.Expr, dtype: DType, datetime_format: str | None = None
-) -> tuple[nw.Expr, nw.Expr]:
+def _string_cast(text: nw.Expr, dtype: DType) -> tuple[nw.Expr, nw.Expr]:
     """(typed value, parse-ok flag) of stripped text; the value is null unless ok.
 
     Blank text never parses (every pattern needs a character), so callers need no separate
@@ -108,10 +104,9 @@ def _string_cast(
     if dtype == "date":
         return kept.str.to_date("%Y-%m-%d"), ok
     if dtype == "datetime":
-        # The pattern above already fixed the shape (ISO, 0-9 fraction digits), which both
-        # engines parse without a format; Polars parses it faster told the format (which has no
-        # Spark equivalent), with the same values.
-        parsed = kept.str.to_datetime(datetime_format)
+        # The pattern above already fixed the shape (ISO, 0-9 fraction digits), which every
+        # engine parses without a format (Polars' own path: _polars_datetime).
+        parsed = kept.str.to_datetime()
         return parsed.dt.replace_time_zone("UTC"), ok
     return kept.cast(NW_TYPES[dtype]), ok
 
@@ -125,12 +120,10 @@ def typed_columns(
     and cast (a handful of vectorised string operations per column, no per-row Python).
     Declared ``string`` columns cannot fail: their flag is a literal False.
 
-    ``polars``: the frame runs on Polars, which parses datetimes with
-    :data:`POLARS_DATETIME_FORMAT` (the same values), and integers and decimals itself, into
-    helper columns added by :attr:`TypedColumns.prepare` (the same values and flags). Other
-    engines get the portable expressions.
+    ``polars``: the frame runs on Polars, which parses integers, decimals and datetimes into
+    helper columns added by :attr:`TypedColumns.prepare` (the same values and flags, faster).
+    Other engines get the portable expressions.
     """
-    datetime_format = POLARS_DATETIME_FORMAT if polars else None
     values: list[nw.Expr] = []
     failures: list[tuple[str, nw.Expr, nw.Expr]] = []
     missing: list[str] = []
@@ -151,13 +144,13 @@ def typed_columns(
             if spec.dtype == "string":
                 value = nw.when(text != "").then(raw)
                 failed = nw.lit(False)
-            elif polars and spec.dtype in _POLARS_NUMBERS:
+            elif polars and spec.dtype in _POLARS_NATIVE:
                 helper = f"{_NATIVE}{len(native)}"
                 native[helper] = (spec.source_name, spec.dtype)
                 value, failed = nw.col(helper), nw.col(f"{helper}_failed")
                 parsed.append(spec.name)
             else:
-                value, ok = _string_cast(text, spec.dtype, datetime_format)
+                value, ok = _string_cast(text, spec.dtype)
                 failed = (text != "") & ~ok  # null raw: null here, false once filled
                 parsed.append(spec.name)
         else:
@@ -181,8 +174,19 @@ def typed_columns(
 # spellings of infinity and NaN, which are refused apart. One parse instead of a pattern test
 # and a cast of the matches: refining 1M bronze rows (7 integer and 2 decimal columns of 21)
 # took 1.15-1.27 s instead of 1.35-1.53 s, median of 9 each.
-_POLARS_NUMBERS: tuple[DType, ...] = ("int64", "float64")
+# Datetimes: the same pattern test, then Arrow's ISO-8601 parser (see _polars_datetime).
+_POLARS_NATIVE: tuple[DType, ...] = ("int64", "float64", "datetime")
 _NATIVE = "__mlops_parsed_"
+_DATETIME_PATTERN = (
+    rf"^(?:{_DATE})[T ](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](\.[0-9]{{1,9}})?"
+    r"(?:Z|[+-]00:?00)?$"
+)
+"""The datetime pattern read on the stripped text itself: a "T" or a space between date and
+time, then an optional UTC suffix. It admits exactly the texts the portable path admits (it
+removes one UTC suffix, turns every space into a "T", then matches ``_PATTERNS["datetime"]``):
+a space anywhere else, or a second suffix, fails both."""
+_MICROS_TEXT = len("2026-01-01T00:00:00.000000")
+"""Characters of a datetime text down to the microsecond: longer fractions are cut there."""
 
 
 def _parse_natively(
@@ -193,7 +197,8 @@ def _parse_natively(
 
     out: list[pl.Expr] = []
     for helper, (source, dtype) in native.items():
-        value, failed = _polars_number(pl.col(source), dtype)
+        parse = _polars_datetime if dtype == "datetime" else partial(_polars_number, dtype=dtype)
+        value, failed = parse(pl.col(source))
         out += [value.alias(helper), failed.alias(f"{helper}_failed")]
     polars_frame: pl.LazyFrame = frame.to_native()
     return nw.from_native(polars_frame.with_columns(out))
@@ -215,3 +220,50 @@ def _polars_number(raw: "pl.Expr", dtype: DType) -> tuple["pl.Expr", "pl.Expr"]:
         ok = number.is_not_null() & ~spelled.fill_null(False)
         value = pl.when(ok).then(number)
     return value, ((text != "") & ~ok).fill_null(False)
+
+
+def _polars_datetime(raw: "pl.Expr") -> tuple["pl.Expr", "pl.Expr"]:
+    """(value, failed) of a datetime text column on Polars: null and not failed when blank.
+
+    The pattern is tested on the stripped text (:data:`_DATETIME_PATTERN`, no rewriting of the
+    text first), and only the admitted texts are parsed, their UTC suffix removed, by Arrow's
+    ISO-8601 parser (:func:`_iso_micros`) instead of Polars' format parser. The same values and
+    flags as the portable path; typing one day of 1M simulated rows, the datetime column took
+    0.14 s instead of 0.30 s, and it is the longest of the batch's columns.
+    """
+    import polars as pl
+
+    text = raw.str.strip_chars(_WHITESPACE)
+    ok = text.str.contains(_DATETIME_PATTERN)
+    zulu = text.str.ends_with("Z")
+    naive = (
+        pl.when(zulu)
+        .then(text.str.strip_suffix("Z"))
+        .otherwise(pl.when(~zulu).then(text).str.replace(r"[+-]00:?00$", ""))
+    )
+    micros = (
+        pl.when(ok)
+        .then(naive)
+        .map_batches(_iso_micros, return_dtype=pl.Datetime("us"), is_elementwise=True)
+    )
+    return micros.dt.replace_time_zone("UTC"), ((text != "") & ~ok).fill_null(False)
+
+
+def _iso_micros(texts: "pl.Series") -> "pl.Series":
+    """Naive datetime texts the pattern admitted (or null), parsed to microseconds by Arrow.
+
+    A fraction of 7 to 9 digits is cut to 6 first: the microsecond below, as Polars' parse and
+    Spark's give (1969-12-31T23:59:59.9999999 is 23:59:59.999999, not 1970). A text the parser
+    refused would raise for the batch, never become null: the pattern admits none.
+    """
+    import polars as pl
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arrow = texts.to_arrow()
+    if not pa.types.is_large_string(arrow.type) and not pa.types.is_string(arrow.type):
+        arrow = arrow.cast(pa.large_string())
+    longest = pc.max(pc.binary_length(arrow)).as_py() if len(arrow) else None
+    if longest is not None and longest > _MICROS_TEXT:
+        arrow = pc.utf8_slice_codeunits(arrow, 0, _MICROS_TEXT)
+    return pl.Series(texts.name, pc.cast(arrow, pa.timestamp("us")))
