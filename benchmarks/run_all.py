@@ -1,12 +1,12 @@
 """Run the benchmark suite: ``python -m benchmarks.run_all [--quick] [--only NAME ...]``.
 
-Full sizes (``make bench``, about an hour on the 2-core machine): medallion at 10M rows/day
-(peers at 1M), drift 1M x 50 against Evidently and 10M x 50 from Parquet, a 10k-row upsert into
-1M rows, the code-location load, batch inference of 1M rows, the demo lifecycle (7 days x 1,000
-rows). ``--quick`` runs tiny sizes in about a minute, without the local-PySpark peer (its JVM
-alone takes longer than the whole quick run; the engine-parity tests cover that code path),
-and judges no target. Each benchmark writes ``<out>/<name>.json``; ``<out>/summary.md`` tables
-every comparison.
+Full sizes (``make bench``, about 6 minutes on the 2-core machine; the first run also generates
+the inputs): medallion at 10M rows/day (peers at 1M), drift 1M x 50 against Evidently and
+10M x 50 from Parquet, a 10k-row upsert into 1M rows, the code-location load, batch inference of
+1M rows, the demo lifecycle (7 days x 1,000 rows). ``--quick`` runs tiny sizes in about a minute,
+without the local-PySpark peer (its JVM alone takes longer than the whole quick run; the
+engine-parity tests cover that code path), and judges no target. Each benchmark writes
+``<out>/<name>.json``; ``<out>/summary.md`` tables every comparison.
 """
 
 import argparse
