@@ -143,8 +143,8 @@ def test_polars_parses_numbers_as_the_portable_patterns(dtype: DType) -> None:
 
 def test_polars_parses_a_mixed_datetime_batch_as_the_portable_path() -> None:
     """Polars parses a batch's datetimes in one call (Arrow's ISO-8601 parser): every shape the
-    pattern admits, mixed in one column (suffixes, separators, 0 to 9 fraction digits) and in
-    both orders, gives the same values and flags on both paths."""
+    pattern admits, mixed in one column (Z and UTC offsets, "T" and space, none, 1, 6, 7 or 9
+    fraction digits) and in both orders, gives the same values and flags on both paths."""
     raw = [c[1] for c in CASES if c[0] == "datetime"]
     raw += ["2026-01-01T10:20:30.123456789Z", "2026-01-01T10:20:30.0000005", None, " "]
     for batch in (raw, raw[::-1]):
