@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from mlops_assets.monitoring.native import GridKernel, grid_kernel
 from mlops_assets.monitoring.stattests import Floats
 
 _THREAD = threading.local()
@@ -388,6 +389,40 @@ def wasserstein_bucketed(
     ref_count = np.bincount(ref_key, minlength=k)
     if 1.0 - np.count_nonzero(ref_count) / m > max_crowding:
         return None
+    kernel = grid_kernel() if size < 2**31 else None  # int32 keys and counts
+    passed = (
+        _numpy_passes(parts, center, (lo, scale, k), ref_count)
+        if kernel is None
+        else _native_passes(kernel, parts, center, (lo, scale, k), ref_count)
+    )
+    if passed is None:
+        return None
+    runs, inside, signed_sum, n = passed
+    sub = refine or (REFINE if inside.size >= REFINE_MIN_VALUES else 1)
+    if sub > 1:
+        refined = _refined(inside, ref, runs, signed_sum, (lo, scale, k), sub, n)
+        if refined is not None:
+            return refined
+    return _integral(runs, np.sort(inside), signed_sum, ref, n)
+
+
+class _Passed(NamedTuple):
+    """What the two passes over the current values leave for the integral."""
+
+    runs: _Runs
+    inside: Floats
+    """The explicit values (in the dirty buckets), centred, unsorted: this thread's scratch."""
+    signed_sum: float
+    """The sum of every other (centred) value times its run's sign."""
+    n: int
+    """The finite current values."""
+
+
+def _numpy_passes(
+    parts: list[Floats], center: float, grid: tuple[float, float, int], ref_count: NDArray[np.int64]
+) -> _Passed | None:
+    """Both passes in NumPy: key and count every value, then look up each one's bucket code."""
+    lo, scale, k = grid
     cur, key = _centred_keys(parts, center, lo, scale, k, reuse=True)
     n = int(cur.size)
     if n == 0:
@@ -404,9 +439,42 @@ def wasserstein_bucketed(
     # whose threads would compete with the other columns' workers). ``cur`` is our own
     # centred copy and is not read again: the products overwrite it.
     signed_sum = float(np.multiply(code, cur, out=cur).sum())
-    sub = refine or (REFINE if inside.size >= REFINE_MIN_VALUES else 1)
-    if sub > 1:
-        refined = _refined(inside, ref, runs, signed_sum, (lo, scale, k), sub, n)
-        if refined is not None:
-            return refined
-    return _integral(runs, np.sort(inside), signed_sum, ref, n)
+    return _Passed(runs, inside, signed_sum, n)
+
+
+def _native_passes(
+    kernel: GridKernel,
+    parts: list[Floats],
+    center: float,
+    grid: tuple[float, float, int],
+    ref_count: NDArray[np.int64],
+) -> _Passed | None:
+    """Both passes in the compiled kernel (:mod:`.native`): one loop each, chunk by chunk.
+
+    The same buckets as :func:`_numpy_passes` (the same float operations, to the bit), the
+    same explicit values in the same order; only the signed sum is added in another order.
+    """
+    lo, scale, k = grid
+    chunks = [np.ascontiguousarray(p, dtype=np.float64) for p in parts]
+    size = sum(int(c.size) for c in chunks)
+    key = _scratch("key32", size, np.int32)
+    counts = np.zeros(k, dtype=np.int32)
+    bad, start = 0, 0
+    for chunk in chunks:
+        end = start + chunk.size
+        bad += kernel.count(chunk, center, lo, scale, key[start:end], counts)
+        start = end
+    n = size - bad
+    if n == 0:
+        return None
+    runs = _runs(counts.astype(np.int64), ref_count, n)
+    if runs is None:
+        return None
+    code = runs.cell_codes(k)
+    out, sums = _scratch("inside", size, np.float64), np.zeros(2)
+    taken, start = 0, 0
+    for chunk in chunks:
+        end = start + chunk.size
+        taken += kernel.split(chunk, key[start:end], center, code, out[taken:], sums)
+        start = end
+    return _Passed(runs, out[:taken], float(sums[0] + sums[1]), n)

@@ -1,4 +1,8 @@
-"""The sort-free kernels against scipy and numpy, and the drift route that uses them."""
+"""The sort-free kernels against scipy and numpy, and the drift route that uses them.
+
+Every test runs twice: with the grid's two passes in the compiled kernel (:mod:`.native`;
+skipped on a machine without a C compiler) and in NumPy.
+"""
 
 from collections.abc import Callable
 from typing import Any
@@ -10,7 +14,7 @@ from numpy.typing import NDArray
 from scipy import stats
 
 from mlops_assets.config.monitoring import DriftConfig
-from mlops_assets.monitoring import bucketed
+from mlops_assets.monitoring import bucketed, native
 from mlops_assets.monitoring.bucketed import (
     BUCKETED_MIN_ROWS,
     counting_sorted,
@@ -35,6 +39,16 @@ SHAPES: dict[str, tuple[Sampler, Sampler]] = {
         lambda r, k: 1.7e9 + r.uniform(3_600, 90_000, k),
     ),
 }
+
+
+@pytest.fixture(autouse=True, params=["compiled", "numpy"])
+def grid_passes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the grid's two passes over the current values run."""
+    if request.param == "numpy":
+        monkeypatch.setattr(bucketed, "grid_kernel", lambda: None)
+    elif native.grid_kernel() is None:
+        pytest.skip("no C compiler here: the compiled passes cannot be built")
+    return str(request.param)
 
 
 @pytest.fixture
