@@ -299,6 +299,7 @@ def _refined(
     grid: tuple[float, float, int],
     sub: int,
     n: int,
+    kernel: GridKernel | None = None,
 ) -> float | None:
     """The integral with every dirty bucket split into ``sub`` cells of a finer grid.
 
@@ -310,7 +311,8 @@ def _refined(
     buckets between them; its dirty cells (a reference value or a CDF crossing) hold far fewer
     values than the dirty buckets did, and only those are sorted. ``None`` if a value's fine
     key lands outside a dirty bucket or a coarse run's sign changes (neither can happen:
-    never give a wrong value).
+    never give a wrong value). ``kernel``: key, count and split the current values in the
+    compiled kernel (the same cells, the same explicit values; the sum in another order).
     """
     lo, scale, buckets = grid
     shift = sub.bit_length() - 1
@@ -330,11 +332,25 @@ def _refined(
         where += (fine & (sub - 1)) - sub
         return where  # (rank + 1) * width + s - sub = rank * width + 1 + s
 
-    cur_cell, ref_cell = cells(inside), cells(ref)
-    if cur_cell is None or ref_cell is None:
+    ref_cell = cells(ref)
+    if ref_cell is None:
         return None
     size = runs.at_dirty.size * width + 1
-    counts = np.bincount(cur_cell, minlength=size)
+    compiled = kernel is not None and buckets * sub < 2**31 and size < 2**31
+    if kernel is not None and compiled:
+        cur_cell = _scratch("cell32", inside.size, np.int32)
+        counted = np.zeros(size, dtype=np.int32)
+        fine_buckets, rank32 = buckets * sub, rank.astype(np.int32)
+        if not kernel.refine(
+            inside, lo, scale * sub, fine_buckets, shift, rank32, cur_cell, counted
+        ):
+            return None
+        counts = counted.astype(np.int64)
+    else:
+        numpy_cell = cells(inside)
+        if numpy_cell is None:
+            return None
+        cur_cell, counts = numpy_cell, np.bincount(numpy_cell, minlength=size)
     counts[0::width] = runs.run_n
     fine_runs = _runs(counts, np.bincount(ref_cell, minlength=size), n)
     if fine_runs is None:
@@ -343,9 +359,15 @@ def _refined(
     held = runs.run_n > 0
     if not np.array_equal(codes[0::width][held], runs.run_sign[held]):
         return None
-    code = codes.take(cur_cell)
-    explicit = np.sort(inside[code == 0])
-    signed_sum += float(np.multiply(code, inside, out=inside).sum())
+    if kernel is not None and compiled:
+        # The values are centred already: ``value - 0.0`` is the value, to the bit
+        out, sums = _scratch("fine_explicit", inside.size, np.float64), np.array([signed_sum, 0.0])
+        taken = kernel.split([inside], cur_cell, 0.0, codes, out, sums)
+        explicit, signed_sum = np.sort(out[:taken]), float(sums[0] + sums[1])
+    else:
+        code = codes.take(cur_cell)
+        explicit = np.sort(inside[code == 0])
+        signed_sum += float(np.multiply(code, inside, out=inside).sum())
     return _integral(fine_runs, explicit, signed_sum, ref, n)
 
 
@@ -400,7 +422,7 @@ def wasserstein_bucketed(
     runs, inside, signed_sum, n = passed
     sub = refine or (REFINE if inside.size >= REFINE_MIN_VALUES else 1)
     if sub > 1:
-        refined = _refined(inside, ref, runs, signed_sum, (lo, scale, k), sub, n)
+        refined = _refined(inside, ref, runs, signed_sum, (lo, scale, k), sub, n, kernel)
         if refined is not None:
             return refined
     return _integral(runs, np.sort(inside), signed_sum, ref, n)
@@ -459,11 +481,7 @@ def _native_passes(
     size = sum(int(c.size) for c in chunks)
     key = _scratch("key32", size, np.int32)
     counts = np.zeros(k, dtype=np.int32)
-    bad, start = 0, 0
-    for chunk in chunks:
-        end = start + chunk.size
-        bad += kernel.count(chunk, center, lo, scale, key[start:end], counts)
-        start = end
+    bad = kernel.count(chunks, center, lo, scale, key, counts)
     n = size - bad
     if n == 0:
         return None
@@ -472,9 +490,5 @@ def _native_passes(
         return None
     code = runs.cell_codes(k)
     out, sums = _scratch("inside", size, np.float64), np.zeros(2)
-    taken, start = 0, 0
-    for chunk in chunks:
-        end = start + chunk.size
-        taken += kernel.split(chunk, key[start:end], center, code, out[taken:], sums)
-        start = end
+    taken = kernel.split(chunks, key, center, code, out, sums)
     return _Passed(runs, out[:taken], float(sums[0] + sums[1]), n)

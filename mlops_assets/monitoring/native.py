@@ -29,6 +29,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -51,55 +52,100 @@ _F64_OUT = np.ctypeslib.ndpointer(np.float64, ndim=1, flags=("C_CONTIGUOUS", "WR
 _I32 = np.ctypeslib.ndpointer(np.int32, ndim=1, flags="C_CONTIGUOUS")
 _I32_OUT = np.ctypeslib.ndpointer(np.int32, ndim=1, flags=("C_CONTIGUOUS", "WRITEABLE"))
 _I8 = np.ctypeslib.ndpointer(np.int8, ndim=1, flags="C_CONTIGUOUS")
+_I64 = np.ctypeslib.ndpointer(np.int64, ndim=1, flags="C_CONTIGUOUS")
+_PTRS = np.ctypeslib.ndpointer(np.uintp, ndim=1, flags="C_CONTIGUOUS")
 
 
 class GridKernel:
-    """The loaded library's two passes (each call hands the GIL back while it runs)."""
+    """The loaded library's passes. Each call hands the GIL back while it runs; a column is
+    passed as its chunks in one call (a Parquet column read by Polars is one chunk per row
+    group: 81 in the drift benchmark's file)."""
 
     def __init__(self, library: ctypes.CDLL) -> None:
         self._count = library.mlops_grid_count
         self._count.restype = ctypes.c_int64
         self._count.argtypes = [
-            *(_F64, ctypes.c_int64, ctypes.c_double, ctypes.c_double, ctypes.c_double),
+            *(_PTRS, _I64, ctypes.c_int64, ctypes.c_double, ctypes.c_double, ctypes.c_double),
             *(ctypes.c_int64, _I32_OUT, _I32_OUT),
         ]
         self._split = library.mlops_grid_split
         self._split.restype = ctypes.c_int64
         self._split.argtypes = [
-            *(_F64, _I32, ctypes.c_int64, ctypes.c_double, _I8, _F64_OUT, _F64_OUT)
+            *(_PTRS, _I64, ctypes.c_int64, _I32, ctypes.c_double, _I8, _F64_OUT, _F64_OUT)
+        ]
+        self._refine = library.mlops_grid_refine
+        self._refine.restype = ctypes.c_int64
+        self._refine.argtypes = [
+            *(_F64, ctypes.c_int64, ctypes.c_double, ctypes.c_double, ctypes.c_int64),
+            *(ctypes.c_int64, _I32, ctypes.c_int64, _I32_OUT, _I32_OUT),
         ]
 
     def count(
         self,
-        values: NDArray[np.float64],
+        chunks: Sequence[NDArray[np.float64]],
         center: float,
         lo: float,
         scale: float,
         key: NDArray[np.int32],
         counts: NDArray[np.int32],
     ) -> int:
-        """Key each value on the grid of ``counts.size`` buckets into ``key`` (-1 for NaN and
-        infinities) and add it to ``counts``; the number of values that were not finite."""
-        if key.size != values.size:
-            raise ValueError(f"{key.size} keys for {values.size} values")
+        """Key each value of the chunks on the grid of ``counts.size`` buckets into ``key``
+        (-1 for NaN and infinities) and add it to ``counts``; how many were not finite."""
+        pointers, lengths = _chunk_table(chunks, key.size)
         k = counts.size
-        return int(self._count(values, values.size, center, lo, scale, k, key, counts))
+        return int(self._count(pointers, lengths, lengths.size, center, lo, scale, k, key, counts))
 
     def split(
         self,
-        values: NDArray[np.float64],
+        chunks: Sequence[NDArray[np.float64]],
         key: NDArray[np.int32],
         center: float,
         code: NDArray[np.int8],
         out: NDArray[np.float64],
         sums: NDArray[np.float64],
     ) -> int:
-        """The explicit values (code 0), minus ``center``, into ``out`` (from its start); the
-        others' ``code * (value - center)`` added into ``sums`` (the sum, its compensation).
-        Returns how many values went to ``out``."""
-        if key.size != values.size or out.size < values.size or sums.size != 2:
-            raise ValueError("split needs a key per value, room for every value, two sums")
-        return int(self._split(values, key, values.size, center, code, out, sums))
+        """The explicit values (those whose key's ``code`` is 0), minus ``center``, into
+        ``out`` in their order; the others' ``code * (value - center)`` added into ``sums``
+        (the sum, its compensation). ``code`` covers every key (the grid :meth:`count` keyed
+        on). Returns how many values went to ``out``."""
+        pointers, lengths = _chunk_table(chunks, key.size)
+        if out.size < key.size or sums.size != 2:
+            raise ValueError("split needs room for every value in out, and two sums")
+        return int(self._split(pointers, lengths, lengths.size, key, center, code, out, sums))
+
+    def refine(
+        self,
+        values: NDArray[np.float64],
+        lo: float,
+        scale: float,
+        fine_buckets: int,
+        shift: int,
+        rank: NDArray[np.int32],
+        cell: NDArray[np.int32],
+        counts: NDArray[np.int32],
+    ) -> bool:
+        """Key each (finite) value on the grid of ``fine_buckets``, ``2**shift`` per coarse
+        bucket, into its refinement cell ``rank[fine >> shift] * (2**shift + 1) + fine %
+        2**shift - 2**shift``, counted into ``counts``. ``False`` if a value lands in a coarse
+        bucket whose rank is 0 (the refinement then declines)."""
+        if cell.size != values.size or rank.size << shift != fine_buckets:
+            raise ValueError("refine needs a cell per value and a rank per coarse bucket")
+        width = (1 << shift) + 1
+        args = (values, values.size, lo, scale, fine_buckets, shift, rank, width, cell, counts)
+        return int(self._refine(*args)) == 0
+
+
+def _chunk_table(
+    chunks: Sequence[NDArray[np.float64]], total: int
+) -> tuple[NDArray[np.uintp], NDArray[np.int64]]:
+    """The chunks' addresses and lengths, after checking that the library may read them."""
+    for chunk in chunks:
+        if chunk.dtype != np.float64 or chunk.ndim != 1 or not chunk.flags.c_contiguous:
+            raise ValueError("the kernel reads one-dimensional contiguous float64 chunks")
+    lengths = np.array([chunk.size for chunk in chunks], dtype=np.int64)
+    if int(lengths.sum()) != total:
+        raise ValueError(f"{total} keys for {int(lengths.sum())} values")
+    return np.array([chunk.ctypes.data for chunk in chunks], dtype=np.uintp), lengths
 
 
 def enabled() -> bool:
@@ -207,14 +253,14 @@ def _self_check(kernel: GridKernel) -> None:
     center, lo, scale, k = 0.25, -4.0, 100.0, 800
     key = np.empty(values.size, dtype=np.int32)
     counts = np.zeros(k, dtype=np.int32)
-    bad = kernel.count(values, center, lo, scale, key, counts)
+    bad = kernel.count([values[:1_000], values[1_000:]], center, lo, scale, key, counts)
     finite = np.isfinite(values)
     with np.errstate(invalid="ignore"):
         position = np.clip(((values - center) - lo) * scale, 0, k - 1)
     expected = np.where(finite, position, -1).astype(np.int32)
     code = rng.integers(-1, 2, size=k).astype(np.int8)
     out, sums = np.empty(values.size), np.zeros(2)
-    taken = kernel.split(values, key, center, code, out, sums)
+    taken = kernel.split([values[:2_500], values[2_500:]], key, center, code, out, sums)
     codes = np.where(finite, code.take(np.maximum(expected, 0)), 2)
     centred = values - center
     explicit = centred[codes == 0]
