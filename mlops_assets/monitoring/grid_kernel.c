@@ -65,11 +65,9 @@ static int64_t grid_split(const double *v, const int32_t *key, int64_t n, double
             if (b < 0) continue;
             const double c = v[i] - center;
             const int8_t sign = code[b];
-            if (sign == 0) {
-                out[m++] = c;
-            } else {
-                acc[i & 3] += sign * c;
-            }
+            out[m] = c; /* kept only where the code is 0: no branch to mispredict */
+            m += sign == 0;
+            acc[i & 3] += sign * c; /* 0 * c adds a zero */
         }
         const double block = (acc[0] + acc[1]) + (acc[2] + acc[3]);
         const double t = total + block;
