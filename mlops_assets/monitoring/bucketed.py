@@ -22,6 +22,12 @@ drift cost. Two exact routes avoid the full sort:
   monotone) and the method runs once more on those cells: only the values in the finer
   explicit cells are sorted (~0.8% and ~1.4%).
 
+The two passes of :func:`wasserstein_bucketed` over the current values (key and count; look up
+each value's code, keep the explicit ones and add the signed sum), and the same two passes of
+its refinement, run in a compiled kernel where the machine can build one (:mod:`.native`: one
+loop per pass, ~85 ms a 10M column against ~180 ms for the NumPy passes on the reference
+machine); NumPy runs them otherwise, with the same buckets and explicit values.
+
 Both return ``None`` when they do not apply (a wide integer range; a reference crowded into few
 buckets, such as heavy tails or many ties), and the caller sorts as before.
 """
@@ -336,8 +342,9 @@ def _refined(
     if ref_cell is None:
         return None
     size = runs.at_dirty.size * width + 1
-    compiled = kernel is not None and buckets * sub < 2**31 and size < 2**31
-    if kernel is not None and compiled:
+    if buckets * sub >= 2**31 or size >= 2**31:
+        kernel = None  # the kernel's cells are 32-bit
+    if kernel is not None:
         cur_cell = _scratch("cell32", inside.size, np.int32)
         counted = np.zeros(size, dtype=np.int32)
         fine_buckets, rank32 = buckets * sub, rank.astype(np.int32)
@@ -359,7 +366,7 @@ def _refined(
     held = runs.run_n > 0
     if not np.array_equal(codes[0::width][held], runs.run_sign[held]):
         return None
-    if kernel is not None and compiled:
+    if kernel is not None:
         # The values are centred already: ``value - 0.0`` is the value, to the bit
         out, sums = _scratch("fine_explicit", inside.size, np.float64), np.array([signed_sum, 0.0])
         taken = kernel.split([inside], cur_cell, 0.0, codes, out, sums)
@@ -471,7 +478,7 @@ def _native_passes(
     grid: tuple[float, float, int],
     ref_count: NDArray[np.int64],
 ) -> _Passed | None:
-    """Both passes in the compiled kernel (:mod:`.native`): one loop each, chunk by chunk.
+    """Both passes in the compiled kernel (:mod:`.native`): one loop each, over all chunks.
 
     The same buckets as :func:`_numpy_passes` (the same float operations, to the bit), the
     same explicit values in the same order; only the signed sum is added in another order.
