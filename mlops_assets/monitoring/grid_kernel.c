@@ -14,7 +14,8 @@
 
 /* The grid bucket of each value: ((v - center) - lo) * scale, clipped to [0, k - 1] and
  * truncated (NumPy's subtract, subtract, multiply, clip and unsafe cast), counted into
- * `counts`. A NaN or an infinity gets the bucket -1 and is not counted. Strips of STRIP
+ * `counts`. A NaN or an infinity gets the bucket -1 and is not counted (the clip sends a NaN to
+ * 0 first, so no conversion of a NaN to an integer happens). Strips of STRIP
  * values: the keys of a strip are computed in one vector loop, then counted from the cache.
  * Returns how many values were not finite. */
 static int64_t grid_count(const double *v, int64_t n, double center, double lo, double scale,
@@ -27,8 +28,8 @@ static int64_t grid_count(const double *v, int64_t n, double center, double lo, 
         for (int64_t i = s; i < e; i++) {
             const double x = v[i];
             double p = ((x - center) - lo) * scale;
-            p = p < 0.0 ? 0.0 : p;
-            p = p > top ? top : p;
+            p = p > 0.0 ? p : 0.0; /* a NaN becomes 0 too: no undefined conversion below */
+            p = p < top ? p : top;
             key[i] = (int32_t)p;
             nonfinite |= !(x - x == 0.0); /* NaN and infinities only */
         }
@@ -119,8 +120,8 @@ int64_t mlops_grid_refine(const double *v, int64_t n, double lo, double scale, i
         const int64_t e = s + STRIP < n ? s + STRIP : n;
         for (int64_t i = s; i < e; i++) {
             double p = (v[i] - lo) * scale;
-            p = p < 0.0 ? 0.0 : p;
-            p = p > top ? top : p;
+            p = p > 0.0 ? p : 0.0;
+            p = p < top ? p : top;
             cell[i] = (int32_t)p;
         }
         for (int64_t i = s; i < e; i++) {
