@@ -68,6 +68,8 @@ def run(
             met=None if quick else over_read <= 2 and scale.peak_rss_gib <= 4,
             notes=[
                 f"CPU ratio {ratio(scale.cpu_s, read.cpu_s):.2f}x",
+                "grid passes: "
+                + ("compiled kernel" if scale.details.get("compiled_kernel") else "NumPy"),
                 f"file {b_in.details['parquet_gb']} GB, "
                 f"{read.details.get('in_memory_gb')} GB in memory",
             ],

@@ -150,6 +150,7 @@ def from_parquet(folder: str) -> dict[str, Any]:
     import polars as pl  # noqa: F401
 
     from mlops_assets.config.monitoring import DriftConfig
+    from mlops_assets.monitoring.native import grid_kernel
     from mlops_assets.monitoring.profile import load_profile
     from mlops_assets.monitoring.statistics import compute_drift
     from mlops_assets.storage.parquet_files import ParquetFiles
@@ -163,4 +164,6 @@ def from_parquet(folder: str) -> dict[str, Any]:
     out["drifted_columns"] = len(result.drifted_columns)
     out["methods"] = sorted({c.method for c in result.columns})
     out["profile_bytes"] = (Path(folder) / "profile.json").stat().st_size
+    # Whether the timed run's grid passes used the compiled kernel (asked without building it)
+    out["compiled_kernel"] = grid_kernel.cache_info().currsize > 0 and grid_kernel() is not None
     return out
