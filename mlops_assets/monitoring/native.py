@@ -165,7 +165,8 @@ def grid_kernel() -> GridKernel | None:
     try:
         kernel = GridKernel(ctypes.CDLL(str(build())))
         _self_check(kernel)
-    except (OSError, RuntimeError, subprocess.SubprocessError, ValueError) as error:
+    # AttributeError: a library without one of the kernel's symbols
+    except (AttributeError, OSError, RuntimeError, subprocess.SubprocessError, ValueError) as error:
         _LOG.warning("The drift's compiled kernel is not used (NumPy serves): %s", error)
         return None
     return kernel
