@@ -32,6 +32,7 @@ Both return ``None`` when they do not apply (a wide integer range; a reference c
 buckets, such as heavy tails or many ties), and the caller sorts as before.
 """
 
+import math
 import threading
 from collections.abc import Sequence
 from typing import Any, NamedTuple
@@ -404,7 +405,8 @@ def wasserstein_bucketed(
     """
     if refine is not None and (refine < 1 or refine & (refine - 1)):
         raise ValueError(f"refine must be a power of two, got {refine}")
-    parts = [current] if isinstance(current, np.ndarray) else list(current)
+    raw = [current] if isinstance(current, np.ndarray) else list(current)
+    parts = [np.asarray(p, dtype=np.float64) for p in raw]  # float64 arithmetic on both routes
     m, size = int(ref.size), sum(int(p.size) for p in parts)
     if m == 0 or size == 0:
         return None
@@ -414,11 +416,13 @@ def wasserstein_bucketed(
     wanted = max(size // VALUES_PER_BUCKET, BUCKETS_PER_REFERENCE_VALUE * m, 1024)
     k = buckets or int(min(wanted, MAX_BUCKETS))
     scale = k / (hi - lo)
+    if not math.isfinite(scale):
+        return None  # a reference spanning only subnormal values: the caller sorts
     ref, ref_key = _centred_keys([ref], center, lo, scale, k, reuse=False)
     ref_count = np.bincount(ref_key, minlength=k)
     if 1.0 - np.count_nonzero(ref_count) / m > max_crowding:
         return None
-    kernel = grid_kernel() if size < 2**31 else None  # int32 keys and counts
+    kernel = grid_kernel() if size < 2**31 and k < 2**31 else None  # int32 keys and counts
     passed = (
         _numpy_passes(parts, center, (lo, scale, k), ref_count)
         if kernel is None

@@ -6,8 +6,13 @@
  * every float operation is the IEEE one NumPy does, in the same order, so a value gets the
  * same bucket here as in NumPy, to the bit.
  */
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
+
+#if defined(__FAST_MATH__) || !defined(FLT_EVAL_METHOD) || FLT_EVAL_METHOD != 0
+#error "the kernel needs IEEE double arithmetic without fast-math or excess precision"
+#endif
 
 #define STRIP 4096
 #define BLOCK 512

@@ -31,6 +31,7 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -42,13 +43,15 @@ NATIVE_ENV = "MLOPS_NATIVE_KERNELS"
 """Set to ``0`` to never build or load the kernel (the NumPy passes then serve)."""
 CACHE_ENV = "MLOPS_NATIVE_CACHE"
 """Directory for the compiled kernel (default: ``$XDG_CACHE_HOME/mlops_assets``)."""
-BASE_FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=off", "-fno-math-errno")
+BASE_FLAGS = ("-O3", "-shared", "-fPIC", "-ffp-contract=off", "-fno-fast-math", "-fno-math-errno")
 """No ``-ffast-math`` and no contraction into fused multiply-adds: NumPy's rounding, to the bit."""
 TUNED_FLAGS = ("-march=native",)
 """Tried first (the keys' loop in AVX: ~20 ms a 10M column against ~37 ms); dropped if refused."""
 COMPILE_TIMEOUT_S = 60.0
 
 _LOG = logging.getLogger(__name__)
+_LOADING = threading.Lock()
+"""One build and load per process, even when several drift workers ask at once."""
 _F64 = np.ctypeslib.ndpointer(np.float64, ndim=1, flags="C_CONTIGUOUS")
 _F64_OUT = np.ctypeslib.ndpointer(np.float64, ndim=1, flags=("C_CONTIGUOUS", "WRITEABLE"))
 _I32 = np.ctypeslib.ndpointer(np.int32, ndim=1, flags="C_CONTIGUOUS")
@@ -95,6 +98,8 @@ class GridKernel:
         (-1 for NaN and infinities) and add it to ``counts``; how many were not finite."""
         pointers, lengths = _chunk_table(chunks, key.size)
         k = counts.size
+        if k >= 2**31:
+            raise ValueError(f"{k} buckets: the kernel's keys are 32-bit")
         return int(self._count(pointers, lengths, lengths.size, center, lo, scale, k, key, counts))
 
     def split(
@@ -142,8 +147,13 @@ def _chunk_table(
 ) -> tuple[NDArray[np.uintp], NDArray[np.int64]]:
     """The chunks' addresses and lengths, after checking that the library may read them."""
     for chunk in chunks:
-        if chunk.dtype != np.float64 or chunk.ndim != 1 or not chunk.flags.c_contiguous:
-            raise ValueError("the kernel reads one-dimensional contiguous float64 chunks")
+        flags = chunk.flags
+        if (
+            chunk.dtype != np.float64
+            or chunk.ndim != 1
+            or not (flags.c_contiguous and flags.aligned)
+        ):
+            raise ValueError("the kernel reads one-dimensional contiguous aligned float64 chunks")
     lengths = np.array([chunk.size for chunk in chunks], dtype=np.int64)
     if int(lengths.sum()) != total:
         raise ValueError(f"{total} keys for {int(lengths.sum())} values")
@@ -162,13 +172,24 @@ def grid_kernel() -> GridKernel | None:
     runs the NumPy passes. Once per process."""
     if not enabled():
         return None
-    try:
-        kernel = GridKernel(ctypes.CDLL(str(build())))
-        _self_check(kernel)
-    # AttributeError: a library without one of the kernel's symbols
-    except (AttributeError, OSError, RuntimeError, subprocess.SubprocessError, ValueError) as error:
-        _LOG.warning("The drift's compiled kernel is not used (NumPy serves): %s", error)
-        return None
+    with _LOADING:
+        try:
+            try:
+                return _load(build())
+            except (AttributeError, OSError, RuntimeError, ValueError):
+                # A cached library that does not load or check (truncated, corrupt): build again
+                Path(build()).unlink(missing_ok=True)
+                return _load(build())
+        # AttributeError: a library without one of the kernel's symbols
+        except (AttributeError, OSError, RuntimeError, subprocess.SubprocessError, ValueError) as e:
+            _LOG.warning("The drift's compiled kernel is not used (NumPy serves): %s", e)
+            return None
+
+
+def _load(path: Path) -> GridKernel:
+    """The library at ``path``, loaded and checked against NumPy."""
+    kernel = GridKernel(ctypes.CDLL(str(path)))
+    _self_check(kernel)
     return kernel
 
 

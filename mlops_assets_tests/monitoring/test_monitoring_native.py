@@ -153,3 +153,19 @@ def test_a_kernel_that_gives_other_buckets_is_refused(
     with caplog.at_level(logging.WARNING, logger=native.__name__):
         assert native.grid_kernel() is None
     assert "self-check" in caplog.text
+
+
+@needs_compiler
+def test_a_corrupt_cached_library_is_built_again(fresh_kernel: Path) -> None:
+    """A truncated library at the cached path (e.g. a disk filled mid-copy) is replaced."""
+    target = native.build()
+    target.write_bytes(b"not a shared library")
+    assert native.grid_kernel() is not None
+    assert target.read_bytes() != b"not a shared library"
+
+
+def test_a_reference_of_subnormal_values_is_declined_not_raised() -> None:
+    """Its span is so small that the grid's scale overflows: the caller then sorts."""
+    ref = np.sort(np.random.default_rng(1).uniform(1, 5, 300)) * 5e-324
+    cur = np.random.default_rng(2).uniform(0, 5e-323, 1_000)
+    assert bucketed.wasserstein_bucketed(cur, ref, max_crowding=1.0) is None
